@@ -1,0 +1,3 @@
+from torchmode.cli import main
+
+raise SystemExit(main())

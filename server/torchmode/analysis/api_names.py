@@ -1,0 +1,109 @@
+"""What the analysis knows of PyTorch's and its ecosystem's names."""
+
+from __future__ import annotations
+
+import ast
+
+from torchmode.analysis.names import ImportMap, access_path
+
+# Methods of nn.Module that return the module itself, so identity (and mode) carries over.
+SAME_MODULE_METHODS = frozenset(
+    {"to", "cuda", "cpu", "half", "float", "double", "bfloat16", "type", "to_empty", "requires_grad_",
+     "share_memory", "xpu", "mps", "ipu"}
+)
+
+# Wrappers whose result forwards to the wrapped module (mode included).
+WRAPPER_CONSTRUCTORS = frozenset(
+    {
+        "torch.compile",
+        "torch.nn.DataParallel",
+        "torch.nn.parallel.DataParallel",
+        "torch.nn.parallel.DistributedDataParallel",
+        "torch.nn.parallel.distributed.DistributedDataParallel",
+    }
+)
+
+_MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
+
+_FACTORY_PREFIXES = ("torchvision.models.", "timm.models.")
+_FACTORIES = frozenset({"timm.create_model"})
+
+_GRAD_CONTEXTS = {
+    "torch.no_grad": "no_grad",
+    "torch.autograd.no_grad": "no_grad",
+    "torch.autograd.grad_mode.no_grad": "no_grad",
+    "torch.enable_grad": "enable_grad",
+    "torch.autograd.enable_grad": "enable_grad",
+    "torch.autograd.grad_mode.enable_grad": "enable_grad",
+    "torch.inference_mode": "inference_mode",
+    "torch.autograd.inference_mode": "inference_mode",
+    "torch.autograd.grad_mode.inference_mode": "inference_mode",
+    "torch.set_grad_enabled": "set_grad_enabled",
+    "torch.autograd.set_grad_enabled": "set_grad_enabled",
+    "torch.autograd.grad_mode.set_grad_enabled": "set_grad_enabled",
+}
+
+
+def grad_context_kind(qualified: str) -> str | None:
+    """``no_grad``, ``enable_grad``, ``inference_mode`` or ``set_grad_enabled``; else None."""
+    return _GRAD_CONTEXTS.get(qualified)
+
+
+def is_module_factory(qualified: str) -> bool:
+    """A call that builds a fresh ``nn.Module`` (in train mode)."""
+    if qualified in _FACTORIES:
+        return True
+    if qualified.startswith(_FACTORY_PREFIXES):
+        return True
+    if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional."):
+        last = qualified.rsplit(".", 1)[-1]
+        return last[:1].isupper() and last not in ("Parameter", "DataParallel")
+    return False
+
+
+def module_classes(tree: ast.Module, imports: ImportMap) -> frozenset[str]:
+    """Names of classes in this file that derive from ``nn.Module`` (directly or through each other)."""
+    bases_of: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            bases_of[node.name] = node.bases
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, bases in bases_of.items():
+            if name in found:
+                continue
+            for base in bases:
+                qualified = imports.qualified_name(base)
+                local = access_path(base)
+                if (qualified is not None and (qualified in _MODULE_BASES or is_module_factory(qualified))) or (
+                    local in found
+                ):
+                    found.add(name)
+                    changed = True
+                    break
+    return frozenset(found)
+
+
+def _looks_like_optimizer(receiver: ast.expr) -> bool:
+    path = access_path(receiver)
+    if path is None:
+        return False
+    last = path.rsplit(".", 1)[-1].lower()
+    return "optim" in last or last in ("opt", "sgd", "adam", "adamw") or last.endswith("_opt")
+
+
+def training_step_kind(call: ast.Call, imports: ImportMap) -> str | None:
+    """``backward`` or ``step`` when a call is part of a training step, else None."""
+    func = call.func
+    if not isinstance(func, ast.Attribute):
+        return None
+    if func.attr == "backward":
+        # loss.backward(), scaler.scale(loss).backward(), accelerator.backward(loss)
+        return "backward"
+    if func.attr == "step" and _looks_like_optimizer(func.value):
+        return "step"
+    if func.attr == "step" and call.args and _looks_like_optimizer(call.args[0]):
+        return "step"  # scaler.step(optimizer)
+    return None

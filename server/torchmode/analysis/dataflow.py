@@ -1,0 +1,869 @@
+"""The mode and grad dataflow: a worklist fixpoint per function, with function summaries.
+
+Each function (and the module body) gets a control-flow graph. Its entry state
+says every model reachable from a parameter or a global is in mode ``entry``
+(whatever the caller had). The fixpoint runs the transfer of each node until
+nothing changes; the state at the exit, restricted to parameters and globals,
+is the function's *summary*, applied at each call of that function in the same
+file. Summaries are computed on demand, once per function; a recursive call
+whose summary is still being computed counts as having no effect.
+
+After the fixpoint, one more pass over the nodes records the *observations*
+rules read: forward calls with the state there, training steps, mode switches.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+from torchmode.analysis import api_names
+from torchmode.analysis.cfg import ControlFlowGraph, Edge, Loop, NodeKind
+from torchmode.analysis.lattice import (
+    ENTRY_GRAD,
+    ENTRY_MODE,
+    GRAD_ON,
+    UNKNOWN_MODE,
+    Condition,
+    Conditions,
+    GradFact,
+    GradValue,
+    ModeFact,
+    ModeValue,
+    Site,
+    State,
+    condition_of,
+    contradicts,
+    join_states,
+    make_state,
+)
+from torchmode.analysis.names import (
+    ImportMap,
+    access_path,
+    is_under,
+    local_names,
+    prefixes,
+    root_of,
+    stored_names,
+)
+from torchmode.syntax.document import Document
+
+MODULE_FUNCTION = "<module>"
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclass(eq=False)
+class Function:
+    """A function body (or the module body) and what the analysis needs to know of it."""
+
+    name: str  # dotted: "train", "Trainer.fit", "<module>"
+    node: FunctionNode | None
+    body: list[ast.stmt]
+    parameters: list[str]  # positional order, then keyword-only
+    positional_count: int
+    locals: frozenset[str]
+    class_name: str | None
+    parent: Function | None
+    nested: dict[str, Function] = field(default_factory=dict)
+    rebound: frozenset[str] = frozenset()  # parameters/globals given a new object in the body
+
+    @property
+    def is_module(self) -> bool:
+        return self.node is None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What calling a function does: exit values in terms of the caller's (``entry``) values."""
+
+    effects: tuple[tuple[str, ModeValue], ...] = ()
+    grad: GradValue | None = None  # None: the function leaves the grad mode as it found it
+
+
+@dataclass(frozen=True)
+class ForwardCall:
+    function: Function
+    call: ast.Call
+    statement: ast.stmt | None
+    path: str
+    value: ModeValue
+    grad: GradValue
+    assumptions: Conditions
+    loops: tuple[Loop, ...]
+
+
+@dataclass(frozen=True)
+class TrainingStep:
+    """``loss.backward()``, ``optimizer.step()`` and their framework spellings."""
+
+    function: Function
+    call: ast.Call
+    kind: str
+    assumptions: Conditions
+    loops: tuple[Loop, ...]
+    grad: GradValue
+
+
+@dataclass(frozen=True)
+class ModeSwitch:
+    """A direct ``X.train(...)`` / ``X.eval()`` call."""
+
+    function: Function
+    call: ast.Call
+    statement: ast.stmt | None
+    path: str
+    value: ModeValue
+    loops: tuple[Loop, ...]
+
+
+@dataclass
+class FileAnalysis:
+    document: Document
+    functions: list[Function]
+    forward_calls: list[ForwardCall] = field(default_factory=list)
+    steps: list[TrainingStep] = field(default_factory=list)
+    switches: list[ModeSwitch] = field(default_factory=list)
+    model_paths: frozenset[str] = frozenset()
+
+
+class _Collector(ast.NodeVisitor):
+    """Builds the ``Function`` records of a module: module body, functions, methods, nested defs."""
+
+    def __init__(self) -> None:
+        self.functions: list[Function] = []
+        self.module_level: dict[str, Function] = {}
+        self.classes: dict[str, dict[str, Function]] = {}
+
+    def collect(self, tree: ast.Module) -> Function:
+        module = Function(
+            MODULE_FUNCTION, None, tree.body, [], 0, frozenset(), None, None
+        )
+        self.functions.append(module)
+        self._scan(tree.body, module, None)
+        module.nested = self.module_level
+        return module
+
+    def _scan(self, body: list[ast.stmt], parent: Function, class_name: str | None) -> None:
+        for statement in _statements_in(body):
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                function = self._function(statement, parent, class_name)
+                if class_name is not None:
+                    self.classes.setdefault(class_name, {})[statement.name] = function
+                elif parent.is_module:
+                    self.module_level[statement.name] = function
+                else:
+                    parent.nested[statement.name] = function
+            elif isinstance(statement, ast.ClassDef):
+                self._scan(statement.body, parent, statement.name)
+
+    def _function(self, node: FunctionNode, parent: Function, class_name: str | None) -> Function:
+        arguments = node.args
+        positional = [arg.arg for arg in [*arguments.posonlyargs, *arguments.args]]
+        keyword_only = [arg.arg for arg in arguments.kwonlyargs]
+        prefix = f"{class_name}." if class_name else (f"{parent.name}." if not parent.is_module else "")
+        function = Function(
+            name=prefix + node.name,
+            node=node,
+            body=node.body,
+            parameters=positional + keyword_only,
+            positional_count=len(positional),
+            locals=local_names(node),
+            class_name=class_name,
+            parent=parent,
+        )
+        function.rebound = _rebound_names(node, function)
+        self.functions.append(function)
+        self._scan(node.body, function, None)
+        return function
+
+
+def _statements_in(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements of a block including those nested in if/for/while/with/try, not in defs."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for field_name in ("body", "orelse", "finalbody"):
+            yield from _statements_in(getattr(statement, field_name, []) or [])
+        for handler in getattr(statement, "handlers", []) or []:
+            yield from _statements_in(handler.body)
+        if isinstance(statement, ast.Match):
+            for case in statement.cases:
+                yield from _statements_in(case.body)
+
+
+def _rebound_names(node: FunctionNode, function: Function) -> frozenset[str]:
+    """Parameters assigned a new object, so effects after that do not reach the caller.
+
+    ``model = model.to(device)`` keeps the object (``.to`` returns ``self``), so it
+    is not a rebinding.
+    """
+    rebound: set[str] = set()
+    for statement in _statements_in(node.body):
+        if isinstance(statement, (ast.Assign, ast.AnnAssign)):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            for target in targets:
+                for name in stored_names(target):
+                    value = statement.value
+                    kept = value is not None and _strip_wrappers(value) is not None and root_of(
+                        access_path(_strip_wrappers(value) or value) or ""
+                    ) == name
+                    if name in function.parameters and not kept:
+                        rebound.add(name)
+        elif isinstance(statement, (ast.For, ast.AsyncFor)):
+            rebound.update(name for name in stored_names(statement.target) if name in function.parameters)
+    return frozenset(rebound)
+
+
+def _strip_wrappers(expr: ast.expr) -> ast.expr | None:
+    """``model.to(device).cuda()`` -> ``model``: these methods return the module itself."""
+    while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+        if expr.func.attr in api_names.SAME_MODULE_METHODS:
+            expr = expr.func.value
+        else:
+            return None
+    return expr
+
+
+class ModuleAnalyzer:
+    """Runs the dataflow over every function of one document."""
+
+    def __init__(self, document: Document, tree: ast.Module) -> None:
+        self.document = document
+        self.tree = tree
+        self.imports = ImportMap(tree)
+        collector = _Collector()
+        self.module = collector.collect(tree)
+        self.functions = collector.functions
+        self.classes = collector.classes
+        self.module_classes = api_names.module_classes(tree, self.imports)
+        self.model_paths = self._find_model_paths()
+        self._summaries: dict[int, Summary] = {}
+        self._in_progress: set[int] = set()
+        self._exit_states: dict[int, State] = {}
+        self.result = FileAnalysis(document, self.functions, model_paths=self.model_paths)
+
+    # -- which paths are models ---------------------------------------------------------------
+
+    def _find_model_paths(self) -> frozenset[str]:
+        paths: set[str] = set()
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr in ("train", "eval"):
+                    receiver = _strip_wrappers(node.func.value)
+                    path = access_path(receiver) if receiver is not None else None
+                    if path and not self._is_library_path(path):
+                        paths.add(path)
+                elif node.func.attr == "parameters":
+                    path = access_path(node.func.value)
+                    if path:
+                        paths.add(path)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                if self._constructs_module(node.value):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    for target in targets:
+                        path = access_path(target)
+                        if path:
+                            paths.add(path)
+        return frozenset(paths)
+
+    def _is_library_path(self, path: str) -> bool:
+        """``torch.something.eval()`` is not a model of the user's."""
+        return root_of(path) in self.imports.aliases
+
+    def _constructs_module(self, expr: ast.expr) -> bool:
+        inner = _strip_mode_chain(expr)
+        if not isinstance(inner, ast.Call):
+            return False
+        return self._is_module_constructor(inner)
+
+    def _is_module_constructor(self, call: ast.Call) -> bool:
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in self.module_classes:
+            return True
+        if isinstance(func, ast.Attribute) and func.attr == "from_pretrained":
+            return True
+        qualified = self.imports.qualified_name(func)
+        if qualified is None:
+            return False
+        if qualified in api_names.WRAPPER_CONSTRUCTORS:
+            return bool(call.args) and self._constructs_module(call.args[0])
+        return api_names.is_module_factory(qualified)
+
+    # -- driver --------------------------------------------------------------------------------
+
+    def run(self) -> FileAnalysis:
+        for function in self.functions:
+            self._analyze(function, observe=True)
+        return self.result
+
+    def summary_of(self, function: Function) -> Summary:
+        key = id(function)
+        if key in self._summaries:
+            return self._summaries[key]
+        if key in self._in_progress:
+            return Summary()  # recursion: assume no effect rather than loop forever
+        self._in_progress.add(key)
+        try:
+            exit_state = self._analyze(function, observe=False)
+        finally:
+            self._in_progress.discard(key)
+        summary = self._summarize(function, exit_state)
+        self._summaries[key] = summary
+        return summary
+
+    def _summarize(self, function: Function, exit_state: State) -> Summary:
+        effects: list[tuple[str, ModeValue]] = []
+        for path, value in exit_state.modes:
+            root = root_of(path)
+            crosses = root in function.parameters or (root not in function.locals and not function.is_module)
+            if not crosses or root in function.rebound or value == ENTRY_MODE:
+                continue
+            # The callee's branch conditions mean nothing in the caller.
+            effects.append((path, frozenset(replace(fact, conditions=frozenset()) for fact in value)))
+        grad: GradValue | None = exit_state.grad
+        if grad == ENTRY_GRAD or not any(not fact.scoped for fact in exit_state.grad):
+            grad = None
+        return Summary(tuple(effects), grad)
+
+    # -- the fixpoint -------------------------------------------------------------------------
+
+    def _analyze(self, function: Function, observe: bool) -> State:
+        cache_key = id(function)
+        cfg = ControlFlowGraph(function.body)
+        entry = self._entry_state(function)
+        in_states: dict[int, State] = {}
+        out_states: dict[int, State] = {}
+        order = cfg.reverse_postorder()
+        rank = {node: position for position, node in enumerate(order)}
+        pending = set(order)
+        budget = 50 * len(order) + 100  # a bound well above what real fixpoints need
+        lookup = self._lookup_for(function)
+        while pending and budget > 0:
+            budget -= 1
+            index = min(pending, key=rank.__getitem__)
+            pending.discard(index)
+            node = cfg.nodes[index]
+            if index == cfg.entry:
+                state = entry
+            else:
+                incoming = [
+                    self._along(out_states[source], edge, function)
+                    for source in node.predecessors
+                    if source in out_states
+                    for edge in cfg.nodes[source].successors
+                    if edge.target == index
+                ]
+                if not incoming:
+                    continue
+                state = join_states(incoming, lookup)
+            in_states[index] = state
+            new_out = self._transfer(function, cfg, index, state, None)
+            if out_states.get(index) != new_out:
+                out_states[index] = new_out
+                pending.update(edge.target for edge in node.successors if edge.target in rank)
+        if observe:
+            for index in order:
+                if index in in_states:
+                    self._transfer(function, cfg, index, in_states[index], self.result)
+        exit_state = in_states.get(cfg.exit)
+        if exit_state is None:
+            exit_state = entry
+        self._exit_states[cache_key] = exit_state
+        return exit_state
+
+    def _entry_state(self, function: Function) -> State:
+        grad: GradValue = GRAD_ON if function.is_module else ENTRY_GRAD
+        if function.node is not None:
+            for decorator in function.node.decorator_list:
+                decorated = self._grad_context(decorator, function, decorator_form=True)
+                if decorated is not None:
+                    grad = decorated
+        return make_state({}, grad, (), frozenset())
+
+    def _lookup_for(self, function: Function) -> _Lookup:
+        return _Lookup(function)
+
+    def _along(self, state: State, edge: Edge, function: Function) -> State:
+        """The state as it arrives over ``edge``: ``with`` blocks left, branch condition known."""
+        if edge.pops:
+            depth = len(state.grad_stack)
+            pops = min(edge.pops, depth)
+            if pops:
+                state = replace(
+                    state, grad=state.grad_stack[depth - pops], grad_stack=state.grad_stack[: depth - pops]
+                )
+        if edge.condition is not None and not _is_constant(edge.condition):
+            condition = condition_of(edge.condition, edge.truth, self.document.source_of(edge.condition))
+            known = frozenset({condition})
+            modes: dict[str, ModeValue] = {}
+            for path, value in state.modes:
+                # A value whose every fact contradicts the branch lies on no path here; keep it
+                # rather than invent an empty (bottom) value that later joins would drop.
+                kept = frozenset(fact for fact in value if not contradicts(fact.conditions, known))
+                modes[path] = kept or value
+            grad = frozenset(fact for fact in state.grad if not contradicts(fact.conditions, known))
+            state = make_state(modes, grad or state.grad, state.grad_stack, state.assumptions | known)
+        return state
+
+    # -- transfer functions -------------------------------------------------------------------
+
+    def _transfer(
+        self,
+        function: Function,
+        cfg: ControlFlowGraph,
+        index: int,
+        state: State,
+        record: FileAnalysis | None,
+    ) -> State:
+        node = cfg.nodes[index]
+        step = _Step(self, function, state, node.loops, record)
+        kind = node.kind
+        if kind is NodeKind.STATEMENT and node.statement is not None:
+            assert isinstance(node.statement, ast.stmt)
+            if node.expression is not None:  # match subject
+                step.evaluate(node.expression, node.statement)
+            else:
+                step.statement(node.statement)
+        elif kind is NodeKind.TEST and node.expression is not None:
+            assert isinstance(node.statement, ast.stmt)
+            step.evaluate(node.expression, node.statement)
+        elif kind is NodeKind.FOR_ITER and node.expression is not None:
+            assert isinstance(node.statement, ast.stmt)
+            step.evaluate(node.expression, node.statement)
+        elif kind is NodeKind.FOR_NEXT:
+            assert isinstance(node.statement, (ast.For, ast.AsyncFor))
+            step.bind(node.statement.target, None, node.statement)
+        elif kind is NodeKind.WITH_ENTER:
+            assert isinstance(node.statement, ast.withitem)
+            step.enter_with(node.statement)
+        elif kind is NodeKind.WITH_EXIT:
+            step.leave_with()
+        elif kind is NodeKind.JOIN and isinstance(node.statement, ast.ExceptHandler) and node.statement.name:
+            step.forget({node.statement.name})
+        return step.finish()
+
+    def _grad_context(
+        self, expr: ast.expr, function: Function, decorator_form: bool = False
+    ) -> GradValue | None:
+        """The grad value a ``with`` item or decorator sets, or None when it is not a grad context."""
+        call = expr if isinstance(expr, ast.Call) else None
+        target = call.func if call is not None else expr
+        qualified = self.imports.qualified_name(target)
+        if qualified is None:
+            return None
+        kind = api_names.grad_context_kind(qualified)
+        if kind is None:
+            return None
+        if call is None and not decorator_form:
+            return None  # ``with torch.no_grad:`` fails at run time (TypeError); no grad change
+        site = self._site(expr, function, None)
+        if kind == "set_grad_enabled":
+            if call is None or not call.args:
+                return None
+            return self._grad_from_flag(call.args[0], site, scoped=True)
+        if kind == "inference_mode" and call is not None and call.args:
+            flag = call.args[0]
+            if isinstance(flag, ast.Constant) and flag.value is False:
+                return None
+        grad = "on" if kind == "enable_grad" else "off"
+        return frozenset({GradFact(grad, (site,))})
+
+    def _grad_from_flag(self, flag: ast.expr, site: Site, scoped: bool) -> GradValue:
+        if isinstance(flag, ast.Constant) and isinstance(flag.value, bool):
+            return frozenset({GradFact("on" if flag.value else "off", (site,), scoped=scoped)})
+        text = self.document.source_of(flag)
+        return frozenset(
+            {
+                GradFact("on", (site,), frozenset({condition_of(flag, True, text)}), scoped),
+                GradFact("off", (site,), frozenset({condition_of(flag, False, text)}), scoped),
+            }
+        )
+
+    def _site(self, node: ast.AST, function: Function, statement: ast.stmt | None) -> Site:
+        return Site(
+            self.document.span_of(node),
+            self.document.source_of(node),
+            function.name,
+            self.document.span_of(statement) if statement is not None else None,
+        )
+
+    def resolve_call(self, function: Function, call: ast.Call) -> tuple[Function, list[str | None], dict[str, str | None]] | None:
+        """The same-file function a call runs, with its argument paths bound to parameter names."""
+        func = call.func
+        receiver: str | None = None
+        callee: Function | None = None
+        if isinstance(func, ast.Name):
+            scope: Function | None = function
+            while scope is not None and callee is None:
+                callee = scope.nested.get(func.id)
+                if func.id in scope.locals and callee is None and not scope.is_module:
+                    return None  # a local variable shadows any def of that name
+                scope = scope.parent
+            if callee is None:
+                callee = self.module.nested.get(func.id)
+        elif (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and function.class_name is not None
+            and function.parameters
+            and func.value.id == function.parameters[0]
+        ):
+            callee = self.classes.get(function.class_name, {}).get(func.attr)
+            receiver = func.value.id
+        if callee is None or callee.node is None:
+            return None
+        positional: list[str | None] = [receiver] if receiver is not None else []
+        for argument in call.args:
+            if isinstance(argument, ast.Starred):
+                break
+            stripped = _strip_wrappers(argument)
+            positional.append(access_path(stripped) if stripped is not None else None)
+        keywords: dict[str, str | None] = {}
+        for keyword in call.keywords:
+            if keyword.arg is not None:
+                stripped = _strip_wrappers(keyword.value)
+                keywords[keyword.arg] = access_path(stripped) if stripped is not None else None
+        return callee, positional, keywords
+
+
+def _strip_mode_chain(expr: ast.expr) -> ast.expr:
+    """``Net().to(device).eval()`` -> ``Net()``."""
+    while (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and (expr.func.attr in api_names.SAME_MODULE_METHODS or expr.func.attr in ("train", "eval"))
+    ):
+        expr = expr.func.value
+    return expr
+
+
+def _is_constant(expr: ast.expr) -> bool:
+    return isinstance(expr, ast.Constant)
+
+
+class _Lookup:
+    """The value of a path that a state does not hold: inherited, ``entry`` or ``unknown``."""
+
+    def __init__(self, function: Function) -> None:
+        self.function = function
+
+    def __call__(self, state: State, path: str) -> ModeValue:
+        modes = state.mode_map
+        return self.value(modes, path)
+
+    def value(self, modes: dict[str, ModeValue], path: str) -> ModeValue:
+        for prefix in prefixes(path):
+            value = modes.get(prefix)
+            if value is not None:
+                return value
+        root = root_of(path)
+        function = self.function
+        if function.is_module:
+            return UNKNOWN_MODE
+        if root in function.parameters or root not in function.locals:
+            return ENTRY_MODE
+        return UNKNOWN_MODE
+
+
+class _Step:
+    """The transfer of one CFG node: evaluates its expressions in order and updates the state."""
+
+    def __init__(
+        self,
+        analyzer: ModuleAnalyzer,
+        function: Function,
+        state: State,
+        loops: tuple[Loop, ...],
+        record: FileAnalysis | None,
+    ) -> None:
+        self.analyzer = analyzer
+        self.document = analyzer.document
+        self.function = function
+        self.modes = state.mode_map
+        self.grad = state.grad
+        self.grad_stack = state.grad_stack
+        self.assumptions = state.assumptions
+        self.loops = loops
+        self.record = record
+        self.lookup = _Lookup(function)
+
+    def finish(self) -> State:
+        return make_state(self.modes, self.grad, self.grad_stack, self.assumptions)
+
+    def value(self, path: str) -> ModeValue:
+        return self.lookup.value(self.modes, path)
+
+    def set_path(self, path: str, value: ModeValue) -> None:
+        """Set a model's mode; like ``nn.Module.train``, it reaches every sub-module."""
+        for existing in [existing for existing in self.modes if is_under(existing, path)]:
+            del self.modes[existing]
+        self.modes[path] = value
+
+    def forget(self, names: set[str] | frozenset[str]) -> None:
+        """An assignment to a name makes every condition that mentions it unknown."""
+        if not names:
+            return
+
+        def keep(condition: Condition) -> bool:
+            return not (condition.names & names)
+
+        self.assumptions = frozenset(filter(keep, self.assumptions))
+        for path, value in list(self.modes.items()):
+            if any(not keep(condition) for fact in value for condition in fact.conditions):
+                self.modes[path] = frozenset(
+                    replace(fact, conditions=frozenset(filter(keep, fact.conditions))) for fact in value
+                )
+        if any(not keep(condition) for fact in self.grad for condition in fact.conditions):
+            self.grad = frozenset(
+                replace(fact, conditions=frozenset(filter(keep, fact.conditions))) for fact in self.grad
+            )
+
+    def _new_fact(self, mode: str, origin: tuple[Site, ...], conditions: Conditions = frozenset(), fresh: bool = False) -> ModeFact:
+        assert mode in ("train", "eval", "entry", "unknown")
+        return ModeFact(mode, origin, conditions | self.assumptions, fresh)  # type: ignore[arg-type]
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def statement(self, statement: ast.stmt) -> None:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for decorator in statement.decorator_list:
+                self.evaluate(decorator, statement)
+            self.forget({statement.name})
+            return
+        if isinstance(statement, ast.Assign):
+            self.evaluate(statement.value, statement)
+            for target in statement.targets:
+                self.bind(target, statement.value, statement)
+            return
+        if isinstance(statement, ast.AnnAssign):
+            if statement.value is not None:
+                self.evaluate(statement.value, statement)
+                self.bind(statement.target, statement.value, statement)
+            return
+        if isinstance(statement, ast.AugAssign):
+            self.evaluate(statement.value, statement)
+            self.forget(set(stored_names(statement.target)))
+            return
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            self.forget({(alias.asname or alias.name).split(".")[0] for alias in statement.names})
+            return
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            if self._bare_set_grad_enabled(statement.value, statement):
+                return
+        for child in ast.iter_child_nodes(statement):
+            if isinstance(child, ast.expr):
+                self.evaluate(child, statement)
+
+    def bind(self, target: ast.expr, value: ast.expr | None, statement: ast.stmt) -> None:
+        """Assignment: the target names a new object, or the same module under another name."""
+        names = set(stored_names(target))
+        self.forget(names)
+        path = access_path(target)
+        if path is None:
+            for name in names:
+                if name in self.modes or any(is_under(existing, name) for existing in self.modes):
+                    self.set_path(name, UNKNOWN_MODE)
+            return
+        new_value = self._value_of(value, statement) if value is not None else None
+        if new_value is not None:
+            self.set_path(path, new_value)
+        elif path in self.analyzer.model_paths or any(is_under(existing, path) for existing in self.modes):
+            self.set_path(path, UNKNOWN_MODE)
+
+    def _value_of(self, value: ast.expr, statement: ast.stmt) -> ModeValue | None:
+        """The mode of the module an expression gives, when it gives one we know."""
+        switches: list[ast.Call] = []
+        expr = value
+        while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+            if expr.func.attr in ("train", "eval"):
+                switches.append(expr)
+            elif expr.func.attr not in api_names.SAME_MODULE_METHODS:
+                break
+            expr = expr.func.value
+        if isinstance(expr, ast.Call) and self.analyzer._is_module_constructor(expr):
+            if switches:
+                # The outermost switch wins: ``Net().eval()`` is in eval mode.
+                return self._switch_value(switches[0], statement)
+            site = self.analyzer._site(expr, self.function, statement)
+            return frozenset({self._new_fact("train", (site,), fresh=True)})
+        source = access_path(expr)
+        if source is not None and (source in self.analyzer.model_paths or source in self.modes):
+            # Any switch in the chain was applied to ``source`` while evaluating.
+            return self.value(source)
+        return None
+
+    def _bare_set_grad_enabled(self, call: ast.Call, statement: ast.stmt) -> bool:
+        qualified = self.analyzer.imports.qualified_name(call.func)
+        if qualified is None or api_names.grad_context_kind(qualified) != "set_grad_enabled" or not call.args:
+            return False
+        for argument in call.args:
+            self.evaluate(argument, statement)
+        site = self.analyzer._site(call, self.function, statement)
+        value = self.analyzer._grad_from_flag(call.args[0], site, scoped=False)
+        self.grad = frozenset(replace(fact, conditions=fact.conditions | self.assumptions) for fact in value)
+        return True
+
+    def enter_with(self, item: ast.withitem) -> None:
+        expr = item.context_expr
+        context = self.analyzer._grad_context(expr, self.function)
+        if context is not None and isinstance(expr, ast.Call):
+            for argument in [*expr.args, *(keyword.value for keyword in expr.keywords)]:
+                self.evaluate(argument, None)
+        else:
+            self.evaluate(expr, None)
+        self.grad_stack = (*self.grad_stack, self.grad)
+        if context is not None:
+            self.grad = frozenset(replace(fact, conditions=fact.conditions | self.assumptions) for fact in context)
+        if item.optional_vars is not None:
+            self.forget(set(stored_names(item.optional_vars)))
+
+    def leave_with(self) -> None:
+        if self.grad_stack:
+            self.grad = self.grad_stack[-1]
+            self.grad_stack = self.grad_stack[:-1]
+
+    # -- expressions --------------------------------------------------------------------------
+
+    def evaluate(self, expr: ast.expr, statement: ast.stmt | None) -> None:
+        """Apply the events of an expression in evaluation order (callee and arguments first)."""
+        if isinstance(expr, (ast.Lambda,)):
+            return
+        if isinstance(expr, ast.NamedExpr):
+            self.evaluate(expr.value, statement)
+            self.forget({expr.target.id})
+            return
+        for child in ast.iter_child_nodes(expr):
+            if isinstance(child, ast.expr):
+                self.evaluate(child, statement)
+            elif isinstance(child, ast.comprehension):
+                self.evaluate(child.iter, statement)
+                for condition in child.ifs:
+                    self.evaluate(condition, statement)
+            elif isinstance(child, ast.keyword):
+                self.evaluate(child.value, statement)
+        if isinstance(expr, ast.Call):
+            self.call(expr, statement)
+
+    def call(self, call: ast.Call, statement: ast.stmt | None) -> None:
+        func = call.func
+        analyzer = self.analyzer
+        if isinstance(func, ast.Attribute):
+            receiver = _strip_wrappers(func.value)
+            receiver_path = access_path(receiver) if receiver is not None else None
+            if func.attr in ("train", "eval") and receiver_path in analyzer.model_paths:
+                assert receiver_path is not None
+                value = self._switch_value(call, statement)
+                self.set_path(receiver_path, value)
+                if self.record is not None:
+                    self.record.switches.append(
+                        ModeSwitch(self.function, call, statement, receiver_path, value, self.loops)
+                    )
+                return
+            step_kind = api_names.training_step_kind(call, analyzer.imports)
+            if step_kind is not None:
+                if self.record is not None:
+                    self.record.steps.append(
+                        TrainingStep(self.function, call, step_kind, self.assumptions, self.loops, self.grad)
+                    )
+                return
+            if func.attr == "forward" and receiver_path in analyzer.model_paths:
+                assert receiver_path is not None
+                self._forward(call, statement, receiver_path)
+                return
+        path = access_path(func)
+        if path is not None and path in analyzer.model_paths:
+            self._forward(call, statement, path)
+            return
+        resolved = analyzer.resolve_call(self.function, call)
+        if resolved is not None:
+            callee, positional, keywords = resolved
+            self._apply_summary(call, statement, callee, positional, keywords)
+
+    def _forward(self, call: ast.Call, statement: ast.stmt | None, path: str) -> None:
+        if self.record is not None:
+            self.record.forward_calls.append(
+                ForwardCall(
+                    self.function, call, statement, path, self.value(path), self.grad, self.assumptions, self.loops
+                )
+            )
+
+    def _switch_value(self, call: ast.Call, statement: ast.stmt | None) -> ModeValue:
+        assert isinstance(call.func, ast.Attribute)
+        site = self.analyzer._site(call, self.function, statement)
+        if call.func.attr == "eval":
+            return frozenset({self._new_fact("eval", (site,))})
+        flag: ast.expr | None = call.args[0] if call.args else None
+        for keyword in call.keywords:
+            if keyword.arg == "mode":
+                flag = keyword.value
+        if flag is None:
+            return frozenset({self._new_fact("train", (site,))})
+        if isinstance(flag, ast.Constant):
+            return frozenset({self._new_fact("train" if flag.value else "eval", (site,))})
+        text = self.document.source_of(flag)
+        return frozenset(
+            {
+                self._new_fact("train", (site,), frozenset({condition_of(flag, True, text)})),
+                self._new_fact("eval", (site,), frozenset({condition_of(flag, False, text)})),
+            }
+        )
+
+    def _apply_summary(
+        self,
+        call: ast.Call,
+        statement: ast.stmt | None,
+        callee: Function,
+        positional: list[str | None],
+        keywords: dict[str, str | None],
+    ) -> None:
+        summary = self.analyzer.summary_of(callee)
+        if not summary.effects and summary.grad is None:
+            return
+        bindings: dict[str, str | None] = {}
+        for name, argument in zip(callee.parameters[: callee.positional_count], positional):
+            bindings[name] = argument
+        for name, argument in keywords.items():
+            if name in callee.parameters:
+                bindings[name] = argument
+        site = self.analyzer._site(call, self.function, statement)
+        before = dict(self.modes)
+        for effect_path, effect_value in sorted(summary.effects, key=lambda item: item[0].count(".")):
+            root, dot, rest = effect_path.partition(".")
+            if root in callee.parameters:
+                argument = bindings.get(root)
+                if argument is None:
+                    continue
+                target = argument + dot + rest
+            else:
+                # A global of the callee: the same object only if it is a global here too.
+                if not self.function.is_module and root in self.function.locals:
+                    continue
+                target = effect_path
+            affected = [path for path in before if is_under(path, target) and path != target]
+            for path in [target, *affected]:
+                old = self.lookup.value(before, path)
+                new: set[ModeFact] = set()
+                for fact in effect_value:
+                    if fact.mode == "entry":
+                        new |= old
+                    else:
+                        new.add(replace(fact, origin=(site, *fact.origin), conditions=self.assumptions))
+                self.modes[path] = frozenset(new)
+        if summary.grad is not None:
+            new_grad: set[GradFact] = set()
+            for grad_fact in summary.grad:
+                if grad_fact.grad == "entry":
+                    new_grad |= self.grad
+                else:
+                    new_grad.add(replace(grad_fact, origin=(site, *grad_fact.origin), conditions=self.assumptions))
+            self.grad = frozenset(new_grad)
+
+
+def analyze(document: Document) -> FileAnalysis | None:
+    """All facts of one document, or None when it does not parse."""
+    tree = document.tree
+    if tree is None:
+        return None
+    return ModuleAnalyzer(document, tree).run()

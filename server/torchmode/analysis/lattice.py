@@ -1,0 +1,165 @@
+"""The abstract values: a model's mode and the grad mode, each with its provenance.
+
+A value is a set of *facts*. Each fact is one possibility (``train``, ``eval``,
+``entry`` = "whatever it was when the function was entered", ``unknown``)
+together with the chain of statements that set it and the branch conditions
+under which it holds. Sets join by union; the universe of facts in one file
+is finite, so every fixpoint terminates.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from torchmode.syntax.positions import Span
+
+Mode = Literal["train", "eval", "entry", "unknown"]
+Grad = Literal["on", "off", "entry", "unknown"]
+
+
+@dataclass(frozen=True)
+class Site:
+    """A statement that set a value: where it is, its source text and its function."""
+
+    span: Span
+    text: str
+    function: str  # "<module>" at module level
+    statement: Span | None = None  # the whole simple statement holding the site, for fixes
+
+    def short_text(self, limit: int = 48) -> str:
+        """Source text for messages: one line, long argument lists elided like ``test(model, …)``."""
+        text = " ".join(self.text.split())
+        if len(text) <= limit:
+            return text
+        open_paren = text.find("(")
+        if 0 < open_paren < limit - 6:
+            first_argument_end = text.find(",", open_paren)
+            if 0 < first_argument_end < limit - 4:
+                return text[:first_argument_end] + ", …)"
+            return text[: open_paren + 1] + "…)"
+        return text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A branch test known to have a truth value, e.g. ``phase == "train"`` is True.
+
+    ``key`` is the test's structure without positions, so two spellings of the
+    same test on different lines compare equal; ``names`` lets an assignment to
+    any of them forget the condition.
+    """
+
+    key: str
+    truth: bool
+    names: frozenset[str] = field(compare=False)
+    text: str = field(compare=False, default="")
+
+    def negated(self) -> Condition:
+        return replace(self, truth=not self.truth)
+
+
+def condition_of(test: ast.expr, truth: bool, text: str) -> Condition:
+    # ``not x`` is x with the opposite truth, so `if not is_train:` meets `train(is_train)`.
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test = test.operand
+        truth = not truth
+    names = frozenset(node.id for node in ast.walk(test) if isinstance(node, ast.Name))
+    return Condition(ast.dump(test), truth, names, text)
+
+
+Conditions = frozenset[Condition]
+
+
+def contradicts(conditions: Conditions, assumptions: Conditions) -> bool:
+    return any(condition.negated() in assumptions for condition in conditions)
+
+
+@dataclass(frozen=True)
+class ModeFact:
+    mode: Mode
+    origin: tuple[Site, ...] = ()  # outermost call first, the statement that set it last
+    conditions: Conditions = frozenset()
+    fresh: bool = False  # train because the module was just built, not because of train()
+
+
+@dataclass(frozen=True)
+class GradFact:
+    grad: Grad
+    origin: tuple[Site, ...] = ()
+    conditions: Conditions = frozenset()
+    scoped: bool = True  # False for a bare ``torch.set_grad_enabled(False)``: nothing restores it
+
+
+ModeValue = frozenset[ModeFact]
+GradValue = frozenset[GradFact]
+
+ENTRY_MODE: ModeValue = frozenset({ModeFact("entry")})
+UNKNOWN_MODE: ModeValue = frozenset({ModeFact("unknown")})
+ENTRY_GRAD: GradValue = frozenset({GradFact("entry")})
+GRAD_ON: GradValue = frozenset({GradFact("on")})
+
+
+def modes_of(value: Iterable[ModeFact]) -> frozenset[str]:
+    return frozenset(fact.mode for fact in value)
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything the analysis knows at one program point.
+
+    ``modes`` maps access paths to values; a path that is absent inherits from
+    its nearest present prefix (``model.train()`` reaches ``model.backbone``).
+    ``grad_stack`` holds the grad values saved by enclosing ``with`` blocks.
+    ``assumptions`` are the branch conditions that hold on every path here.
+    """
+
+    modes: tuple[tuple[str, ModeValue], ...]
+    grad: GradValue
+    grad_stack: tuple[GradValue, ...] = ()
+    assumptions: Conditions = frozenset()
+
+    @property
+    def mode_map(self) -> dict[str, ModeValue]:
+        return dict(self.modes)
+
+
+def make_state(
+    modes: dict[str, ModeValue],
+    grad: GradValue,
+    grad_stack: tuple[GradValue, ...],
+    assumptions: Conditions,
+) -> State:
+    return State(tuple(sorted(modes.items(), key=lambda item: item[0])), grad, grad_stack, assumptions)
+
+
+def join_states(states: list[State], lookup: Callable[[State, str], ModeValue]) -> State:
+    """Union of facts; conditions known on every incoming path survive.
+
+    ``lookup`` gives the value of a path that one side lacks (its inherited or
+    entry value), so a path set on only one branch is joined with what the other
+    branch had.
+    """
+    if len(states) == 1:
+        return states[0]
+    maps = [state.mode_map for state in states]
+    paths = sorted({path for mode_map in maps for path in mode_map})
+    joined: dict[str, ModeValue] = {}
+    for path in paths:
+        facts: set[ModeFact] = set()
+        for state, mode_map in zip(states, maps):
+            value = mode_map.get(path)
+            facts |= value if value is not None else lookup(state, path)
+        joined[path] = frozenset(facts)
+    grad: set[GradFact] = set()
+    for state in states:
+        grad |= state.grad
+    # Stacks of different depth meet only after an exception edge; keep the common part.
+    depth = min(len(state.grad_stack) for state in states)
+    stack = tuple(
+        frozenset().union(*(state.grad_stack[level] for state in states)) for level in range(depth)
+    )
+    assumptions = frozenset.intersection(*(state.assumptions for state in states))
+    return make_state(joined, frozenset(grad), stack, assumptions)

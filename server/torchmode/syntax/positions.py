@@ -1,0 +1,92 @@
+"""Positions in source text.
+
+Lines are 1-based and columns are 0-based counts of code points (Python ``str``
+indices), the way a person reads an editor's status bar minus one on the column.
+The LSP layer converts columns to UTF-16 units; the CLI prints ``column + 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    start: Position
+    end: Position
+
+    @staticmethod
+    def of(line: int, column: int, end_line: int, end_column: int) -> Span:
+        return Span(Position(line, column), Position(end_line, end_column))
+
+    def contains(self, position: Position) -> bool:
+        return self.start <= position <= self.end
+
+
+@dataclass(frozen=True)
+class TextEdit:
+    """Replace the text in ``span`` by ``new_text`` (an empty span inserts)."""
+
+    span: Span
+    new_text: str
+
+
+def line_start_offsets(text: str) -> list[int]:
+    """Offsets (str indices) at which each line starts; index 0 is line 1."""
+    offsets = [0]
+    index = 0
+    length = len(text)
+    while index < length:
+        char = text[index]
+        if char == "\n":
+            offsets.append(index + 1)
+        elif char == "\r":
+            if index + 1 < length and text[index + 1] == "\n":
+                index += 1
+            offsets.append(index + 1)
+        index += 1
+    return offsets
+
+
+def offset_of(offsets: list[int], text: str, position: Position) -> int:
+    """The str index of ``position``; positions past a line's end clamp to it."""
+    if position.line < 1:
+        return 0
+    if position.line > len(offsets):
+        return len(text)
+    start = offsets[position.line - 1]
+    end = offsets[position.line] if position.line < len(offsets) else len(text)
+    # The line end excludes its terminator so a column never lands inside "\r\n".
+    while end > start and text[end - 1] in "\r\n":
+        end -= 1
+    return min(start + max(position.column, 0), end)
+
+
+def apply_edits(text: str, edits: list[TextEdit] | tuple[TextEdit, ...]) -> str:
+    """Apply non-overlapping edits; they may come in any order.
+
+    Raises ``ValueError`` when two edits overlap, because applying both would
+    silently mangle the user's code.
+    """
+    offsets = line_start_offsets(text)
+    resolved = sorted(
+        (offset_of(offsets, text, edit.span.start), offset_of(offsets, text, edit.span.end), edit.new_text)
+        for edit in edits
+    )
+    for (_, previous_end, _), (next_start, _, _) in zip(resolved, resolved[1:]):
+        if next_start < previous_end:
+            raise ValueError("overlapping edits")
+    pieces: list[str] = []
+    cursor = 0
+    for start, end, new_text in resolved:
+        pieces.append(text[cursor:start])
+        pieces.append(new_text)
+        cursor = max(cursor, end)
+    pieces.append(text[cursor:])
+    return "".join(pieces)
