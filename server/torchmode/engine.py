@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from torchmode.analysis.dataflow import analyze
 from torchmode.docs import normalize_locale
+from torchmode.docs.hover import api_hover
 from torchmode.findings import Finding
 from torchmode.rules import ALL_RULES, RuleContext
 from torchmode.syntax import Document, ParseFailure, Position, Span
@@ -116,4 +117,9 @@ def check_source(text: str, path: str = "<string>", settings: Settings = Setting
 
 
 def hover_at(document: Document, position: Position, settings: Settings = Settings()) -> HoverText | None:
-    raise NotImplementedError
+    """Markdown for the mode or grad API under ``position`` (1-based line, code-point column)."""
+    found = api_hover(document, position, normalize_locale(settings.locale))
+    if found is None:
+        return None
+    markdown, span = found
+    return HoverText(markdown, span)

@@ -71,6 +71,15 @@ class _Dangling:
 
 
 @dataclass
+class _FinallyContext:
+    """A ``try`` with a ``finally`` that jumps out of its body must run through."""
+
+    loop_depth: int  # loops open when the try started: break/continue inside deeper loops skip it
+    with_depth: int
+    pending: list[tuple[_Dangling, str]] = field(default_factory=list)
+
+
+@dataclass
 class _JumpContext:
     loop: Loop
     break_exits: list[_Dangling]
@@ -87,7 +96,7 @@ class ControlFlowGraph:
         self._loop_stack: list[_JumpContext] = []
         self._with_depth = 0
         self._handler_targets: list[list[int]] = []  # try handlers that catch a raise here
-        self._finally_depth: list[int] = []  # with-depth at each enclosing try/finally
+        self._finally_stack: list[_FinallyContext] = []
         for end in self._block(body, [_Dangling(self.entry)]):
             self._link(end.source, self.exit, end.condition, end.truth, end.pops)
         for node in self.nodes:
@@ -191,23 +200,33 @@ class ControlFlowGraph:
         self._enter(node, preds)
         self._may_raise_from(node.index)
         if isinstance(statement, ast.Return):
-            self._link(node.index, self.exit, pops=self._with_depth)
+            self._jump(node.index, "return")
             return []
         if isinstance(statement, ast.Raise):
             if not self._handler_targets:
                 self._link(node.index, self.raise_exit, pops=self._with_depth)
             return []
-        if isinstance(statement, ast.Break) and self._loop_stack:
-            context = self._loop_stack[-1]
-            context.break_exits.append(_Dangling(node.index, pops=self._with_depth - context.with_depth))
-            return []
-        if isinstance(statement, ast.Continue) and self._loop_stack:
-            context = self._loop_stack[-1]
-            self._link(
-                node.index, context.loop.head, pops=self._with_depth - context.with_depth, back=True
-            )
+        if isinstance(statement, (ast.Break, ast.Continue)) and self._loop_stack:
+            self._jump(node.index, "break" if isinstance(statement, ast.Break) else "continue")
             return []
         return [_Dangling(node.index)]
+
+    def _jump(self, source: int, kind: str) -> None:
+        """return/break/continue: through the innermost ``finally`` it leaves, else to its target."""
+        if self._finally_stack:
+            context = self._finally_stack[-1]
+            if kind == "return" or context.loop_depth >= len(self._loop_stack):
+                context.pending.append((_Dangling(source, pops=self._with_depth - context.with_depth), kind))
+                return
+        if kind == "return":
+            self._link(source, self.exit, pops=self._with_depth)
+            return
+        loop_context = self._loop_stack[-1]
+        pops = self._with_depth - loop_context.with_depth
+        if kind == "break":
+            loop_context.break_exits.append(_Dangling(source, pops=pops))
+        else:
+            self._link(source, loop_context.loop.head, pops=pops, back=True)
 
     def _loop(
         self,
@@ -238,6 +257,10 @@ class ControlFlowGraph:
             handler_entries = [self._new(NodeKind.JOIN, statement)]
         for entry in handler_entries:
             self._link(start.index, entry.index)
+        finally_context: _FinallyContext | None = None
+        if statement.finalbody:
+            finally_context = _FinallyContext(len(self._loop_stack), self._with_depth)
+            self._finally_stack.append(finally_context)
         self._handler_targets.append([entry.index for entry in handler_entries])
         body_ends = self._block(statement.body, [_Dangling(start.index)])
         self._handler_targets.pop()
@@ -245,11 +268,24 @@ class ControlFlowGraph:
         if statement.handlers:
             for handler, entry in zip(statement.handlers, handler_entries):
                 ends += self._block(handler.body, [_Dangling(entry.index)])
-        elif statement.finalbody:
-            ends += [_Dangling(handler_entries[0].index)]
-        if statement.finalbody:
-            ends = self._block(statement.finalbody, ends)
-        return ends
+        if finally_context is None:
+            return ends
+        self._finally_stack.pop()
+        if not statement.handlers:
+            # The exceptional path runs its own copy of the finally block, then re-raises.
+            for end in self._block(statement.finalbody, [_Dangling(handler_entries[0].index)]):
+                if self._handler_targets:
+                    for handler in self._handler_targets[-1]:
+                        self._link(end.source, handler)
+                else:
+                    self._link(end.source, self.raise_exit, pops=self._with_depth)
+        # Each kind of early exit runs a copy of the finally block, then goes on to its target.
+        for kind in ("return", "break", "continue"):
+            jumps = [dangling for dangling, jump_kind in finally_context.pending if jump_kind == kind]
+            if jumps:
+                for end in self._block(statement.finalbody, jumps):
+                    self._jump(end.source, kind)
+        return self._block(statement.finalbody, ends)
 
     # -- queries --------------------------------------------------------------------------
 

@@ -23,6 +23,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "`{site}` (line {line}) switches it to eval{when}",
         "zh-cn": "{when}`{site}`(第 {line} 行)把它切换到了 eval 模式",
     },
+    "TM101.cause.flag": {
+        "en": "`{site}` (line {line}) switches it to eval whenever `{flag}` is false{when}",
+        "zh-cn": "{when}`{site}`(第 {line} 行)在 `{flag}` 为假时把它切换到了 eval 模式",
+    },
     "TM101.when.earlier_iteration": {"en": " on an earlier iteration", "zh-cn": "在之前的迭代中,"},
     "TM101.when.before_step": {"en": " before this step", "zh-cn": "在这一步之前,"},
     "TM101.when.none": {"en": "", "zh-cn": ""},
@@ -39,8 +43,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh-cn": "`{site}`(第 {line} 行)并非在到达此处的每条路径上都会执行",
     },
     "TM101.reset.nothing": {
-        "en": "nothing switches it back to train before this step",
-        "zh-cn": "在这一步之前没有任何语句把它切回 train 模式",
+        "en": "nothing switches it back to train in between",
+        "zh-cn": "在此之间没有任何语句把它切回 train 模式",
     },
     "TM101.consequence.loop": {
         "en": "Dropout is off and batch-norm statistics are frozen for every later batch.",

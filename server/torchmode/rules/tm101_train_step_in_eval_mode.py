@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from torchmode.analysis.cfg import Loop
@@ -55,6 +56,17 @@ def train(model, optimizer, train_loader, val_loader):
         if batch_idx % 50 == 0:
             test(model, val_loader)
 '''
+
+
+_FLAG_ARGUMENT = re.compile(r"\.train\(\s*(?:mode\s*=\s*)?(?P<flag>[^)]+?)\s*\)$", re.DOTALL)
+
+
+def _mode_flag(call_text: str) -> str | None:
+    """``is_train`` for ``model.train(is_train)``: the eval switch happens only when it is false."""
+    match = _FLAG_ARGUMENT.search(call_text)
+    if match is None or match.group("flag") in ("False", "True", "0", "1"):
+        return None
+    return match.group("flag")
 
 
 def _contains(outer: Span, inner: Span) -> bool:
@@ -156,10 +168,13 @@ class TrainStepInEvalMode(Rule):
             when = "before_step"
         else:
             when = "none"
+        flag = _mode_flag(cause.text) if len(cause_fact.origin) == 1 else None
+        cause_key = "TM101.cause.flag" if flag else "TM101.cause.call" if len(cause_fact.origin) > 1 else "TM101.cause.direct"
         cause_text = context.text(
-            "TM101.cause.call" if len(cause_fact.origin) > 1 else "TM101.cause.direct",
+            cause_key,
             site=cause.short_text(),
             line=cause.span.start.line,
+            flag=flag,
             when=context.text(f"TM101.when.{when}"),
         )
         trains = sorted(

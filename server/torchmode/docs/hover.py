@@ -1,0 +1,56 @@
+"""Hover texts for PyTorch's mode and grad APIs, found under the cursor through import aliases."""
+
+from __future__ import annotations
+
+import ast
+
+from torchmode.analysis import api_names
+from torchmode.analysis.names import ImportMap
+from torchmode.docs.i18n import text
+from torchmode.syntax.document import Document
+from torchmode.syntax.positions import Position, Span
+
+_MODE_METHODS = {"train": "hover.train", "eval": "hover.eval"}
+_GRAD_HOVERS = {
+    "no_grad": "hover.no_grad",
+    "enable_grad": "hover.enable_grad",
+    "inference_mode": "hover.inference_mode",
+    "set_grad_enabled": "hover.set_grad_enabled",
+}
+
+
+def _name_token(document: Document, node: ast.Name | ast.Attribute) -> Span:
+    """The span of the identifier itself: ``eval`` in ``model.eval``."""
+    if isinstance(node, ast.Name):
+        return document.span_of(node)
+    end = document.span_of(node).end
+    return Span(Position(end.line, max(end.column - len(node.attr), 0)), end)
+
+
+def api_hover(document: Document, position: Position, locale: str) -> tuple[str, Span] | None:
+    """Markdown explaining the mode/grad API under ``position``, or None."""
+    tree = document.tree
+    if tree is None:
+        return None
+    imports = ImportMap(tree)
+    best: tuple[str, Span] | None = None
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.Name, ast.Attribute)):
+            continue
+        line = getattr(node, "end_lineno", None)
+        if line != position.line:
+            continue
+        token = _name_token(document, node)
+        if not token.contains(position):
+            continue
+        key = None
+        qualified = imports.qualified_name(node)
+        kind = api_names.grad_context_kind(qualified) if qualified else None
+        if kind is not None:
+            key = _GRAD_HOVERS[kind]
+        elif isinstance(node, ast.Attribute) and node.attr in _MODE_METHODS and qualified is None:
+            # ``model.eval`` on a user object; ``torch.eval`` or ``ast.eval`` resolve to modules.
+            key = _MODE_METHODS[node.attr]
+        if key is not None:
+            best = (text(key, locale), token)
+    return best
