@@ -59,14 +59,16 @@ def forward_call_states(document: Document) -> tuple[ForwardCallState, ...]:
     analysis = analyze(document)
     if analysis is None:
         return ()
-    step_regions = {
-        (id(step.function), step.loops[-1].head if step.loops else -1) for step in analysis.steps
-    }
+    step_regions = {(id(step.function), step.loops[-1].head if step.loops else -1) for step in analysis.steps}
     states = []
     for forward in analysis.forward_calls:
-        modes = frozenset("unknown" if fact.mode in ("entry", "unknown") else fact.mode for fact in forward.value)
+        modes = frozenset(
+            "unknown" if fact.mode in ("entry", "unknown") else fact.mode for fact in forward.value
+        )
         region = (id(forward.function), forward.loops[-1].head if forward.loops else -1)
-        states.append(ForwardCallState(document.span_of(forward.call), forward.path, modes, region in step_regions))
+        states.append(
+            ForwardCallState(document.span_of(forward.call), forward.path, modes, region in step_regions)
+        )
     return tuple(states)
 
 

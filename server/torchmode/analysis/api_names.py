@@ -8,8 +8,22 @@ from torchmode.analysis.names import ImportMap, access_path
 
 # Methods of nn.Module that return the module itself, so identity (and mode) carries over.
 SAME_MODULE_METHODS = frozenset(
-    {"to", "cuda", "cpu", "half", "float", "double", "bfloat16", "type", "to_empty", "requires_grad_",
-     "share_memory", "xpu", "mps", "ipu"}
+    {
+        "to",
+        "cuda",
+        "cpu",
+        "half",
+        "float",
+        "double",
+        "bfloat16",
+        "type",
+        "to_empty",
+        "requires_grad_",
+        "share_memory",
+        "xpu",
+        "mps",
+        "ipu",
+    }
 )
 
 # Wrappers whose result forwards to the wrapped module (mode included).
@@ -77,9 +91,9 @@ def module_classes(tree: ast.Module, imports: ImportMap) -> frozenset[str]:
             for base in bases:
                 qualified = imports.qualified_name(base)
                 local = access_path(base)
-                if (qualified is not None and (qualified in _MODULE_BASES or is_module_factory(qualified))) or (
-                    local in found
-                ):
+                if (
+                    qualified is not None and (qualified in _MODULE_BASES or is_module_factory(qualified))
+                ) or (local in found):
                     found.add(name)
                     changed = True
                     break

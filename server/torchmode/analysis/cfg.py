@@ -13,6 +13,13 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import cast
+
+# ``except*`` (Python 3.11+) is a separate node type with the same shape as ``try``.
+_TRY_STATEMENTS: tuple[type[ast.stmt], ...] = (
+    ast.Try,
+    *([ast.TryStar] if hasattr(ast, "TryStar") else []),
+)
 
 
 class NodeKind(Enum):
@@ -137,18 +144,14 @@ class ControlFlowGraph:
             for handler in self._handler_targets[-1]:
                 self._link(node, handler)
 
-    def _block(
-        self, body: list[ast.stmt], preds: list[_Dangling]
-    ) -> list[_Dangling]:
+    def _block(self, body: list[ast.stmt], preds: list[_Dangling]) -> list[_Dangling]:
         for statement in body:
             if not preds:
                 break  # unreachable code after return/raise/break/continue
             preds = self._statement(statement, preds)
         return preds
 
-    def _statement(
-        self, statement: ast.stmt, preds: list[_Dangling]
-    ) -> list[_Dangling]:
+    def _statement(self, statement: ast.stmt, preds: list[_Dangling]) -> list[_Dangling]:
         if isinstance(statement, ast.If):
             test = self._new(NodeKind.TEST, statement, statement.test)
             self._enter(test, preds)
@@ -187,8 +190,9 @@ class ControlFlowGraph:
                 self._enter(leave, ends)
                 ends = [_Dangling(leave.index)]
             return ends
-        if isinstance(statement, (ast.Try, ast.TryStar)):
-            return self._try(statement, preds)
+        if isinstance(statement, _TRY_STATEMENTS):
+            # ``try``/``except*`` have the same fields as ``try``/``except``.
+            return self._try(cast(ast.Try, statement), preds)
         if isinstance(statement, ast.Match):
             subject = self._new(NodeKind.STATEMENT, statement, statement.subject)
             self._enter(subject, preds)
@@ -246,9 +250,7 @@ class ControlFlowGraph:
         self._loop_stack.pop()
         return self._block(statement.orelse, exit_preds) + context.break_exits
 
-    def _try(
-        self, statement: ast.Try | ast.TryStar, preds: list[_Dangling]
-    ) -> list[_Dangling]:
+    def _try(self, statement: ast.Try, preds: list[_Dangling]) -> list[_Dangling]:
         start = self._new(NodeKind.JOIN, statement)
         self._enter(start, preds)
         handler_entries = [self._new(NodeKind.JOIN, handler) for handler in statement.handlers]
@@ -266,7 +268,7 @@ class ControlFlowGraph:
         self._handler_targets.pop()
         ends = self._block(statement.orelse, body_ends)
         if statement.handlers:
-            for handler, entry in zip(statement.handlers, handler_entries):
+            for handler, entry in zip(statement.handlers, handler_entries, strict=True):
                 ends += self._block(handler.body, [_Dangling(entry.index)])
         if finally_context is None:
             return ends
@@ -275,8 +277,8 @@ class ControlFlowGraph:
             # The exceptional path runs its own copy of the finally block, then re-raises.
             for end in self._block(statement.finalbody, [_Dangling(handler_entries[0].index)]):
                 if self._handler_targets:
-                    for handler in self._handler_targets[-1]:
-                        self._link(end.source, handler)
+                    for outer_handler in self._handler_targets[-1]:
+                        self._link(end.source, outer_handler)
                 else:
                     self._link(end.source, self.raise_exit, pops=self._with_depth)
         # Each kind of early exit runs a copy of the finally block, then goes on to its target.

@@ -136,9 +136,7 @@ class _Collector(ast.NodeVisitor):
         self.classes: dict[str, dict[str, Function]] = {}
 
     def collect(self, tree: ast.Module) -> Function:
-        module = Function(
-            MODULE_FUNCTION, None, tree.body, [], 0, frozenset(), None, None
-        )
+        module = Function(MODULE_FUNCTION, None, tree.body, [], 0, frozenset(), None, None)
         self.functions.append(module)
         self._scan(tree.body, module, None)
         module.nested = self.module_level
@@ -206,9 +204,11 @@ def _rebound_names(node: FunctionNode, function: Function) -> frozenset[str]:
             for target in targets:
                 for name in stored_names(target):
                     value = statement.value
-                    kept = value is not None and _strip_wrappers(value) is not None and root_of(
-                        access_path(_strip_wrappers(value) or value) or ""
-                    ) == name
+                    kept = (
+                        value is not None
+                        and _strip_wrappers(value) is not None
+                        and root_of(access_path(_strip_wrappers(value) or value) or "") == name
+                    )
                     if name in function.parameters and not kept:
                         rebound.add(name)
         elif isinstance(statement, (ast.For, ast.AsyncFor)):
@@ -259,13 +259,16 @@ class ModuleAnalyzer:
                     path = access_path(node.func.value)
                     if path:
                         paths.add(path)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                if self._constructs_module(node.value):
-                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    for target in targets:
-                        path = access_path(target)
-                        if path:
-                            paths.add(path)
+            elif (
+                isinstance(node, (ast.Assign, ast.AnnAssign))
+                and node.value is not None
+                and self._constructs_module(node.value)
+            ):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    path = access_path(target)
+                    if path:
+                        paths.add(path)
         return frozenset(paths)
 
     def _is_library_path(self, path: str) -> bool:
@@ -426,10 +429,7 @@ class ModuleAnalyzer:
                 step.evaluate(node.expression, node.statement)
             else:
                 step.statement(node.statement)
-        elif kind is NodeKind.TEST and node.expression is not None:
-            assert isinstance(node.statement, ast.stmt)
-            step.evaluate(node.expression, node.statement)
-        elif kind is NodeKind.FOR_ITER and node.expression is not None:
+        elif kind in (NodeKind.TEST, NodeKind.FOR_ITER) and node.expression is not None:
             assert isinstance(node.statement, ast.stmt)
             step.evaluate(node.expression, node.statement)
         elif kind is NodeKind.FOR_NEXT:
@@ -467,8 +467,9 @@ class ModuleAnalyzer:
             flag = call.args[0]
             if isinstance(flag, ast.Constant) and flag.value is False:
                 return None
-        grad = "on" if kind == "enable_grad" else "off"
-        return frozenset({GradFact(grad, (site,))})
+        if kind == "enable_grad":
+            return frozenset({GradFact("on", (site,))})
+        return frozenset({GradFact("off", (site,))})
 
     def _grad_from_flag(self, flag: ast.expr, site: Site, scoped: bool) -> GradValue:
         if isinstance(flag, ast.Constant) and isinstance(flag.value, bool):
@@ -489,7 +490,9 @@ class ModuleAnalyzer:
             self.document.span_of(statement) if statement is not None else None,
         )
 
-    def resolve_call(self, function: Function, call: ast.Call) -> tuple[Function, list[str | None], dict[str, str | None]] | None:
+    def resolve_call(
+        self, function: Function, call: ast.Call
+    ) -> tuple[Function, list[str | None], dict[str, str | None]] | None:
         """The same-file function a call runs, with its argument paths bound to parameter names."""
         func = call.func
         receiver: str | None = None
@@ -620,7 +623,9 @@ class _Step:
                 replace(fact, conditions=frozenset(filter(keep, fact.conditions))) for fact in self.grad
             )
 
-    def _new_fact(self, mode: str, origin: tuple[Site, ...], conditions: Conditions = frozenset(), fresh: bool = False) -> ModeFact:
+    def _new_fact(
+        self, mode: str, origin: tuple[Site, ...], conditions: Conditions = frozenset(), fresh: bool = False
+    ) -> ModeFact:
         assert mode in ("train", "eval", "entry", "unknown")
         return ModeFact(mode, origin, conditions | self.assumptions, fresh)  # type: ignore[arg-type]
 
@@ -649,9 +654,12 @@ class _Step:
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             self.forget({(alias.asname or alias.name).split(".")[0] for alias in statement.names})
             return
-        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
-            if self._bare_set_grad_enabled(statement.value, statement):
-                return
+        if (
+            isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Call)
+            and self._bare_set_grad_enabled(statement.value, statement)
+        ):
+            return
         for child in ast.iter_child_nodes(statement):
             if isinstance(child, ast.expr):
                 self.evaluate(child, statement)
@@ -715,7 +723,9 @@ class _Step:
             self.evaluate(expr, None)
         self.grad_stack = (*self.grad_stack, self.grad)
         if context is not None:
-            self.grad = frozenset(replace(fact, conditions=fact.conditions | self.assumptions) for fact in context)
+            self.grad = frozenset(
+                replace(fact, conditions=fact.conditions | self.assumptions) for fact in context
+            )
         if item.optional_vars is not None:
             self.forget(set(stored_names(item.optional_vars)))
 
@@ -785,7 +795,14 @@ class _Step:
         if self.record is not None:
             self.record.forward_calls.append(
                 ForwardCall(
-                    self.function, call, statement, path, self.value(path), self.grad, self.assumptions, self.loops
+                    self.function,
+                    call,
+                    statement,
+                    path,
+                    self.value(path),
+                    self.grad,
+                    self.assumptions,
+                    self.loops,
                 )
             )
 
@@ -822,7 +839,7 @@ class _Step:
         if not summary.effects and summary.grad is None:
             return
         bindings: dict[str, str | None] = {}
-        for name, argument in zip(callee.parameters[: callee.positional_count], positional):
+        for name, argument in zip(callee.parameters[: callee.positional_count], positional, strict=False):
             bindings[name] = argument
         for name, argument in keywords.items():
             if name in callee.parameters:
@@ -857,7 +874,9 @@ class _Step:
                 if grad_fact.grad == "entry":
                     new_grad |= self.grad
                 else:
-                    new_grad.add(replace(grad_fact, origin=(site, *grad_fact.origin), conditions=self.assumptions))
+                    new_grad.add(
+                        replace(grad_fact, origin=(site, *grad_fact.origin), conditions=self.assumptions)
+                    )
             self.grad = frozenset(new_grad)
 
 

@@ -149,7 +149,7 @@ def join_states(states: list[State], lookup: Callable[[State, str], ModeValue]) 
     joined: dict[str, ModeValue] = {}
     for path in paths:
         facts: set[ModeFact] = set()
-        for state, mode_map in zip(states, maps):
+        for state, mode_map in zip(states, maps, strict=True):
             value = mode_map.get(path)
             facts |= value if value is not None else lookup(state, path)
         joined[path] = frozenset(facts)
@@ -158,8 +158,6 @@ def join_states(states: list[State], lookup: Callable[[State, str], ModeValue]) 
         grad |= state.grad
     # Stacks of different depth meet only after an exception edge; keep the common part.
     depth = min(len(state.grad_stack) for state in states)
-    stack = tuple(
-        frozenset().union(*(state.grad_stack[level] for state in states)) for level in range(depth)
-    )
+    stack = tuple(frozenset().union(*(state.grad_stack[level] for state in states)) for level in range(depth))
     assumptions = frozenset.intersection(*(state.assumptions for state in states))
     return make_state(joined, frozenset(grad), stack, assumptions)

@@ -91,9 +91,7 @@ def stored_names(target: ast.AST) -> Iterator[str]:
 def local_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
     """Names local to a function: parameters and names bound in its body (minus ``global``)."""
     arguments = function.args
-    names: set[str] = {
-        arg.arg for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]
-    }
+    names: set[str] = {arg.arg for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
     if arguments.vararg:
         names.add(arguments.vararg.arg)
     if arguments.kwarg:

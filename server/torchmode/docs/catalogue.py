@@ -180,7 +180,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "or version-counter bumps, so it is faster.\n\n"
             "- Does not change: `module.training`. It does **not** put the model in eval mode; call `model.eval()`.\n"
             "- Tensors created in it cannot be used later in computations recorded by autograd "
-            "(\"Inference tensors cannot be saved for backward\"); use `no_grad` when results feed training.\n"
+            '("Inference tensors cannot be saved for backward"); use `no_grad` when results feed training.\n'
             "- Works as `with torch.inference_mode():` and as a decorator (bare or called).\n\n"
             "```python\nmodel.eval()\nwith torch.inference_mode():\n    predictions = model(batch)\n```"
         ),
@@ -188,7 +188,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "**`torch.inference_mode(mode=True)`** 是更严格的 `no_grad`:不建计算图,也不做视图追踪和版本计数,因此更快。\n\n"
             "- 不会改变:`module.training`。它**不会**把模型设为 eval 模式,需要调用 `model.eval()`。\n"
             "- 在其中创建的张量之后不能参与 autograd 记录的计算"
-            "(\"Inference tensors cannot be saved for backward\");结果还要用于训练时请用 `no_grad`。\n"
+            '("Inference tensors cannot be saved for backward");结果还要用于训练时请用 `no_grad`。\n'
             "- 可以写成 `with torch.inference_mode():`,也可作装饰器(带或不带括号)。\n\n"
             "```python\nmodel.eval()\nwith torch.inference_mode():\n    predictions = model(batch)\n```"
         ),
@@ -196,7 +196,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "hover.set_grad_enabled": {
         "en": (
             "**`torch.set_grad_enabled(mode)`** turns autograd on or off for this thread.\n\n"
-            "- As `with torch.set_grad_enabled(phase == \"train\"):` it is scoped: the old setting comes back "
+            '- As `with torch.set_grad_enabled(phase == "train"):` it is scoped: the old setting comes back '
             "when the block ends.\n"
             "- As a plain call, `torch.set_grad_enabled(False)` is **global until reset**: every later "
             "`loss.backward()` in this thread fails with `RuntimeError`, across function calls and loop iterations.\n"
@@ -205,7 +205,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
         ),
         "zh-cn": (
             "**`torch.set_grad_enabled(mode)`** 为当前线程开启或关闭 autograd。\n\n"
-            "- 写成 `with torch.set_grad_enabled(phase == \"train\"):` 时作用域有限:代码块结束后恢复原设置。\n"
+            '- 写成 `with torch.set_grad_enabled(phase == "train"):` 时作用域有限:代码块结束后恢复原设置。\n'
             "- 作为普通调用,`torch.set_grad_enabled(False)` 会**一直生效直到被重置**:"
             "此后本线程中的 `loss.backward()` 都会抛出 `RuntimeError`,跨函数调用和循环迭代都是如此。\n"
             "- 不会改变:`module.training`。\n\n"

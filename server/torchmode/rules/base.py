@@ -48,8 +48,8 @@ class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
     default_severity: ClassVar[Severity] = Severity.WARNING
-    VALID: ClassVar[list[Valid]] = []
-    INVALID: ClassVar[list[Invalid]] = []
+    VALID: ClassVar[tuple[Valid, ...]] = ()
+    INVALID: ClassVar[tuple[Invalid, ...]] = ()
 
     @classmethod
     def summary(cls, locale: str = "en") -> str:

@@ -19,7 +19,7 @@ from torchmode.fixes import (
 from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
 from torchmode.syntax.positions import Span, TextEdit
 
-_SEED = '''\
+_SEED = """\
 def test(model, loader):
     model.eval()
     for data, target in loader:
@@ -36,9 +36,9 @@ def train(model, optimizer, train_loader, val_loader):
         optimizer.step()
         if batch_idx % 50 == 0:
             test(model, val_loader)
-'''
+"""
 
-_SEED_FIXED = '''\
+_SEED_FIXED = """\
 def test(model, loader):
     model.eval()
     for data, target in loader:
@@ -55,7 +55,7 @@ def train(model, optimizer, train_loader, val_loader):
         optimizer.step()
         if batch_idx % 50 == 0:
             test(model, val_loader)
-'''
+"""
 
 
 _FLAG_ARGUMENT = re.compile(r"\.train\(\s*(?:mode\s*=\s*)?(?P<flag>[^)]+?)\s*\)$", re.DOTALL)
@@ -85,14 +85,16 @@ class TrainStepInEvalMode(Rule):
     code = "TM101"
     name = "train-step-in-eval-mode"
 
-    VALID = [
-        Valid(_SEED.replace("    for batch_idx", "    for batch_idx", 1).replace(
-            "        output = model(data)", "        model.train()\n        output = model(data)"
-        )),
-        Valid(_SEED.replace("            test(model, val_loader)\n", "            test(model, val_loader)\n    test(model, val_loader)\n")
-              .replace("        if batch_idx % 50 == 0:\n            test(model, val_loader)\n", "")),
-    ]
-    INVALID = [Invalid(_SEED, line=10, fixed=_SEED_FIXED)]
+    VALID = (
+        # train() at the top of every iteration undoes the previous iteration's eval().
+        Valid(_SEED_FIXED),
+        # Validation only after the loop cannot leak into it.
+        Valid(
+            _SEED.replace("        if batch_idx % 50 == 0:\n            test(model, val_loader)\n", "")
+            + "    test(model, val_loader)\n"
+        ),
+    )
+    INVALID = (Invalid(_SEED, line=10, fixed=_SEED_FIXED),)
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         analysis = context.analysis
@@ -101,7 +103,9 @@ class TrainStepInEvalMode(Rule):
             steps_by_function.setdefault(id(step.function), []).append(step)
         reported: set[tuple[int, int, str]] = set()
         document = context.document
-        for forward in sorted(analysis.forward_calls, key=lambda item: (item.call.lineno, item.call.col_offset)):
+        for forward in sorted(
+            analysis.forward_calls, key=lambda item: (item.call.lineno, item.call.col_offset)
+        ):
             steps = steps_by_function.get(id(forward.function))
             if not steps:
                 continue
@@ -169,7 +173,13 @@ class TrainStepInEvalMode(Rule):
         else:
             when = "none"
         flag = _mode_flag(cause.text) if len(cause_fact.origin) == 1 else None
-        cause_key = "TM101.cause.flag" if flag else "TM101.cause.call" if len(cause_fact.origin) > 1 else "TM101.cause.direct"
+        cause_key = (
+            "TM101.cause.flag"
+            if flag
+            else "TM101.cause.call"
+            if len(cause_fact.origin) > 1
+            else "TM101.cause.direct"
+        )
         cause_text = context.text(
             cause_key,
             site=cause.short_text(),
@@ -211,7 +221,10 @@ class TrainStepInEvalMode(Rule):
             )
         ]
         related.extend(
-            Related(site.span, context.text("TM101.related.eval_inner", site=site.short_text(), function=site.function))
+            Related(
+                site.span,
+                context.text("TM101.related.eval_inner", site=site.short_text(), function=site.function),
+            )
             for site in cause_fact.origin[1:]
         )
         if train_site is not None:
@@ -251,7 +264,8 @@ class TrainStepInEvalMode(Rule):
         # Inserting at the loop's start only helps when no eval switch in that loop runs
         # between the loop's start and the step.
         loop_start_works = innermost_span is not None and not any(
-            _contains(innermost_span, site.span) and site.span.start < forward_span.start for site in eval_sites
+            _contains(innermost_span, site.span) and site.span.start < forward_span.start
+            for site in eval_sites
         )
         candidates: list[Fix] = []
         if innermost is not None and loop_start_works:
@@ -268,7 +282,9 @@ class TrainStepInEvalMode(Rule):
         if not candidates and forward.statement is not None:
             insert = insert_line_before(document, document.span_of(forward.statement), statement)
             if insert is not None:
-                candidates.append(Fix(context.text("TM101.fix.insert_before_step", statement=statement), (insert,)))
+                candidates.append(
+                    Fix(context.text("TM101.fix.insert_before_step", statement=statement), (insert,))
+                )
         distinct_sites = {site.span for site in eval_sites}
         cause = evals[0]
         if len(distinct_sites) == 1 and len(cause.origin) > 1 and cause.origin[0].statement is not None:
@@ -295,10 +311,18 @@ class TrainStepInEvalMode(Rule):
         """Move the single ``model.train()`` that runs before the loop to the loop's first line."""
         document = context.document
         sites = {fact.origin[0] for fact in trains}
-        if loop_span is None or len(sites) != 1 or any(fact.fresh or len(fact.origin) != 1 for fact in trains):
+        if (
+            loop_span is None
+            or len(sites) != 1
+            or any(fact.fresh or len(fact.origin) != 1 for fact in trains)
+        ):
             return None
         site = next(iter(sites))
-        if site.statement is None or site.statement != site.span or not is_alone_on_its_lines(document, site.span):
+        if (
+            site.statement is None
+            or site.statement != site.span
+            or not is_alone_on_its_lines(document, site.span)
+        ):
             return None  # the call is part of a larger statement; moving it would move more
         if not site.span.end <= loop_span.start:
             return None

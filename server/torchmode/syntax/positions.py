@@ -7,6 +7,7 @@ The LSP layer converts columns to UTF-16 units; the CLI prints ``column + 1``.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 
@@ -79,7 +80,7 @@ def apply_edits(text: str, edits: list[TextEdit] | tuple[TextEdit, ...]) -> str:
         (offset_of(offsets, text, edit.span.start), offset_of(offsets, text, edit.span.end), edit.new_text)
         for edit in edits
     )
-    for (_, previous_end, _), (next_start, _, _) in zip(resolved, resolved[1:]):
+    for (_, previous_end, _), (next_start, _, _) in itertools.pairwise(resolved):
         if next_start < previous_end:
             raise ValueError("overlapping edits")
     pieces: list[str] = []
