@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from torchmode.analysis.dataflow import analyze
+from torchmode.analysis.roles import TrainingRoles
 from torchmode.docs import normalize_locale
 from torchmode.docs.hover import api_hover
 from torchmode.findings import Finding
@@ -59,16 +60,14 @@ def forward_call_states(document: Document) -> tuple[ForwardCallState, ...]:
     analysis = analyze(document)
     if analysis is None:
         return ()
-    step_regions = {(id(step.function), step.loops[-1].head if step.loops else -1) for step in analysis.steps}
+    roles = TrainingRoles(analysis)
     states = []
     for forward in analysis.forward_calls:
         modes = frozenset(
             "unknown" if fact.mode in ("entry", "unknown") else fact.mode for fact in forward.value
         )
-        region = (id(forward.function), forward.loops[-1].head if forward.loops else -1)
-        states.append(
-            ForwardCallState(document.span_of(forward.call), forward.path, modes, region in step_regions)
-        )
+        in_step = bool(roles.steps_after(forward))
+        states.append(ForwardCallState(document.span_of(forward.call), forward.path, modes, in_step))
     return tuple(states)
 
 

@@ -117,6 +117,27 @@ class ModeSwitch:
     loops: tuple[Loop, ...]
 
 
+@dataclass(frozen=True)
+class CallSite:
+    """A call of a same-file function, with the caller's modes just before it."""
+
+    function: Function  # the caller
+    call: ast.Call
+    statement: ast.stmt | None
+    callee: Function
+    bindings: tuple[tuple[str, str], ...]  # callee parameter -> caller access path
+    modes: tuple[tuple[str, ModeValue], ...]
+    loops: tuple[Loop, ...]
+
+    def argument_value(self, callee_path: str) -> ModeValue | None:
+        """The caller's value for a callee parameter path (``m.backbone`` -> ``model.backbone``)."""
+        root, dot, rest = callee_path.partition(".")
+        argument = dict(self.bindings).get(root)
+        if argument is None:
+            return None
+        return _Lookup(self.function).value(dict(self.modes), argument + dot + rest)
+
+
 @dataclass
 class FileAnalysis:
     document: Document
@@ -124,6 +145,7 @@ class FileAnalysis:
     forward_calls: list[ForwardCall] = field(default_factory=list)
     steps: list[TrainingStep] = field(default_factory=list)
     switches: list[ModeSwitch] = field(default_factory=list)
+    call_sites: list[CallSite] = field(default_factory=list)
     model_paths: frozenset[str] = frozenset()
 
 
@@ -189,6 +211,21 @@ def _statements_in(body: list[ast.stmt]) -> Iterator[ast.stmt]:
         if isinstance(statement, ast.Match):
             for case in statement.cases:
                 yield from _statements_in(case.body)
+
+
+def _own_expressions(statement: ast.stmt) -> Iterator[ast.AST]:
+    """The expression nodes of one statement, not of the statements nested in it."""
+    stack: list[ast.AST] = [
+        child
+        for child in ast.iter_child_nodes(statement)
+        if not isinstance(child, (ast.stmt, ast.excepthandler))
+    ]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Lambda):
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
 
 
 def _rebound_names(node: FunctionNode, function: Function) -> frozenset[str]:
@@ -269,7 +306,43 @@ class ModuleAnalyzer:
                     path = access_path(target)
                     if path:
                         paths.add(path)
+        paths.update(self._called_in_training_steps())
         return frozenset(paths)
+
+    def _called_in_training_steps(self) -> set[str]:
+        """Parameters called before a ``backward()``/``step()`` in the same function are models.
+
+        ``def step(net, opt, x): net(x).sum().backward()`` trains ``net`` whatever its
+        name. Only parameters count (not helpers, imports or builtins), so a call of a
+        local function or of ``print`` is never taken for a forward pass.
+        """
+        found: set[str] = set()
+        for function in self.functions:
+            if function.node is None:
+                continue
+            calls = [
+                node
+                for statement in _statements_in(function.body)
+                for node in _own_expressions(statement)
+                if isinstance(node, ast.Call)
+            ]
+            step_lines = [
+                call.lineno for call in calls if api_names.training_step_kind(call, self.imports) is not None
+            ]
+            if not step_lines:
+                continue
+            last_step = max(step_lines)
+            for call in calls:
+                path = access_path(call.func)
+                if (
+                    path is not None
+                    and "." not in path
+                    and path in function.parameters
+                    and path != (function.parameters[0] if function.class_name else None)
+                    and call.lineno <= last_step
+                ):
+                    found.add(path)
+        return found
 
     def _is_library_path(self, path: str) -> bool:
         """``torch.something.eval()`` is not a model of the user's."""
@@ -836,14 +909,27 @@ class _Step:
         keywords: dict[str, str | None],
     ) -> None:
         summary = self.analyzer.summary_of(callee)
-        if not summary.effects and summary.grad is None:
-            return
         bindings: dict[str, str | None] = {}
         for name, argument in zip(callee.parameters[: callee.positional_count], positional, strict=False):
             bindings[name] = argument
         for name, argument in keywords.items():
             if name in callee.parameters:
                 bindings[name] = argument
+        if self.record is not None:
+            bound = tuple((name, path) for name, path in bindings.items() if path is not None)
+            self.record.call_sites.append(
+                CallSite(
+                    self.function,
+                    call,
+                    statement,
+                    callee,
+                    bound,
+                    tuple(self.modes.items()),
+                    self.loops,
+                )
+            )
+        if not summary.effects and summary.grad is None:
+            return
         site = self.analyzer._site(call, self.function, statement)
         before = dict(self.modes)
         for effect_path, effect_value in sorted(summary.effects, key=lambda item: item[0].count(".")):

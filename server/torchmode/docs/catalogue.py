@@ -54,6 +54,24 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Dropout is off and batch-norm statistics are frozen during this training step.",
         "zh-cn": "这一训练步骤中 Dropout 关闭、BatchNorm 统计量冻结。",
     },
+    "TM101.message.callee": {
+        "en": "`{path}` may be in eval mode here: `{function}` never switches it to train, and `{call}` (line {call_line}) runs it after `{site}` (line {line}) switched it to eval{when}. {consequence}",
+        "zh-cn": "此处 `{path}` 可能处于 eval 模式:`{function}` 从未把它切换到 train 模式,而 `{call}`(第 {call_line} 行)调用它时,`{site}`(第 {line} 行){when}已把它切换到 eval 模式。{consequence}",
+    },
+    "TM101.callee_when.earlier_iteration": {"en": " on an earlier iteration", "zh-cn": "在之前的迭代中"},
+    "TM101.callee_when.none": {"en": "", "zh-cn": ""},
+    "TM101.consequence.call": {
+        "en": "Dropout is off and batch-norm statistics are frozen while it trains.",
+        "zh-cn": "训练时 Dropout 关闭、BatchNorm 统计量冻结。",
+    },
+    "TM101.related.call_site": {
+        "en": "calls `{function}` while `{path}` may be in eval mode",
+        "zh-cn": "调用 `{function}` 时 `{path}` 可能处于 eval 模式",
+    },
+    "TM101.fix.insert_function_start": {
+        "en": "Insert `{statement}` at the start of `{function}`",
+        "zh-cn": "在 `{function}` 开头插入 `{statement}`",
+    },
     "TM101.related.eval_call": {
         "en": "switches `{path}` to eval mode (through this call)",
         "zh-cn": "(通过这次调用)把 `{path}` 切换到 eval 模式",

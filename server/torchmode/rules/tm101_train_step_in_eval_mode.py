@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
 
 from torchmode.analysis.cfg import Loop
-from torchmode.analysis.dataflow import ForwardCall, TrainingStep
+from torchmode.analysis.dataflow import CallSite, FileAnalysis, ForwardCall, Function
 from torchmode.analysis.lattice import ModeFact, Site, contradicts
+from torchmode.analysis.names import root_of
+from torchmode.analysis.roles import TrainingRoles
 from torchmode.findings import Finding, Fix, Related
 from torchmode.fixes import (
     delete_statement_lines,
@@ -69,6 +72,38 @@ def _mode_flag(call_text: str) -> str | None:
     return match.group("flag")
 
 
+def _eval_from_callers(
+    analysis: FileAnalysis, function: Function, path: str, depth: int = 0, seen: frozenset[int] = frozenset()
+) -> tuple[CallSite, ModeFact] | None:
+    """A call of ``function`` where the argument for ``path`` may be in eval mode.
+
+    Follows callers that themselves pass their parameter on unchanged, a few levels
+    up, so ``fit -> run_epoch -> train_steps`` is found from ``train_steps``.
+    """
+    if depth > 3 or id(function) in seen or path.split(".", 1)[0] not in function.parameters:
+        return None
+    seen = seen | {id(function)}
+    for call_site in analysis.call_sites:
+        if call_site.callee is not function:
+            continue
+        value = call_site.argument_value(path)
+        if value is None:
+            continue
+        evals = sorted(
+            (fact for fact in value if fact.mode == "eval" and fact.origin),
+            key=lambda fact: fact.origin[0].span.start,
+        )
+        if evals:
+            return call_site, evals[0]
+        if any(fact.mode == "entry" for fact in value):
+            root, dot, rest = path.partition(".")
+            caller_path = dict(call_site.bindings)[root] + dot + rest
+            found = _eval_from_callers(analysis, call_site.function, caller_path, depth + 1, seen)
+            if found is not None:
+                return found
+    return None
+
+
 def _contains(outer: Span, inner: Span) -> bool:
     return outer.start <= inner.start and inner.end <= outer.end
 
@@ -98,29 +133,16 @@ class TrainStepInEvalMode(Rule):
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         analysis = context.analysis
-        steps_by_function: dict[int, list[TrainingStep]] = {}
-        for step in analysis.steps:
-            steps_by_function.setdefault(id(step.function), []).append(step)
-        reported: set[tuple[int, int, str]] = set()
+        roles = TrainingRoles(analysis)
+        reported: set[tuple[tuple[int, int], str]] = set()
         document = context.document
         for forward in sorted(
             analysis.forward_calls, key=lambda item: (item.call.lineno, item.call.col_offset)
         ):
-            steps = steps_by_function.get(id(forward.function))
-            if not steps:
-                continue
-            region = forward.loops[-1] if forward.loops else None
-            forward_span = document.span_of(forward.call)
-            later_steps = [
-                step
-                for step in steps
-                if (step.loops[-1] if step.loops else None) == region
-                and document.span_of(step.call).start > forward_span.start
-            ]
+            later_steps = roles.steps_after(forward)
             if not later_steps:
                 continue
-            if forward.grad and all(fact.grad == "off" for fact in forward.grad):
-                continue  # a forward pass with autograd off is no training step
+            forward_span = document.span_of(forward.call)
             # Facts that contradict every step's branch conditions are on paths where no
             # step runs (``if phase == "train": loss.backward()`` after ``model.eval()``
             # in the ``else`` branch).
@@ -130,13 +152,18 @@ class TrainStepInEvalMode(Rule):
                 if any(not contradicts(fact.conditions, step.assumptions) for step in later_steps)
             ]
             evals = [fact for fact in relevant if fact.mode == "eval" and fact.origin]
-            if not evals:
-                continue
-            key = (id(forward.function), region.head if region else -1, forward.path)
+            key = (roles.region(forward), forward.path)
             if key in reported:
                 continue
-            reported.add(key)
-            yield self._finding(context, forward, forward_span, relevant, evals)
+            if evals:
+                reported.add(key)
+                yield self._finding(context, forward, forward_span, relevant, evals)
+            elif any(fact.mode == "entry" for fact in relevant):
+                # The function trains in whatever mode its caller left: look at the callers.
+                through_caller = _eval_from_callers(context.analysis, forward.function, forward.path)
+                if through_caller is not None:
+                    reported.add(key)
+                    yield self._caller_finding(context, forward, forward_span, *through_caller)
 
     # -- message ------------------------------------------------------------------------------
 
@@ -243,6 +270,78 @@ class TrainStepInEvalMode(Rule):
             severity=self.default_severity,
             related=tuple(related),
             fixes=tuple(self._fixes(context, forward, forward_span, evals, trains)),
+            url=self.url(),
+        )
+
+    def _caller_finding(
+        self,
+        context: RuleContext,
+        forward: ForwardCall,
+        forward_span: Span,
+        call_site: CallSite,
+        cause: ModeFact,
+    ) -> Finding:
+        """The training function never sets train mode and a caller hands it a model in eval."""
+        document = context.document
+        function = forward.function
+        call_span = document.span_of(call_site.call)
+        eval_site = cause.origin[0]
+        in_common_loop = any(
+            _contains(document.span_of(loop.statement), eval_site.span) for loop in call_site.loops
+        )
+        when = "earlier_iteration" if in_common_loop and eval_site.span.start > call_span.start else "none"
+        call_text = Site(call_span, document.source_of(call_site.call), call_site.function.name).short_text()
+        message = context.text(
+            "TM101.message.callee",
+            path=forward.path,
+            function=function.name,
+            call=call_text,
+            call_line=call_span.start.line,
+            site=eval_site.short_text(),
+            line=eval_site.span.start.line,
+            when=context.text(f"TM101.callee_when.{when}"),
+            consequence=context.text("TM101.consequence.call"),
+        )
+        related = [
+            Related(
+                call_span, context.text("TM101.related.call_site", function=function.name, path=forward.path)
+            ),
+            Related(
+                eval_site.span,
+                context.text(
+                    "TM101.related.eval_call" if len(cause.origin) > 1 else "TM101.related.eval_direct",
+                    path=root_of(eval_site.text) if len(cause.origin) == 1 else forward.path,
+                ),
+            ),
+        ]
+        fixes: list[Fix] = []
+        body = function.body
+        # Insert after a docstring, so it stays the function's docstring.
+        has_docstring = (
+            isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        )
+        first = body[1] if has_docstring and len(body) > 1 else body[0]
+        statement = f"{forward.path}.train()"
+        insert = insert_line_before(document, document.span_of(first), statement)
+        if insert is not None and parses_after(document, [insert]):
+            fixes.append(
+                Fix(
+                    context.text(
+                        "TM101.fix.insert_function_start", statement=statement, function=function.name
+                    ),
+                    (insert,),
+                )
+            )
+        return Finding(
+            code=self.code,
+            name=self.name,
+            message=message,
+            span=forward_span,
+            severity=self.default_severity,
+            related=tuple(related),
+            fixes=tuple(fixes),
             url=self.url(),
         )
 
