@@ -1,0 +1,27 @@
+"""Inline `model.train(mode=False)` in the batch loop: the keyword form of eval()."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def main() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.Dropout(0.3), nn.Linear(16, 3))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    val_x, val_y = torch.randn(8, 6), torch.randint(0, 3, (8,))
+    model.train()
+    for step in range(6):
+        x, y = torch.randn(8, 6), torch.randint(0, 3, (8,))
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if step == 2:
+            model.train(mode=False)
+            with torch.no_grad():
+                print(f"step {step} validation loss {F.cross_entropy(model(val_x), val_y).item():.4f}")
+
+
+if __name__ == "__main__":
+    main()
