@@ -98,14 +98,16 @@ def suppressed(document: Document, finding: Finding) -> bool:
 
 
 def check_document(document: Document, settings: Settings = Settings()) -> CheckResult:
+    rules = [rule for rule in ALL_RULES if _selected(rule.code, settings) and rule.may_apply(document.text)]
+    if not rules:
+        # Still parse: a file that does not parse is reported whatever the rules.
+        return CheckResult(document, (), document.parse_failure)
     analysis = analyze(document)
     if analysis is None:
         return CheckResult(document, (), document.parse_failure)
     context = RuleContext(document, analysis, normalize_locale(settings.locale))
     findings: list[Finding] = []
-    for rule in ALL_RULES:
-        if not _selected(rule.code, settings):
-            continue
+    for rule in rules:
         for finding in rule().check(context):
             if not suppressed(document, finding):
                 findings.append(finding)

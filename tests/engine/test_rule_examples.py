@@ -75,3 +75,15 @@ def test_chinese_messages_are_chinese() -> None:
     english = check_source(code).findings[0].message
     chinese = check_source(code, settings=Settings(locale="zh-CN")).findings[0].message
     assert english != chinese and "模式" in chinese
+
+
+def test_may_apply_never_hides_a_finding() -> None:
+    """The text prefilter is only a shortcut: every invalid example passes it."""
+    for rule in ALL_RULES:
+        for case in rule.INVALID:
+            assert rule.may_apply(case.code), rule.code
+
+
+def test_unparsable_text_is_reported_even_when_no_rule_applies() -> None:
+    result = check_source("def f(:\n    pass\n")
+    assert result.parse_failure is not None and result.parse_failure.position.line == 1

@@ -69,5 +69,14 @@ class Rule:
     def explanation(cls, locale: str = "en") -> str:
         return cls.docs_path(locale).read_text(encoding="utf-8")
 
+    @classmethod
+    def may_apply(cls, text: str) -> bool:
+        """A cheap test on the raw text: False means the rule cannot report anything here.
+
+        When no selected rule may apply, the engine skips the analysis altogether;
+        most files of a project have no training loop.
+        """
+        return True
+
     def check(self, context: RuleContext) -> Iterator[Finding]:
         raise NotImplementedError

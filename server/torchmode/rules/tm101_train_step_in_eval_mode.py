@@ -131,6 +131,11 @@ class TrainStepInEvalMode(Rule):
     )
     INVALID = (Invalid(_SEED, line=10, fixed=_SEED_FIXED),)
 
+    @classmethod
+    def may_apply(cls, text: str) -> bool:
+        # An eval switch (eval() or train(...)) and a training step must both be written.
+        return ("eval(" in text or "train(" in text) and ("backward(" in text or "step(" in text)
+
     def check(self, context: RuleContext) -> Iterator[Finding]:
         analysis = context.analysis
         roles = TrainingRoles(analysis)
