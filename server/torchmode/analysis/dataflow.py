@@ -147,6 +147,7 @@ class FileAnalysis:
     switches: list[ModeSwitch] = field(default_factory=list)
     call_sites: list[CallSite] = field(default_factory=list)
     model_paths: frozenset[str] = frozenset()
+    trained_paths: frozenset[str] = frozenset()
 
 
 class _Collector(ast.NodeVisitor):
@@ -275,11 +276,19 @@ class ModuleAnalyzer:
         self.functions = collector.functions
         self.classes = collector.classes
         self.module_classes = api_names.module_classes(tree, self.imports)
+        # Paths ever put in train mode or whose parameters are handed out (to an
+        # optimizer): models that get trained, as opposed to frozen teachers.
+        self.trained_paths: set[str] = set()
         self.model_paths = self._find_model_paths()
         self._summaries: dict[int, Summary] = {}
         self._in_progress: set[int] = set()
         self._exit_states: dict[int, State] = {}
-        self.result = FileAnalysis(document, self.functions, model_paths=self.model_paths)
+        self.result = FileAnalysis(
+            document,
+            self.functions,
+            model_paths=self.model_paths,
+            trained_paths=frozenset(self.trained_paths),
+        )
 
     # -- which paths are models ---------------------------------------------------------------
 
@@ -292,10 +301,13 @@ class ModuleAnalyzer:
                     path = access_path(receiver) if receiver is not None else None
                     if path and not self._is_library_path(path):
                         paths.add(path)
+                        if node.func.attr == "train":
+                            self.trained_paths.add(path)
                 elif node.func.attr == "parameters":
                     path = access_path(node.func.value)
                     if path:
                         paths.add(path)
+                        self.trained_paths.add(path)
             elif (
                 isinstance(node, (ast.Assign, ast.AnnAssign))
                 and node.value is not None

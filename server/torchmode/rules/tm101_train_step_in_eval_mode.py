@@ -160,6 +160,14 @@ class TrainStepInEvalMode(Rule):
             key = (roles.region(forward), forward.path)
             if key in reported:
                 continue
+            if (
+                evals
+                and all(fact.mode == "eval" for fact in relevant)
+                and (forward.path not in analysis.trained_paths)
+            ):
+                # Certainly in eval and never trained anywhere in the file: a frozen model
+                # on purpose (a distillation teacher, a target network), not a mistake.
+                continue
             if evals:
                 reported.add(key)
                 yield self._finding(context, forward, forward_span, relevant, evals)
