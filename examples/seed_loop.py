@@ -53,7 +53,10 @@ def train(model, optimizer, epoch, train_loader, validation_loader, log_interval
 
 def make_loader(batches: int, seed: int):
     generator = torch.Generator().manual_seed(seed)
-    return [(torch.randn(8, 20, generator=generator), torch.randint(0, 4, (8,), generator=generator)) for _ in range(batches)]
+    return [
+        (torch.randn(8, 20, generator=generator), torch.randint(0, 4, (8,), generator=generator))
+        for _ in range(batches)
+    ]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,924 @@
+"""``torchmode check|fix|rules|explain|lsp``: the command-line face of the engine.
+
+The CLI only presents: it finds files, reads them, hands each text to
+``engine.check_document`` and prints or applies what comes back. It never
+analyses code itself. Its behaviour follows ruff's ``check`` command (output
+shapes, ``--fix``/``--diff``, exit codes) so that CI setups written for ruff
+carry over.
+
+Exit codes: 0 nothing found, 1 findings remain (or ``--diff`` has a diff),
+2 usage error or a file that could not be read, decoded, parsed or written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import difflib
+import importlib
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import tokenize
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from torchmode import __version__, engine
+from torchmode.engine import CheckResult, Settings
+from torchmode.findings import Finding, Fix, Severity
+from torchmode.syntax import Document, Span, TextEdit, apply_edits
+
+if TYPE_CHECKING:
+    from torchmode.rules.base import Rule
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+LOCALES = ("en", "zh-cn")
+
+# Folders that hold other people's code or build output. Checked only when named
+# on the command line, like ruff's default excludes.
+DEFAULT_EXCLUDED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist"})
+
+# Fixes can interact (one moves a statement another one anchors on), so --fix
+# applies one fix per pass and re-checks. A fix that keeps producing new text
+# would loop forever; this bounds it, like ruff's 100-iteration limit.
+MAX_FIX_PASSES = 100
+
+_SELECTOR = re.compile(r"[A-Z]+[0-9]*")
+
+
+class UsageError(Exception):
+    """A bad command line or option value; reported like argparse's own errors (exit 2)."""
+
+
+# --- reporting problems -----------------------------------------------------------------
+
+
+class Problems:
+    """Collects the files that could not be checked; each is printed on stderr as it happens."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.count = 0
+
+    def error(self, message: str) -> None:
+        self.count += 1
+        print(f"torchmode: error: {message}", file=self.stream)
+
+    def warning(self, message: str) -> None:
+        print(f"torchmode: warning: {message}", file=self.stream)
+
+
+# --- finding files ----------------------------------------------------------------------
+
+
+def _glob_to_regex(pattern: str) -> str:
+    """Translate a gitignore-style glob: ``*`` and ``?`` stay within one path segment, ``**`` crosses."""
+    out: list[str] = []
+    index = 0
+    length = len(pattern)
+    while index < length:
+        char = pattern[index]
+        if char == "*":
+            if pattern.startswith("**", index):
+                after = index + 2
+                at_segment_start = index == 0 or pattern[index - 1] == "/"
+                if at_segment_start and after < length and pattern[after] == "/":
+                    out.append("(?:.*/)?")
+                    index = after + 1
+                    continue
+                if at_segment_start and after == length:
+                    out.append(".*")
+                    index = after
+                    continue
+                out.append("[^/]*")
+                index = after
+                continue
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            close = pattern.find(
+                "]", index + 2 if pattern[index + 1 : index + 2] in ("!", "^") else index + 1
+            )
+            if close == -1:
+                out.append(re.escape(char))
+            else:
+                body = pattern[index + 1 : close]
+                if body[:1] in ("!", "^"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                index = close
+        elif char == "\\" and index + 1 < length:
+            out.append(re.escape(pattern[index + 1]))
+            index += 1
+        else:
+            out.append(re.escape(char))
+        index += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class IgnorePattern:
+    regex: re.Pattern[str]
+    negated: bool
+    directory_only: bool
+    # Anchored patterns (with a "/" before their end) match the path relative to the
+    # folder of the file that declares them; the others match a name at any depth.
+    anchored: bool
+
+    @staticmethod
+    def parse(line: str) -> IgnorePattern | None:
+        """One line of a ``.gitignore``; ``None`` for blanks and comments."""
+        line = line.rstrip("\n\r")
+        # Trailing spaces are ignored unless escaped with a backslash.
+        stripped = line.rstrip(" ")
+        if stripped.endswith("\\") and len(stripped) < len(line):
+            stripped += " "
+        line = stripped
+        if not line or line.startswith("#"):
+            return None
+        negated = line.startswith("!")
+        if negated or line.startswith(("\\!", "\\#")):  # a leading backslash escapes "!" or "#"
+            line = line[1:]
+        directory_only = line.endswith("/")
+        line = line.rstrip("/")
+        if not line:
+            return None
+        anchored = "/" in line
+        line = line.lstrip("/")
+        return IgnorePattern(re.compile(_glob_to_regex(line)), negated, directory_only, anchored)
+
+    def matches(self, relative: str, name: str, is_dir: bool) -> bool:
+        if self.directory_only and not is_dir:
+            return False
+        return self.regex.fullmatch(relative if self.anchored else name) is not None
+
+
+@dataclass(frozen=True)
+class IgnoreFile:
+    """The patterns of one ``.gitignore``, which apply below the folder it sits in."""
+
+    base: Path
+    patterns: tuple[IgnorePattern, ...]
+
+    @staticmethod
+    def load(folder: Path) -> IgnoreFile | None:
+        try:
+            text = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        patterns = tuple(p for p in map(IgnorePattern.parse, text.splitlines()) if p is not None)
+        return IgnoreFile(folder, patterns) if patterns else None
+
+    def decide(self, path: Path, is_dir: bool) -> bool | None:
+        """True: ignored; False: re-included by a ``!`` pattern; None: no pattern matched."""
+        try:
+            relative = path.relative_to(self.base).as_posix()
+        except ValueError:
+            return None
+        decision: bool | None = None
+        for pattern in self.patterns:  # the last matching pattern wins, as in git
+            if pattern.matches(relative, path.name, is_dir):
+                decision = not pattern.negated
+        return decision
+
+
+def _ancestor_ignore_files(folder: Path) -> list[IgnoreFile]:
+    """``.gitignore`` files of the folders above ``folder`` up to its git work tree root.
+
+    Outside a git work tree no ancestor counts: a stray ``.gitignore`` in a home or
+    temp folder must not hide files of an unrelated project.
+    """
+    ancestors: list[Path] = []
+    for parent in folder.parents:
+        ancestors.append(parent)
+        if (parent / ".git").exists():
+            break
+    else:
+        return []
+    loaded = (IgnoreFile.load(parent) for parent in reversed(ancestors))
+    return [ignore for ignore in loaded if ignore is not None]
+
+
+class ExcludeGlob:
+    """An ``--exclude`` glob. Without a ``/`` it matches a file or folder name at any depth;
+    with one it matches the path relative to the current folder (or the absolute path)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.directory_only = pattern.endswith("/") and len(pattern) > 1
+        body = pattern.rstrip("/") or pattern
+        self.absolute = body.startswith("/")
+        self.by_name = "/" not in body
+        self.regex = re.compile(_glob_to_regex(body.lstrip("./") if body.startswith("./") else body))
+
+    def matches(self, path: Path, is_dir: bool) -> bool:
+        if self.directory_only and not is_dir:
+            return False
+        if self.by_name:
+            return self.regex.fullmatch(path.name) is not None
+        absolute = Path(os.path.abspath(path))
+        if self.absolute:
+            return self.regex.fullmatch(absolute.as_posix()) is not None
+        relative = os.path.relpath(absolute, Path.cwd())
+        return self.regex.fullmatch(Path(relative).as_posix()) is not None
+
+
+@dataclass
+class Discovery:
+    excludes: Sequence[ExcludeGlob]
+    respect_gitignore: bool
+    problems: Problems
+
+    def files(self, paths: Sequence[str]) -> list[Path]:
+        """The files to check, each once, in a stable order (the order of ``paths``, then sorted)."""
+        found: list[Path] = []
+        seen: set[str] = set()
+        for raw in paths:
+            path = Path(raw)
+            if path.is_dir():
+                candidates: Iterable[Path] = self._walk(path)
+            elif path.exists() or path.is_symlink():
+                # A file named explicitly is checked whatever its name or the excludes
+                # say, as ruff does without --force-exclude.
+                candidates = [path]
+            else:
+                self.problems.error(f"{raw}: No such file or directory")
+                continue
+            for candidate in candidates:
+                key = os.path.normcase(os.path.abspath(candidate))
+                if key not in seen:
+                    seen.add(key)
+                    found.append(candidate)
+        return found
+
+    def _walk(self, root: Path) -> Iterator[Path]:
+        ignores = _ancestor_ignore_files(Path(os.path.abspath(root))) if self.respect_gitignore else []
+        yield from self._walk_folder(root, ignores)
+
+    def _walk_folder(self, folder: Path, ignores: list[IgnoreFile]) -> Iterator[Path]:
+        if self.respect_gitignore:
+            own = IgnoreFile.load(Path(os.path.abspath(folder)))
+            if own is not None:
+                ignores = [*ignores, own]
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError as error:
+            self.problems.error(f"{folder}: cannot list folder: {error.strerror or error}")
+            return
+        for entry in entries:
+            path = folder / entry.name
+            try:
+                # Symlinked folders are not followed: they can loop or leave the project.
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = entry.is_file()
+            except OSError:
+                continue
+            if is_dir:
+                if entry.name in DEFAULT_EXCLUDED_DIRS or entry.name.startswith("."):
+                    continue
+                if self._excluded(path, True, ignores):
+                    continue
+                yield from self._walk_folder(path, ignores)
+            elif is_file and entry.name.endswith(".py") and not self._excluded(path, False, ignores):
+                yield path
+
+    def _excluded(self, path: Path, is_dir: bool, ignores: list[IgnoreFile]) -> bool:
+        if any(glob.matches(path, is_dir) for glob in self.excludes):
+            return True
+        absolute = Path(os.path.abspath(path))
+        # Deeper .gitignore files override shallower ones.
+        for ignore in reversed(ignores):
+            decision = ignore.decide(absolute, is_dir)
+            if decision is not None:
+                return decision
+        return False
+
+
+# --- reading and writing sources -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    display: str  # relative to the current folder when below it, as ruff prints
+    text: str
+    # The encoding it was read with; "utf-8-sig" when it starts with a BOM, so that
+    # writing it back keeps the BOM.
+    encoding: str
+
+
+def display_path(path: Path) -> str:
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    try:
+        if os.path.commonpath([absolute, cwd]) == cwd:
+            return Path(os.path.relpath(absolute, cwd)).as_posix()
+    except ValueError:  # different drives on Windows
+        pass
+    return str(path)
+
+
+def read_source(path: Path) -> Source | str:
+    """The decoded text of a file, or why it cannot be read (a one-line reason)."""
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        return "is a directory"
+    except OSError as error:
+        return f"cannot read file: {error.strerror or error}"
+    try:
+        # Python's own rule: UTF-8 unless a PEP 263 coding cookie says otherwise;
+        # a BOM gives "utf-8-sig". Newlines are left exactly as they are.
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as error:
+        # Raised for non-UTF-8 bytes in the first two lines as well as for a bad
+        # cookie; decoding as UTF-8 tells which, and names the offending byte.
+        encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+        else:
+            return f"cannot decode file: {error}"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        name = "UTF-8" if encoding.startswith("utf-8") else encoding
+        return f"cannot decode file as {name}: {error.reason} (byte 0x{data[error.start]:02x} on line {line})"
+    except LookupError:
+        return f"cannot decode file: unknown encoding {encoding!r}"
+    return Source(path, display_path(path), text, encoding)
+
+
+def write_source(source: Source, text: str) -> str | None:
+    """Replace the file's content atomically; the reason on failure, else None."""
+    try:
+        data = text.encode(source.encoding)
+    except UnicodeEncodeError as error:
+        return f"the fixed text cannot be encoded as {source.encoding}: {error.reason}"
+    target = Path(os.path.realpath(source.path))  # write through symlinks, keep the link
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=".torchmode-", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+            shutil.copymode(target, temporary)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as error:
+        return f"cannot write file: {error.strerror or error}"
+    return None
+
+
+# --- checking and fixing ----------------------------------------------------------------
+
+
+def _sort_key(finding: Finding) -> tuple[int, int, str]:
+    return (finding.span.start.line, finding.span.start.column, finding.code)
+
+
+def applicable_fix(finding: Finding, unsafe: bool) -> Fix | None:
+    """The fix ``--fix`` would apply: the first safe one, or the first of any kind with unsafe fixes on."""
+    for fix in finding.fixes:
+        if fix.applicability == "safe" or unsafe:
+            return fix
+    return None
+
+
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    return True
+
+
+@dataclass
+class FileReport:
+    source: Source
+    findings: tuple[Finding, ...]
+    fixed_text: str | None = None  # set by --fix/--diff when some fix applied
+    fixed_count: int = 0
+    # Why a fix was refused (e.g. it would not parse). The finding stays reported.
+    fix_problems: list[str] = field(default_factory=list)
+
+
+class Checker:
+    def __init__(self, settings: Settings, problems: Problems) -> None:
+        self.settings = settings
+        self.problems = problems
+
+    def check(self, source: Source, text: str | None = None) -> CheckResult | None:
+        """Run the engine; report a parse failure or an engine crash as a file error."""
+        # The absolute path lets the engine resolve imports of neighbouring files.
+        document = Document(source.text if text is None else text, os.path.abspath(source.path))
+        try:
+            result = engine.check_document(document, self.settings)
+        except Exception as error:  # an engine bug must not hide the other files' results
+            self.problems.error(
+                f"{source.display}: internal error while checking: {type(error).__name__}: {error}"
+            )
+            return None
+        if result.parse_failure is not None:
+            failure = result.parse_failure
+            where = f"{source.display}:{failure.position.line}:{failure.position.column + 1}"
+            self.problems.error(f"Failed to parse {where}: {failure.message}")
+            return None
+        return result
+
+    def fix(self, source: Source, unsafe: bool) -> FileReport | None:
+        """Apply fixes one at a time, re-checking after each, until none applies."""
+        result = self.check(source)
+        if result is None:
+            return None
+        text = source.text
+        report = FileReport(source, result.findings)
+        refused: set[tuple[str, Span, str]] = set()
+        seen_texts = {text}
+        # Each refusal adds a key and findings are finite, so only applied fixes need a bound.
+        while True:
+            chosen = self._next_fix(result.findings, unsafe, refused)
+            if chosen is None:
+                break
+            if report.fixed_count >= MAX_FIX_PASSES:
+                report.fix_problems.append(
+                    f"{source.display}: fixes did not converge after {MAX_FIX_PASSES} passes; "
+                    "the remaining findings are left as they are"
+                )
+                break
+            finding, fix = chosen
+            key = (finding.code, finding.span, fix.title)
+            where = f"{source.display}:{finding.span.start.line}:{finding.span.start.column + 1}"
+            try:
+                new_text = apply_edits(text, fix.edits)
+            except (ValueError, IndexError) as error:
+                refused.add(key)
+                report.fix_problems.append(f"{where}: {finding.code} fix {fix.title!r} not applied: {error}")
+                continue
+            if not _parses(new_text):
+                # Never write code that does not parse; keep the finding for the user.
+                refused.add(key)
+                report.fix_problems.append(
+                    f"{where}: {finding.code} fix {fix.title!r} not applied: it would produce invalid syntax"
+                )
+                continue
+            if new_text in seen_texts:
+                refused.add(key)  # a no-op or a cycle between fixes
+                continue
+            new_result = self.check(source, new_text)
+            if new_result is None:
+                return None
+            text, result = new_text, new_result
+            seen_texts.add(text)
+            report.fixed_count += 1
+        report.findings = result.findings
+        if text != source.text:
+            report.fixed_text = text
+        return report
+
+    @staticmethod
+    def _next_fix(
+        findings: Iterable[Finding], unsafe: bool, refused: set[tuple[str, Span, str]]
+    ) -> tuple[Finding, Fix] | None:
+        for finding in sorted(findings, key=_sort_key):
+            fix = applicable_fix(finding, unsafe)
+            if fix is not None and (finding.code, finding.span, fix.title) not in refused:
+                return finding, fix
+        return None
+
+
+# --- output formats ---------------------------------------------------------------------
+
+
+def _location(line: int, column: int) -> dict[str, int]:
+    return {"row": line, "column": column + 1}
+
+
+def _json_edit(edit: TextEdit) -> dict[str, Any]:
+    return {
+        "content": edit.new_text,
+        "location": _location(edit.span.start.line, edit.span.start.column),
+        "end_location": _location(edit.span.end.line, edit.span.end.column),
+    }
+
+
+def finding_to_json(source: Source, finding: Finding) -> dict[str, Any]:
+    """One finding in ruff's ``--output-format json`` shape (1-based columns)."""
+    fix = finding.preferred_fix
+    return {
+        "cell": None,
+        "code": finding.code,
+        "name": finding.name,
+        "message": finding.message,
+        "severity": finding.severity.value,
+        "filename": os.path.abspath(source.path),
+        "location": _location(finding.span.start.line, finding.span.start.column),
+        "end_location": _location(finding.span.end.line, finding.span.end.column),
+        "fix": None
+        if fix is None
+        else {
+            "message": fix.title,
+            "applicability": fix.applicability,
+            "edits": [_json_edit(edit) for edit in fix.edits],
+        },
+        "url": finding.url or None,
+        "noqa_row": finding.span.start.line,
+    }
+
+
+def _github_escape(value: str, in_property: bool) -> str:
+    # GitHub workflow-command escaping; properties additionally escape ":" and ",".
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if in_property:
+        value = value.replace(":", "%3A").replace(",", "%2C")
+    return value
+
+
+_GITHUB_LEVEL = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFORMATION: "notice",
+    Severity.HINT: "notice",
+}
+
+
+def _text_line(source: Source, finding: Finding, fixable: bool) -> str:
+    start = finding.span.start
+    marker = "[*] " if fixable else ""
+    return f"{source.display}:{start.line}:{start.column + 1}: {finding.code} {marker}{finding.message}"
+
+
+def _github_line(source: Source, finding: Finding) -> str:
+    start, end = finding.span.start, finding.span.end
+    properties = ",".join(
+        f"{key}={_github_escape(str(value), True)}"
+        for key, value in (
+            ("title", f"torchmode ({finding.code})"),
+            ("file", os.path.abspath(source.path)),
+            ("line", start.line),
+            ("col", start.column + 1),
+            ("endLine", end.line),
+            ("endColumn", end.column + 1),
+        )
+    )
+    text = f"{source.display}:{start.line}:{start.column + 1}: {finding.code} {finding.message}"
+    return f"::{_GITHUB_LEVEL[finding.severity]} {properties}::{_github_escape(text, False)}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+def _selectors(raw: Sequence[str] | None, option: str, known_codes: Sequence[str] | None) -> tuple[str, ...]:
+    """Comma-separated code prefixes, checked against the rule registry when it is available."""
+    selectors: list[str] = []
+    for chunk in raw or ():
+        for item in chunk.split(","):
+            code = item.strip().upper()
+            if not code:
+                continue
+            if code == "ALL":
+                code = "TM"
+            if not _SELECTOR.fullmatch(code):
+                raise UsageError(
+                    f"invalid value {item.strip()!r} for {option}: expected a rule code or prefix"
+                )
+            if known_codes is not None and not any(known.startswith(code) for known in known_codes):
+                raise UsageError(f"invalid value {item.strip()!r} for {option}: no rule code starts with it")
+            selectors.append(code)
+    return tuple(selectors)
+
+
+def _run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    rules = _rules()
+    known_codes = None if rules is None else [rule.code for rule in rules]
+    select = _selectors(args.select, "--select", known_codes)
+    ignore = _selectors(args.ignore, "--ignore", known_codes)
+    settings = Settings(select=select or ("TM",), ignore=ignore, locale=args.locale)
+    problems = Problems(err)
+    discovery = Discovery(
+        [ExcludeGlob(glob) for glob in args.exclude or ()], args.respect_gitignore, problems
+    )
+    paths = discovery.files(args.paths or ["."])
+    if not paths and problems.count == 0:
+        problems.warning("No Python files found under the given path(s)")
+
+    checker = Checker(settings, problems)
+    fixing = args.fix or args.diff
+    reports: list[FileReport] = []
+    for path in paths:
+        source = read_source(path)
+        if isinstance(source, str):
+            problems.error(f"{display_path(path)}: {source}")
+            continue
+        if fixing:
+            report = checker.fix(source, args.unsafe_fixes)
+        else:
+            result = checker.check(source)
+            report = None if result is None else FileReport(source, result.findings)
+        if report is None:
+            continue
+        for message in report.fix_problems:
+            problems.warning(message)
+        if args.fix and not args.diff and report.fixed_text is not None:
+            failure = write_source(source, report.fixed_text)
+            if failure is not None:
+                problems.error(f"{source.display}: {failure}")
+                report.fixed_text = None
+                continue
+        reports.append(report)
+
+    if args.diff:
+        return _print_diff(reports, out, err, problems, quiet=args.quiet)
+    _print_findings(reports, args, out, problems.count)
+    if problems.count:
+        return EXIT_ERROR
+    remaining = sum(len(report.findings) for report in reports)
+    return EXIT_FINDINGS if remaining and not args.exit_zero else EXIT_CLEAN
+
+
+def _source_lines(text: str) -> list[str]:
+    """Lines with their terminators. Unlike ``str.splitlines`` only ``\\n``, ``\\r\\n`` and ``\\r``
+    end a line, as in Python's tokenizer; a form feed inside a line must not split it."""
+    return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+
+
+def _print_diff(reports: list[FileReport], out: TextIO, err: TextIO, problems: Problems, quiet: bool) -> int:
+    fixed = 0
+    for report in reports:
+        if report.fixed_text is None:
+            continue
+        fixed += report.fixed_count
+        lines = difflib.unified_diff(
+            _source_lines(report.source.text),
+            _source_lines(report.fixed_text),
+            fromfile=report.source.display,
+            tofile=report.source.display,
+        )
+        for line in lines:
+            out.write(line)
+            if not line.endswith(("\n", "\r")):
+                out.write("\n\\ No newline at end of file\n")
+        out.write("\n")
+    if not quiet:
+        print(f"Would fix {_plural(fixed, 'error')}." if fixed else "No errors would be fixed.", file=err)
+    if problems.count:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if fixed else EXIT_CLEAN
+
+
+def _print_findings(reports: list[FileReport], args: argparse.Namespace, out: TextIO, unchecked: int) -> None:
+    entries = [
+        (report.source, finding) for report in reports for finding in sorted(report.findings, key=_sort_key)
+    ]
+    if args.format == "json":
+        json.dump(
+            [finding_to_json(source, finding) for source, finding in entries], out, indent=2, sort_keys=True
+        )
+        out.write("\n")
+        return
+    if args.format == "github":
+        for source, finding in entries:
+            print(_github_line(source, finding), file=out)
+        return
+
+    fix_mode = args.fix
+    for source, finding in entries:
+        marked = not fix_mode and applicable_fix(finding, args.unsafe_fixes) is not None
+        print(_text_line(source, finding, marked), file=out)
+    if args.quiet:
+        return
+    fixed = sum(report.fixed_count for report in reports)
+    remaining = len(entries)
+    if fix_mode and fixed:
+        print(
+            f"Found {_plural(fixed + remaining, 'error')} ({fixed} fixed, {remaining} remaining).", file=out
+        )
+    elif remaining:
+        print(f"Found {_plural(remaining, 'error')}.", file=out)
+    elif not unchecked:
+        print("All checks passed!", file=out)
+    if unchecked:
+        # Without this line a run whose only file failed to parse would look clean.
+        print(f"{_plural(unchecked, 'file')} could not be checked (reasons on stderr).", file=out)
+    if fix_mode or not remaining:
+        return
+    fixable = sum(1 for _, finding in entries if applicable_fix(finding, args.unsafe_fixes) is not None)
+    hidden = sum(1 for _, finding in entries if applicable_fix(finding, True) is not None) - fixable
+    hidden_note = (
+        f"{_plural(hidden, 'hidden fix')} can be enabled with the `--unsafe-fixes` option" if hidden else ""
+    )
+    if fixable:
+        print(
+            f"[*] {fixable} fixable with `--fix`" + (f" ({hidden_note})." if hidden_note else "."), file=out
+        )
+    elif hidden_note:
+        print(f"No fixes available ({hidden_note}).", file=out)
+
+
+# --- the rule registry ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RuleEntry:
+    """What the CLI shows of a rule class from ``torchmode.rules.ALL_RULES``."""
+
+    code: str
+    name: str
+    rule: type[Rule] | None = None  # None for entries made up by tests
+
+    def summary(self, locale: str) -> str:
+        return self.rule.summary(locale) if self.rule is not None else ""
+
+    def docs(self, locale: str) -> str | None:
+        """The rule's Markdown docs, or None when it ships none."""
+        if self.rule is None:
+            return None
+        try:
+            docs = self.rule.explanation(locale)
+        except OSError:  # the docs file is missing from the installed package
+            return None
+        return docs if docs.strip() else None
+
+
+def _rules() -> list[RuleEntry] | None:
+    """The rule registry, or None when it cannot be imported."""
+    try:
+        # Imported lazily: `--version` and `lsp` should not pay for the analysis modules.
+        from torchmode.rules import ALL_RULES
+    except ImportError:
+        return None
+    return sorted((RuleEntry(rule.code, rule.name, rule) for rule in ALL_RULES), key=lambda entry: entry.code)
+
+
+def _require_rules() -> list[RuleEntry]:
+    rules = _rules()
+    if rules is None:
+        raise UsageError("the rule registry (torchmode.rules.ALL_RULES) is not available")
+    return rules
+
+
+def _run_rules(args: argparse.Namespace, out: TextIO) -> int:
+    rules = _require_rules()
+    rows = [(rule.code, rule.name, rule.summary(args.locale)) for rule in rules]
+    if args.format == "json":
+        records = [{"code": code, "name": name, "summary": summary} for code, name, summary in rows]
+        json.dump(records, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return EXIT_CLEAN
+    headers = ("code", "name", "summary")
+    widths = [max(len(row[index]) for row in [headers, *rows]) for index in range(2)]
+    for code, name, summary in [headers, *rows]:
+        print(f"{code:<{widths[0]}}  {name:<{widths[1]}}  {summary}".rstrip(), file=out)
+    return EXIT_CLEAN
+
+
+def _run_explain(args: argparse.Namespace, out: TextIO) -> int:
+    wanted = args.rule.strip()
+    for rule in _require_rules():
+        if wanted.upper() == rule.code or wanted.lower() == rule.name:
+            docs = rule.docs(args.locale)
+            if docs is None:
+                docs = f"# {rule.code} {rule.name}\n\n{rule.summary(args.locale)}\n"
+            out.write(docs if docs.endswith("\n") else docs + "\n")
+            return EXIT_CLEAN
+    raise UsageError(f"unknown rule {wanted!r}; `torchmode rules` lists them")
+
+
+def _run_lsp(args: argparse.Namespace, err: TextIO) -> int:
+    # Imported here so that `torchmode check` never pays for pygls.
+    try:
+        server = importlib.import_module("torchmode.lsp.server")
+    except ImportError as error:
+        print(f"torchmode: error: the language server cannot start: {error}", file=err)
+        return EXIT_ERROR
+    start: Callable[[], object] = server.start_stdio
+    start()
+    return EXIT_CLEAN
+
+
+# --- the command line -------------------------------------------------------------------
+
+
+def _add_check_options(parser: argparse.ArgumentParser, fix_default: bool) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: .)")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="output format: text (path:line:col: CODE message), json (ruff's shape), github (annotations)",
+    )
+    parser.add_argument("--fix", action="store_true", default=fix_default, help="apply safe fixes in place")
+    parser.add_argument(
+        "--unsafe-fixes", action="store_true", help="also apply fixes marked unsafe (with --fix or --diff)"
+    )
+    parser.add_argument(
+        "--diff", action="store_true", help="print a unified diff of what --fix would change; write nothing"
+    )
+    parser.add_argument(
+        "--select", action="append", metavar="CODES", help="comma-separated code prefixes to report"
+    )
+    parser.add_argument(
+        "--ignore", action="append", metavar="CODES", help="comma-separated code prefixes to skip"
+    )
+    parser.add_argument(
+        "--exclude", action="append", metavar="GLOB", help="skip files and folders matching GLOB"
+    )
+    parser.add_argument(
+        "--no-respect-gitignore",
+        dest="respect_gitignore",
+        action="store_false",
+        help="also check files that .gitignore files exclude",
+    )
+    parser.add_argument("--locale", choices=LOCALES, default="en", help="language of messages")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="torchmode",
+        description="Find PyTorch train/eval and grad mode mistakes.",
+        epilog="Exit codes: 0 no findings, 1 findings, 2 usage error or a file that cannot be read or parsed",
+    )
+    parser.add_argument("--version", action="version", version=f"torchmode {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    check = commands.add_parser("check", help="check files and folders")
+    _add_check_options(check, fix_default=False)
+    fix = commands.add_parser("fix", help="same as `check --fix`")
+    _add_check_options(fix, fix_default=True)
+
+    rules = commands.add_parser("rules", help="list the rules")
+    rules.add_argument("--format", choices=("text", "json"), default="text")
+    rules.add_argument("--locale", choices=LOCALES, default="en")
+
+    explain = commands.add_parser("explain", help="print a rule's documentation (Markdown)")
+    explain.add_argument("rule", metavar="CODE", help="a rule code such as TM101, or its name")
+    explain.add_argument("--locale", choices=LOCALES, default="en")
+
+    lsp = commands.add_parser("lsp", help="run the language server over stdio")
+    # Editors' clients commonly pass --stdio; it is the only transport, so accept it.
+    lsp.add_argument("--stdio", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+def _make_output_safe(stream: TextIO) -> None:
+    # Messages can be Chinese or quote non-ASCII code; a C locale must not turn that
+    # into a UnicodeEncodeError traceback.
+    if isinstance(stream, io.TextIOWrapper):
+        with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (argparse's own exits are turned into it)."""
+    out, err = sys.stdout, sys.stderr
+    _make_output_safe(out)
+    _make_output_safe(err)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_request:
+        code = exit_request.code
+        return code if isinstance(code, int) else (EXIT_CLEAN if code is None else EXIT_ERROR)
+    try:
+        if args.command in ("check", "fix"):
+            return _run_check(args, out, err)
+        if args.command == "rules":
+            return _run_rules(args, out)
+        if args.command == "explain":
+            return _run_explain(args, out)
+        if args.command == "lsp":
+            return _run_lsp(args, err)
+    except UsageError as error:
+        print(f"torchmode: error: {error}", file=err)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # `torchmode check | head`: the reader left. Point stdout at devnull so the
+        # interpreter's final flush does not print a second BrokenPipeError.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+        return EXIT_FINDINGS
+    return EXIT_ERROR  # unreachable: argparse accepts only the commands above
