@@ -1,0 +1,1 @@
+"""One module per rule with its texts: ``TEXTS = {key: {"en": ..., "zh-cn": ...}}``."""
