@@ -6,7 +6,7 @@ text -> syntax.Document -> analysis (facts) -> rules (findings with fixes).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torchmode.analysis.dataflow import analyze
 from torchmode.analysis.roles import TrainingRoles
@@ -14,16 +14,22 @@ from torchmode.docs import normalize_locale
 from torchmode.docs.hover import api_hover
 from torchmode.findings import Finding
 from torchmode.rules import ALL_RULES, RuleContext
+from torchmode.settings import Settings
 from torchmode.syntax import Document, ParseFailure, Position, Span
 
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "CheckResult",
+    "ForwardCallState",
+    "HoverText",
+    "Settings",
+    "check_document",
+    "check_source",
+    "forward_call_states",
+    "hover_at",
+]
 
-@dataclass(frozen=True)
-class Settings:
-    """What to report and in which language. ``select``/``ignore`` hold code prefixes."""
-
-    select: tuple[str, ...] = ("TM",)
-    ignore: tuple[str, ...] = ()
-    locale: str = "en"  # "en" or "zh-cn"
+DEFAULT_SETTINGS = Settings()
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,7 @@ def suppressed(document: Document, finding: Finding) -> bool:
     return False
 
 
-def check_document(document: Document, settings: Settings = Settings()) -> CheckResult:
+def check_document(document: Document, settings: Settings = DEFAULT_SETTINGS) -> CheckResult:
     rules = [rule for rule in ALL_RULES if _selected(rule.code, settings) and rule.may_apply(document.text)]
     if not rules:
         # Still parse: a file that does not parse is reported whatever the rules.
@@ -105,21 +111,26 @@ def check_document(document: Document, settings: Settings = Settings()) -> Check
     analysis = analyze(document)
     if analysis is None:
         return CheckResult(document, (), document.parse_failure)
-    context = RuleContext(document, analysis, normalize_locale(settings.locale))
+    context = RuleContext(document, analysis, normalize_locale(settings.locale), settings)
     findings: list[Finding] = []
     for rule in rules:
         for finding in rule().check(context):
             if not suppressed(document, finding):
-                findings.append(finding)
+                severity = settings.severity_for(finding.code, finding.severity)
+                findings.append(
+                    finding if severity is finding.severity else replace(finding, severity=severity)
+                )
     findings.sort(key=lambda finding: (finding.span.start, finding.code))
     return CheckResult(document, tuple(findings), None)
 
 
-def check_source(text: str, path: str = "<string>", settings: Settings = Settings()) -> CheckResult:
+def check_source(text: str, path: str = "<string>", settings: Settings = DEFAULT_SETTINGS) -> CheckResult:
     return check_document(Document(text, path), settings)
 
 
-def hover_at(document: Document, position: Position, settings: Settings = Settings()) -> HoverText | None:
+def hover_at(
+    document: Document, position: Position, settings: Settings = DEFAULT_SETTINGS
+) -> HoverText | None:
     """Markdown for the mode or grad API under ``position`` (1-based line, code-point column)."""
     found = api_hover(document, position, normalize_locale(settings.locale))
     if found is None:

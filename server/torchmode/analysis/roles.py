@@ -1,6 +1,10 @@
-"""Roles of code: which forward calls are part of a training step."""
+"""Roles of code: which forward calls are part of a training step, which of an evaluation."""
 
 from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
 
 from torchmode.analysis.dataflow import FileAnalysis, ForwardCall, TrainingStep
 
@@ -33,3 +37,86 @@ class TrainingRoles:
             for step in self._steps_by_region.get(self.region(forward), [])
             if (step.call.lineno, step.call.col_offset) > position
         ]
+
+
+# Words that make a function or loop an evaluation; configurable as ``eval-names``.
+DEFAULT_EVAL_NAMES = (
+    "eval",
+    "evaluate",
+    "evaluation",
+    "validate",
+    "validation",
+    "valid",
+    "val",
+    "test",
+    "testing",
+    "predict",
+    "prediction",
+    "infer",
+    "inference",
+)
+# Words that make a data loader an evaluation loader: ``val_loader``, ``dataloaders["test"]``.
+DEFAULT_EVAL_LOADER_NAMES = ("val", "valid", "validation", "test", "eval", "dev")
+
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def name_words(name: str) -> frozenset[str]:
+    """``validate_epoch`` -> {validate, epoch}; ``runValidation`` -> {run, validation}."""
+    return frozenset(word.lower() for word in _WORD.findall(name))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Why a forward call counts as an evaluation: its function's name, its loop, or no_grad."""
+
+    reason: str  # "function", "loop" or "no_grad"
+    detail: str  # the function name, the loop's iterable, or ""
+
+
+class EvaluationRoles:
+    def __init__(
+        self,
+        analysis: FileAnalysis,
+        training: TrainingRoles,
+        eval_names: tuple[str, ...] = DEFAULT_EVAL_NAMES,
+        loader_names: tuple[str, ...] = DEFAULT_EVAL_LOADER_NAMES,
+    ) -> None:
+        self.analysis = analysis
+        self.training = training
+        self.eval_names = frozenset(name.lower() for name in eval_names)
+        self.loader_names = frozenset(name.lower() for name in loader_names)
+        self._functions_with_steps = {id(step.function) for step in analysis.steps}
+
+    def evaluation_of(self, forward: ForwardCall) -> Evaluation | None:
+        if self.training.steps_after(forward):
+            return None
+        function_name = forward.function.name.rsplit(".", 1)[-1]
+        if (
+            not forward.function.is_module
+            and name_words(function_name) & self.eval_names
+            and id(forward.function) not in self._functions_with_steps
+        ):
+            return Evaluation("function", forward.function.name)
+        document = self.analysis.document
+        for loop in reversed(forward.loops):
+            iterable = getattr(loop.statement, "iter", None)
+            if iterable is None:
+                continue
+            words: set[str] = set()
+            for node in ast.walk(iterable):
+                if isinstance(node, ast.Name):
+                    words |= name_words(node.id)
+                elif isinstance(node, ast.Attribute):
+                    words |= name_words(node.attr)
+                elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    words |= name_words(node.value)
+            if words & self.loader_names:
+                return Evaluation("loop", document.source_of(iterable))
+        if (
+            forward.grad
+            and all(fact.grad == "off" for fact in forward.grad)
+            and id(forward.function) not in self._functions_with_steps
+        ):
+            return Evaluation("no_grad", "")
+        return None

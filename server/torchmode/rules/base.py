@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
 from torchmode.analysis.dataflow import FileAnalysis
+from torchmode.analysis.roles import EvaluationRoles, TrainingRoles
 from torchmode.docs import text
 from torchmode.findings import Finding, Severity
+from torchmode.settings import Settings
 from torchmode.syntax.document import Document
 
 _RULE_DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules"
@@ -39,6 +42,17 @@ class RuleContext:
     document: Document
     analysis: FileAnalysis
     locale: str
+    settings: Settings = field(default_factory=Settings)
+
+    @cached_property
+    def training(self) -> TrainingRoles:
+        return TrainingRoles(self.analysis)
+
+    @cached_property
+    def evaluations(self) -> EvaluationRoles:
+        return EvaluationRoles(
+            self.analysis, self.training, self.settings.eval_names, self.settings.eval_loader_names
+        )
 
     def text(self, key: str, **values: object) -> str:
         return text(key, self.locale, **values)

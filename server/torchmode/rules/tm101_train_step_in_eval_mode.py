@@ -10,7 +10,6 @@ from torchmode.analysis.cfg import Loop
 from torchmode.analysis.dataflow import CallSite, FileAnalysis, ForwardCall, Function
 from torchmode.analysis.lattice import ModeFact, Site, contradicts
 from torchmode.analysis.names import root_of
-from torchmode.analysis.roles import TrainingRoles
 from torchmode.findings import Finding, Fix, Related
 from torchmode.fixes import (
     delete_statement_lines,
@@ -138,7 +137,7 @@ class TrainStepInEvalMode(Rule):
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         analysis = context.analysis
-        roles = TrainingRoles(analysis)
+        roles = context.training
         reported: set[tuple[tuple[int, int], str]] = set()
         document = context.document
         for forward in sorted(
