@@ -72,3 +72,11 @@ def test_every_fix_is_safe(case: Path) -> None:
             for edit in fix.edits:
                 edited.update(range(edit.span.start.line, edit.span.end.line + 1))
             assert changed_lines(text, fixed) <= edited | {line + 1 for line in edited}, fix.title
+
+
+def test_every_tm101_case_finding_offers_a_fix() -> None:
+    for case in CASES:
+        if case.parent.name != "tm101":
+            continue
+        for finding in check_source(case.read_text(encoding="utf-8"), str(case)).findings:
+            assert finding.fixes, f"{case.name}:{finding.span.start.line} offers no fix"

@@ -148,6 +148,8 @@ class FileAnalysis:
     call_sites: list[CallSite] = field(default_factory=list)
     model_paths: frozenset[str] = frozenset()
     trained_paths: frozenset[str] = frozenset()
+    imports: ImportMap | None = None  # local name -> imported name, for rules that match APIs
+    module_classes: frozenset[str] = frozenset()  # classes of this file deriving from nn.Module
 
 
 class _Collector(ast.NodeVisitor):
