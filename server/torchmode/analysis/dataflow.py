@@ -290,6 +290,8 @@ class ModuleAnalyzer:
             self.functions,
             model_paths=self.model_paths,
             trained_paths=frozenset(self.trained_paths),
+            imports=self.imports,
+            module_classes=self.module_classes,
         )
 
     # -- which paths are models ---------------------------------------------------------------
