@@ -90,11 +90,3 @@ def test_every_tm101_case_finding_offers_a_fix() -> None:
             continue
         for finding in check_source(case.read_text(encoding="utf-8"), str(case)).findings:
             assert finding.fixes, f"{case.name}:{finding.span.start.line} offers no fix"
-
-
-def test_every_tm101_case_finding_offers_a_fix() -> None:
-    for case in CASES:
-        if case.parent.name != "tm101":
-            continue
-        for finding in check_source(case.read_text(encoding="utf-8"), str(case)).findings:
-            assert finding.fixes, f"{case.name}:{finding.span.start.line} offers no fix"
