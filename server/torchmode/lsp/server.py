@@ -1,0 +1,568 @@
+"""torchmode's language server: push diagnostics, quick fixes, fix-all and hover over stdio.
+
+Three rules keep the editor responsive and the diagnostics honest:
+
+* The engine never runs on the event loop. Checks run in a small thread pool of
+  our own (pygls' pool also reads stdin, which a long check must not starve).
+* Checks are debounced per document, and a result is published only if the
+  document still has the version that was checked. A later version always wins,
+  whatever order the checks finish in.
+* Nothing the engine does can kill the server: exceptions become a log message
+  and an empty diagnostic list for that version (old diagnostics would sit on
+  the wrong lines).
+
+The server keeps its own copy of each open text instead of using pygls'
+workspace: pygls splits lines with ``str.splitlines``, which also breaks at form
+feeds and ``\\u2028``, so an incremental edit below such a line would be
+applied to the wrong line. See ``coordinates.apply_content_change``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+from pygls.exceptions import FeatureRequestError
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from torchmode import __version__, engine
+from torchmode.engine import CheckResult, Settings
+from torchmode.findings import Finding
+from torchmode.lsp import actions
+from torchmode.lsp.config import (
+    DEFAULT_DEBOUNCE_SECONDS,
+    SECTION,
+    UserSettings,
+    locale_from_client,
+    parse_initialization_options,
+    parse_settings,
+    section_from_notification,
+)
+from torchmode.lsp.coordinates import (
+    Encoding,
+    apply_content_change,
+    encoding_name,
+    from_lsp_position,
+    to_lsp_range,
+)
+from torchmode.lsp.diagnostics import DiagnosticSupport, to_diagnostic
+from torchmode.lsp.hints import inlay_hints
+from torchmode.syntax import Document
+
+if TYPE_CHECKING:
+    from pygls.server import ServerErrors
+
+# The engine is pure Python and holds the GIL; more threads would not make it
+# faster, but two let a small file's check overtake a large file's.
+ANALYSIS_WORKERS = 2
+
+
+@dataclass(frozen=True)
+class OpenText:
+    """The client's text of one open document, at one version."""
+
+    version: int
+    text: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The engine's verdict on one version of a document under one set of settings."""
+
+    # Compared by identity, not by version: a document closed and reopened
+    # starts again at version 1 with another text.
+    snapshot: OpenText
+    settings: Settings
+    document: Document
+    result: CheckResult | None
+    error: str | None = None
+    # True when the document changed before the check started, so it never ran.
+    superseded: bool = False
+
+    @property
+    def version(self) -> int:
+        return self.snapshot.version
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return actions.findings_of(self.result) if self.result is not None else ()
+
+
+# (uri, id of the OpenText, settings); the OpenText stays alive while its check runs.
+AnalysisKey = tuple[str, int, Settings]
+
+
+class TorchmodeServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__(
+            "torchmode",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+        )
+        self.open_texts: dict[str, OpenText] = {}
+        self.client_locale = "en"
+        self.user_settings = UserSettings()
+        self.engine_settings = Settings()
+        self.debounce_seconds = DEFAULT_DEBOUNCE_SECONDS
+        self.analyses: dict[str, Analysis] = {}
+        self._in_flight: dict[AnalysisKey, asyncio.Future[Analysis]] = {}
+        self._pending: dict[str, asyncio.Task[None]] = {}
+        self._fix_all_texts: dict[str, tuple[OpenText, Settings, str]] = {}
+        self._startup_warnings: tuple[str, ...] = ()
+        self._engine_error_shown = False
+        self._executor = ThreadPoolExecutor(
+            max_workers=ANALYSIS_WORKERS, thread_name_prefix="torchmode-check"
+        )
+
+    # --- client facts ------------------------------------------------------------------
+
+    @property
+    def encoding(self) -> Encoding:
+        return encoding_name(self.workspace.position_encoding)
+
+    @property
+    def diagnostic_support(self) -> DiagnosticSupport:
+        return DiagnosticSupport.of(self.client_capabilities)
+
+    def _client_pulls_configuration(self) -> bool:
+        workspace = self.client_capabilities.workspace
+        return bool(workspace and workspace.configuration)
+
+    def _client_refreshes_inlay_hints(self) -> bool:
+        workspace = self.client_capabilities.workspace
+        return bool(workspace and workspace.inlay_hint and workspace.inlay_hint.refresh_support)
+
+    def _hover_markup(self) -> types.MarkupKind:
+        text_document = self.client_capabilities.text_document
+        hover = text_document.hover if text_document else None
+        formats = (hover.content_format if hover else None) or []
+        if formats and types.MarkupKind.Markdown not in formats:
+            return types.MarkupKind.PlainText
+        return types.MarkupKind.Markdown
+
+    # --- messages to the user ----------------------------------------------------------
+
+    def log(self, message: str, kind: types.MessageType = types.MessageType.Info) -> None:
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def report_server_error(self, error: Exception, source: ServerErrors) -> None:
+        """pygls' default shows every failed notification as an error pop-up; a log line is enough.
+
+        Such failures come from pygls itself (e.g. a ``didChange`` for a document
+        that was never opened) or from our handlers, and none of them stops the server.
+        """
+        if source is FeatureRequestError:
+            return  # the failed request's error response already carries it
+        self.log(
+            f"internal error ({getattr(source, '__name__', source)}): {error!r}", types.MessageType.Error
+        )
+
+    def warn(self, message: str) -> None:
+        """A setting the user must fix: in the log and, unless turned off, as a notification."""
+        self.log(message, types.MessageType.Warning)
+        if self.user_settings.show_notifications in ("onWarning", "always"):
+            self.window_show_message(types.ShowMessageParams(type=types.MessageType.Warning, message=message))
+
+    def report_engine_error(self, message: str) -> None:
+        """An exception in the engine: always logged; shown once per session at most.
+
+        A broken rule fails on every keystroke; one pop-up says where to look,
+        more would make the editor unusable.
+        """
+        self.log(message, types.MessageType.Error)
+        if self._engine_error_shown or self.user_settings.show_notifications == "off":
+            return
+        self._engine_error_shown = True
+        self.window_show_message(
+            types.ShowMessageParams(
+                type=types.MessageType.Error,
+                message="torchmode hit an internal error; details are in its output log. "
+                "Diagnostics for the affected file are hidden until it is fixed.",
+            )
+        )
+
+    # --- lifecycle and settings ----------------------------------------------------------
+
+    def on_initialize(self, params: types.InitializeParams) -> None:
+        self.client_locale = locale_from_client(params.locale)
+        options = parse_initialization_options(params.initialization_options)
+        self.user_settings = options.settings
+        self.debounce_seconds = options.debounce_seconds
+        self.engine_settings = self.user_settings.to_engine(self.client_locale)
+        # Shown once the client is ready for notifications (after `initialized`).
+        self._startup_warnings = options.warnings
+
+    def on_initialized(self) -> None:
+        for warning in self._startup_warnings:
+            self.warn(warning)
+        self._startup_warnings = ()
+        self.log(
+            f"torchmode {__version__} ready (locale {self.engine_settings.locale}, "
+            f"position encoding {self.encoding}, debounce {int(self.debounce_seconds * 1000)} ms)"
+        )
+
+    async def on_did_change_configuration(self, params: types.DidChangeConfigurationParams) -> None:
+        found, section = section_from_notification(params.settings)
+        if not found:
+            if not self._client_pulls_configuration():
+                return
+            try:
+                values = await self.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+                )
+            except Exception as error:
+                self.log(f"could not read the {SECTION} settings: {error}", types.MessageType.Warning)
+                return
+            section = values[0] if values else None
+            if section is None:
+                # The client has no torchmode section: keep what initializationOptions said.
+                return
+        parsed = parse_settings(section)
+        for warning in parsed.warnings:
+            self.warn(warning)
+        self.user_settings = parsed.settings
+        self.engine_settings = parsed.settings.to_engine(self.client_locale)
+        # Settings are part of every cache key, so old results cannot be served.
+        for uri in self.open_texts:
+            self.schedule(uri, delay=0.0)
+        # Hints may have been switched on or off, or changed language.
+        if self._client_refreshes_inlay_hints():
+            try:
+                await self.workspace_inlay_hint_refresh_async(None)
+            except Exception as error:
+                self.log(f"inlay hint refresh failed: {error!r}", types.MessageType.Warning)
+
+    def on_shutdown(self) -> None:
+        for task in self._pending.values():
+            task.cancel()
+        self._pending.clear()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # --- document sync -----------------------------------------------------------------
+
+    def on_did_open(self, params: types.DidOpenTextDocumentParams) -> None:
+        item = params.text_document
+        self.open_texts[item.uri] = OpenText(item.version, item.text, _path_of(item.uri))
+        # Nobody is typing yet: check at once.
+        self.schedule(item.uri, delay=0.0)
+
+    def on_did_change(self, params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        current = self.open_texts.get(uri)
+        if current is None:
+            self.log(f"didChange for {uri}, which is not open; ignored", types.MessageType.Warning)
+            return
+        text = current.text
+        encoding = self.encoding
+        for change in params.content_changes:
+            text = apply_content_change(text, change, encoding)
+        self.open_texts[uri] = OpenText(params.text_document.version, text, current.path)
+        self.schedule(uri, delay=self.debounce_seconds)
+
+    def on_did_close(self, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        self.open_texts.pop(uri, None)
+        self.analyses.pop(uri, None)
+        self._fix_all_texts.pop(uri, None)
+        task = self._pending.pop(uri, None)
+        if task is not None:
+            task.cancel()
+        # Clients keep pushed diagnostics of closed files unless told otherwise.
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    # --- checking ----------------------------------------------------------------------
+
+    def schedule(self, uri: str, delay: float) -> None:
+        """(Re)start the debounce timer of ``uri``; the previous timer's check is dropped."""
+        previous = self._pending.pop(uri, None)
+        if previous is not None:
+            previous.cancel()
+        task = asyncio.get_running_loop().create_task(self._check_and_publish(uri, delay))
+        self._pending[uri] = task
+        task.add_done_callback(functools.partial(self._forget_task, uri))
+
+    def _forget_task(self, uri: str, task: asyncio.Task[None]) -> None:
+        if self._pending.get(uri) is task:
+            del self._pending[uri]
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self.log(f"internal error while checking {uri}: {error!r}", types.MessageType.Error)
+
+    async def _check_and_publish(self, uri: str, delay: float) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        snapshot = self.open_texts.get(uri)
+        if snapshot is None:
+            return
+        # Shielded: a newer keystroke cancels this task, but a code action may share the check.
+        analysis = await asyncio.shield(self._analysis_future(uri, snapshot))
+        if not self._is_current(uri, analysis):
+            return  # the newer version's own task publishes
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(
+                uri=uri,
+                version=analysis.version,
+                diagnostics=self._diagnostics(uri, analysis),
+            )
+        )
+
+    def _diagnostics(self, uri: str, analysis: Analysis) -> list[types.Diagnostic]:
+        encoding = self.encoding
+        support = self.diagnostic_support
+        return [
+            to_diagnostic(finding, analysis.document, uri, encoding, support) for finding in analysis.findings
+        ]
+
+    def _is_current(self, uri: str, analysis: Analysis) -> bool:
+        return (
+            not analysis.superseded
+            and self.open_texts.get(uri) is analysis.snapshot
+            and analysis.settings == self.engine_settings
+        )
+
+    def _analysis_future(self, uri: str, snapshot: OpenText) -> asyncio.Future[Analysis]:
+        """The check of this exact version: cached, already running, or started now."""
+        loop = asyncio.get_running_loop()
+        settings = self.engine_settings
+        cached = self.analyses.get(uri)
+        if cached is not None and cached.snapshot is snapshot and cached.settings == settings:
+            done: asyncio.Future[Analysis] = loop.create_future()
+            done.set_result(cached)
+            return done
+        key = (uri, id(snapshot), settings)
+        running = self._in_flight.get(key)
+        if running is not None:
+            return running
+        future = loop.run_in_executor(self._executor, self._check_in_worker, uri, snapshot, settings)
+        self._in_flight[key] = future
+        future.add_done_callback(functools.partial(self._check_finished, key))
+        return future
+
+    def _check_in_worker(self, uri: str, snapshot: OpenText, settings: Settings) -> Analysis:
+        """Runs in the pool. Reading ``open_texts`` here is safe: entries are replaced, never mutated."""
+        document = Document(snapshot.text, snapshot.path)
+        if self.open_texts.get(uri) is not snapshot:
+            # Queued behind other checks while the user kept typing: not worth running.
+            return Analysis(snapshot, settings, document, None, superseded=True)
+        try:
+            result = engine.check_document(document, settings)
+        except Exception:
+            return Analysis(snapshot, settings, document, None, error=traceback.format_exc())
+        return Analysis(snapshot, settings, document, result)
+
+    def _check_finished(self, key: AnalysisKey, future: asyncio.Future[Analysis]) -> None:
+        """Runs on the event loop when a check ends: log failures, cache current results."""
+        self._in_flight.pop(key, None)
+        if future.cancelled():
+            return
+        if (error := future.exception()) is not None:
+            self.log(f"internal error while checking {key[0]}: {error!r}", types.MessageType.Error)
+            return
+        analysis = future.result()
+        uri = key[0]
+        if analysis.error is not None:
+            self.report_engine_error(
+                f"torchmode failed on {uri} (version {analysis.version}); showing no diagnostics for it:\n"
+                f"{analysis.error}"
+            )
+        if self._is_current(uri, analysis):
+            # Failures are cached too, so code actions do not re-run a failing check.
+            self.analyses[uri] = analysis
+
+    # --- code actions ------------------------------------------------------------------
+
+    async def on_code_action(self, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        uri = params.text_document.uri
+        snapshot = self.open_texts.get(uri)
+        if snapshot is None:
+            return None
+        only = None if params.context.only is None else [_kind_name(kind) for kind in params.context.only]
+        want_quick_fixes = actions.kind_requested(types.CodeActionKind.QuickFix.value, only)
+        want_fix_all = actions.kind_requested(actions.FIX_ALL_KIND, only)
+        if not (want_quick_fixes or want_fix_all):
+            return []
+        analysis = await asyncio.shield(self._analysis_future(uri, snapshot))
+        # Edits computed for any other version would corrupt the client's text.
+        if not self._is_current(uri, analysis) or analysis.result is None:
+            return []
+        encoding = self.encoding
+        result: list[types.CodeAction] = []
+        if want_quick_fixes:
+            # In the pool: the "disable for this line" check parses the file again.
+            work = functools.partial(
+                actions.quick_fixes,
+                analysis.result,
+                uri,
+                params.range,
+                encoding,
+                self.diagnostic_support,
+                params.context.diagnostics,
+                analysis.settings.locale,
+            )
+            try:
+                result.extend(await asyncio.get_running_loop().run_in_executor(self._executor, work))
+            except Exception:
+                self.report_engine_error(f"quick fixes failed on {uri}:\n{traceback.format_exc()}")
+        if want_fix_all and actions.has_safe_fix(analysis.result):
+            fixed = await self._fix_all_text(uri, analysis)
+            if fixed is not None and self._is_current(uri, analysis):
+                action = actions.fix_all_action(uri, snapshot.text, fixed, encoding, analysis.settings.locale)
+                if action is not None:
+                    result.append(action)
+        return result
+
+    async def _fix_all_text(self, uri: str, analysis: Analysis) -> str | None:
+        # Editors ask for code actions on every cursor move; fix-all re-checks the
+        # text once per fix, so its result is kept for the version.
+        cached = self._fix_all_texts.get(uri)
+        if cached is not None and cached[0] is analysis.snapshot and cached[1] == analysis.settings:
+            return cached[2]
+        assert analysis.result is not None
+        work = functools.partial(
+            actions.fix_all_text, analysis.result, analysis.settings, engine.check_document
+        )
+        try:
+            fixed = await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        except Exception:
+            self.report_engine_error(f"fix-all failed on {uri}:\n{traceback.format_exc()}")
+            return None
+        if self._is_current(uri, analysis):
+            self._fix_all_texts[uri] = (analysis.snapshot, analysis.settings, fixed)
+        return fixed
+
+    # --- inlay hints -------------------------------------------------------------------
+
+    async def on_inlay_hint(self, params: types.InlayHintParams) -> list[types.InlayHint] | None:
+        uri = params.text_document.uri
+        snapshot = self.open_texts.get(uri)
+        if snapshot is None:
+            return None
+        if not self.user_settings.inlay_hints:
+            return []
+        document = self._document_for(uri, snapshot)
+        try:
+            states = await asyncio.get_running_loop().run_in_executor(
+                self._executor, engine.forward_call_states, document
+            )
+        except Exception:
+            self.report_engine_error(f"inlay hints failed on {uri}:\n{traceback.format_exc()}")
+            return []
+        current = self.open_texts.get(uri)
+        if current is not snapshot:
+            return []
+        return inlay_hints(states, document, params.range, self.encoding, self.engine_settings.locale)
+
+    def _document_for(self, uri: str, snapshot: OpenText) -> Document:
+        """The checked Document of this version if there is one: it carries the parse already."""
+        cached = self.analyses.get(uri)
+        if cached is not None and cached.snapshot is snapshot:
+            return cached.document
+        return Document(snapshot.text, snapshot.path)
+
+    # --- hover -------------------------------------------------------------------------
+
+    async def on_hover(self, params: types.HoverParams) -> types.Hover | None:
+        uri = params.text_document.uri
+        snapshot = self.open_texts.get(uri)
+        if snapshot is None:
+            return None
+        document = self._document_for(uri, snapshot)
+        encoding = self.encoding
+        position = from_lsp_position(document, params.position, encoding)
+        settings = self.engine_settings
+        work = functools.partial(engine.hover_at, document, position, settings)
+        try:
+            hover = await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        except Exception:
+            self.report_engine_error(f"hover failed on {uri}:\n{traceback.format_exc()}")
+            return None
+        current = self.open_texts.get(uri)
+        if hover is None or current is not snapshot:
+            return None
+        return types.Hover(
+            contents=types.MarkupContent(kind=self._hover_markup(), value=hover.markdown),
+            range=to_lsp_range(document, hover.span, encoding),
+        )
+
+
+def _kind_name(kind: types.CodeActionKind | str) -> str:
+    return kind.value if isinstance(kind, Enum) else str(kind)
+
+
+def _path_of(uri: str) -> str:
+    """The file path the engine reports and resolves imports from; the URI itself if not a file."""
+    try:
+        path = to_fs_path(uri)
+    except Exception:
+        path = None
+    return path or uri
+
+
+def create_server() -> TorchmodeServer:
+    """A server with every feature registered; each call makes an independent one."""
+    server = TorchmodeServer()
+
+    @server.feature(types.INITIALIZE)
+    def initialize(params: types.InitializeParams) -> None:
+        server.on_initialize(params)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(params: types.InitializedParams) -> None:
+        server.on_initialized()
+
+    @server.feature(types.SHUTDOWN)
+    def shutdown(params: None) -> None:
+        server.on_shutdown()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(params: types.DidOpenTextDocumentParams) -> None:
+        server.on_did_open(params)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(params: types.DidChangeTextDocumentParams) -> None:
+        server.on_did_change(params)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(params: types.DidCloseTextDocumentParams) -> None:
+        server.on_did_close(params)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
+        await server.on_did_change_configuration(params)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=actions.ADVERTISED_KINDS),
+    )
+    async def code_action(params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        return await server.on_code_action(params)
+
+    @server.feature(types.TEXT_DOCUMENT_INLAY_HINT)
+    async def inlay_hint(params: types.InlayHintParams) -> list[types.InlayHint] | None:
+        return await server.on_inlay_hint(params)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    async def hover(params: types.HoverParams) -> types.Hover | None:
+        return await server.on_hover(params)
+
+    return server
+
+
+def start_stdio() -> None:
+    """Serve one client over stdin/stdout until it exits (``torchmode lsp``)."""
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    # A stray print() from anything the engine loads would corrupt the JSON-RPC
+    # stream; from here on it goes to stderr, which clients show as a log.
+    sys.stdout = sys.stderr
+    create_server().start_io(stdin, stdout)
+
+
+__all__ = ["TorchmodeServer", "create_server", "start_stdio"]

@@ -1,0 +1,171 @@
+"""Helpers for the pytest-lsp tests: a client that records every publish, edits, waits."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.protocol import default_converter
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
+
+REPO = Path(__file__).resolve().parents[2]
+SEED_PATH = REPO / "examples" / "seed_loop.py"
+SEED_URI = SEED_PATH.as_uri()
+# The first check imports the whole engine; generous, because CI machines stall.
+TIMEOUT = 60.0
+
+
+class RecordingClient(LanguageClient):
+    """pytest-lsp keeps only the latest diagnostics per URI; the tests need every publish, in order."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.published: list[types.PublishDiagnosticsParams] = []
+
+
+def _record_publish(client: RecordingClient, params: types.PublishDiagnosticsParams) -> None:
+    client.published.append(params)
+    client.diagnostics[params.uri] = params.diagnostics
+
+
+def make_recording_client() -> RecordingClient:
+    client = RecordingClient(converter_factory=default_converter)
+    features = dict(DEFAULT_CLIENT_FEATURES)
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = _record_publish
+    register_lsp_features(client, features)
+    return client
+
+
+SERVER = ClientServerConfig(
+    server_command=[sys.executable, "-m", "torchmode.lsp"],
+    client_factory=make_recording_client,
+)
+
+
+async def initialize(
+    client: LanguageClient,
+    *,
+    locale: str | None = None,
+    options: Any = None,
+    capabilities: types.ClientCapabilities | None = None,
+) -> types.InitializeResult:
+    if options is None:
+        # No debounce: the tests wait for publishes, they do not time them.
+        options = {"debounceMs": 0}
+    return await client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities or client_capabilities("visual-studio-code"),
+            root_uri=REPO.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=REPO.as_uri(), name="main")],
+            locale=locale,
+            initialization_options=options,
+        )
+    )
+
+
+def seed_text() -> str:
+    return SEED_PATH.read_text(encoding="utf-8")
+
+
+def open_document(client: LanguageClient, text: str, uri: str = SEED_URI, version: int = 1) -> None:
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=version, text=text)
+        )
+    )
+
+
+def change_whole(client: LanguageClient, text: str, version: int, uri: str = SEED_URI) -> None:
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+
+
+def change_range(
+    client: LanguageClient,
+    version: int,
+    start: tuple[int, int],
+    end: tuple[int, int],
+    text: str,
+    uri: str = SEED_URI,
+) -> None:
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(
+                        start=types.Position(line=start[0], character=start[1]),
+                        end=types.Position(line=end[0], character=end[1]),
+                    ),
+                    text=text,
+                )
+            ],
+        )
+    )
+
+
+async def wait_until(condition: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+async def wait_for_publish(
+    client: RecordingClient, version: int | None, uri: str = SEED_URI
+) -> types.PublishDiagnosticsParams:
+    """The first publish for ``uri`` at ``version`` (any version if None)."""
+
+    def found() -> types.PublishDiagnosticsParams | None:
+        for params in client.published:
+            if params.uri == uri and (version is None or params.version == version):
+                return params
+        return None
+
+    result: types.PublishDiagnosticsParams = await wait_until(found, f"diagnostics of {uri} v{version}")
+    return result
+
+
+def train_forward_line(text: str) -> int:
+    """0-based line of ``output = model(data)`` inside ``train()`` (the seed's TM101 site)."""
+    lines = text.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("def train("))
+    return next(index for index in range(start, len(lines)) if "output = model(data)" in lines[index])
+
+
+def apply_lsp_edits(text: str, edits: list[types.TextEdit]) -> str:
+    """Apply LSP edits (UTF-16 columns) the way an editor does: from the last to the first."""
+    # LSP line breaks only: str.splitlines would also split at form feeds.
+    lines = re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
+
+    def offset(position: types.Position) -> int:
+        before = sum(len(line) for line in lines[: position.line])
+        if position.line >= len(lines):
+            return len(text)
+        line = lines[position.line].rstrip("\r\n")
+        units = 0
+        for index, char in enumerate(line):
+            if units >= position.character:
+                return before + index
+            units += 2 if ord(char) > 0xFFFF else 1
+        return before + len(line)
+
+    resolved = sorted(((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits), reverse=True)
+    for start, end, new_text in resolved:
+        text = text[:start] + new_text + text[end:]
+    return text
