@@ -150,6 +150,12 @@ class FileAnalysis:
     trained_paths: frozenset[str] = frozenset()
     imports: ImportMap | None = None  # local name -> imported name, for rules that match APIs
     module_classes: frozenset[str] = frozenset()  # classes of this file deriving from nn.Module
+    # The state just before each statement (and each if/while test, for iterable, with item),
+    # keyed by ``id()`` of its ast node: the grad and modes any rule or hover can ask about.
+    states_before: dict[int, State] = field(default_factory=dict)
+
+    def state_before(self, node: ast.AST) -> State | None:
+        return self.states_before.get(id(node))
 
 
 class _Collector(ast.NodeVisitor):
@@ -510,6 +516,13 @@ class ModuleAnalyzer:
         record: FileAnalysis | None,
     ) -> State:
         node = cfg.nodes[index]
+        if record is not None and node.statement is not None and node.kind in _STATEMENT_KINDS:
+            # Keyed by the statement node: with try/finally copies, paths through each copy join.
+            key = id(node.statement)
+            previous = record.states_before.get(key)
+            record.states_before[key] = (
+                state if previous is None else join_states([previous, state], _Lookup(function))
+            )
         step = _Step(self, function, state, node.loops, record)
         kind = node.kind
         if kind is NodeKind.STATEMENT and node.statement is not None:
@@ -633,6 +646,9 @@ def _strip_mode_chain(expr: ast.expr) -> ast.expr:
 
 def _is_constant(expr: ast.expr) -> bool:
     return isinstance(expr, ast.Constant)
+
+
+_STATEMENT_KINDS = frozenset({NodeKind.STATEMENT, NodeKind.TEST, NodeKind.FOR_ITER, NodeKind.WITH_ENTER})
 
 
 class _Lookup:
