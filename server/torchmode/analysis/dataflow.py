@@ -134,7 +134,12 @@ class CallSite:
         root, dot, rest = callee_path.partition(".")
         argument = dict(self.bindings).get(root)
         if argument is None:
-            return None
+            if root in self.callee.parameters or root in self.callee.locals:
+                return None
+            # A global of the callee is the caller's global too, unless the caller shadows it.
+            if not self.function.is_module and root in self.function.locals:
+                return None
+            argument = root
         return _Lookup(self.function).value(dict(self.modes), argument + dot + rest)
 
 
@@ -153,6 +158,7 @@ class FileAnalysis:
     # The state just before each statement (and each if/while test, for iterable, with item),
     # keyed by ``id()`` of its ast node: the grad and modes any rule or hover can ask about.
     states_before: dict[int, State] = field(default_factory=dict)
+    module_exit: State | None = None  # after the last module-level statement
 
     def state_before(self, node: ast.AST) -> State | None:
         return self.states_before.get(id(node))
@@ -469,6 +475,8 @@ class ModuleAnalyzer:
         if exit_state is None:
             exit_state = entry
         self._exit_states[cache_key] = exit_state
+        if observe and function.is_module:
+            self.result.module_exit = exit_state
         return exit_state
 
     def _entry_state(self, function: Function) -> State:
@@ -800,6 +808,9 @@ class _Step:
                 # The outermost switch wins: ``Net().eval()`` is in eval mode.
                 return self._switch_value(switches[0], statement)
             site = self.analyzer._site(expr, self.function, statement)
+            if isinstance(expr.func, ast.Attribute) and expr.func.attr == "from_pretrained":
+                # transformers' and diffusers' from_pretrained call model.eval() before returning.
+                return frozenset({self._new_fact("eval", (site,), fresh=True)})
             return frozenset({self._new_fact("train", (site,), fresh=True)})
         source = access_path(expr)
         if source is not None and (source in self.analyzer.model_paths or source in self.modes):
@@ -996,6 +1007,11 @@ class _Step:
                         replace(grad_fact, origin=(site, *grad_fact.origin), conditions=self.assumptions)
                     )
             self.grad = frozenset(new_grad)
+
+
+def mode_in(state: State, path: str, function: Function) -> ModeValue:
+    """The value of ``path`` in ``state`` inside ``function`` (inherited, entry or unknown if unset)."""
+    return _Lookup(function).value(state.mode_map, path)
 
 
 def analyze(document: Document) -> FileAnalysis | None:

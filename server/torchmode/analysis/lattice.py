@@ -35,6 +35,8 @@ class Site:
         if len(text) <= limit:
             return text
         open_paren = text.find("(")
+        if limit - 6 <= open_paren <= limit + 24:
+            return text[: open_paren + 1] + "…)"  # a long callee name: keep it whole
         if 0 < open_paren < limit - 6:
             first_argument_end = text.find(",", open_paren)
             if 0 < first_argument_end < limit - 4:

@@ -7,8 +7,8 @@ import re
 from collections.abc import Iterator
 
 from torchmode.analysis.cfg import Loop
-from torchmode.analysis.dataflow import CallSite, FileAnalysis, ForwardCall, Function
-from torchmode.analysis.lattice import ModeFact, Site, contradicts
+from torchmode.analysis.dataflow import CallSite, FileAnalysis, ForwardCall, Function, mode_in
+from torchmode.analysis.lattice import ModeFact, ModeValue, Site, contradicts
 from torchmode.analysis.names import root_of
 from torchmode.findings import Finding, Fix, Related
 from torchmode.fixes import (
@@ -71,35 +71,50 @@ def _mode_flag(call_text: str) -> str | None:
     return match.group("flag")
 
 
+def _first_eval(value: ModeValue) -> ModeFact | None:
+    evals = sorted(
+        (fact for fact in value if fact.mode == "eval" and fact.origin),
+        key=lambda fact: fact.origin[0].span.start,
+    )
+    return evals[0] if evals else None
+
+
 def _eval_from_callers(
     analysis: FileAnalysis, function: Function, path: str, depth: int = 0, seen: frozenset[int] = frozenset()
-) -> tuple[CallSite, ModeFact] | None:
+) -> tuple[CallSite | None, ModeFact] | None:
     """A call of ``function`` where the argument for ``path`` may be in eval mode.
 
     Follows callers that themselves pass their parameter on unchanged, a few levels
-    up, so ``fit -> run_epoch -> train_steps`` is found from ``train_steps``.
+    up, so ``fit -> run_epoch -> train_steps`` is found from ``train_steps``. For a
+    global model with no caller in the file, the module-level state after the last
+    top-level statement stands in for the caller (the call site is then None).
     """
-    if depth > 3 or id(function) in seen or path.split(".", 1)[0] not in function.parameters:
+    root, dot, rest = path.partition(".")
+    is_global = root not in function.parameters and root not in function.locals and not function.is_module
+    if depth > 3 or id(function) in seen or not (root in function.parameters or is_global):
         return None
     seen = seen | {id(function)}
+    called = False
     for call_site in analysis.call_sites:
         if call_site.callee is not function:
             continue
         value = call_site.argument_value(path)
         if value is None:
             continue
-        evals = sorted(
-            (fact for fact in value if fact.mode == "eval" and fact.origin),
-            key=lambda fact: fact.origin[0].span.start,
-        )
-        if evals:
-            return call_site, evals[0]
+        called = True
+        cause = _first_eval(value)
+        if cause is not None:
+            return call_site, cause
         if any(fact.mode == "entry" for fact in value):
-            root, dot, rest = path.partition(".")
-            caller_path = dict(call_site.bindings)[root] + dot + rest
+            caller_path = dict(call_site.bindings).get(root, root) + dot + rest
             found = _eval_from_callers(analysis, call_site.function, caller_path, depth + 1, seen)
             if found is not None:
                 return found
+    if is_global and not called and analysis.module_exit is not None:
+        module = analysis.functions[0]
+        cause = _first_eval(mode_in(analysis.module_exit, path, module))
+        if cause is not None:
+            return None, cause
     return None
 
 
@@ -132,8 +147,9 @@ class TrainStepInEvalMode(Rule):
 
     @classmethod
     def may_apply(cls, text: str) -> bool:
-        # An eval switch (eval() or train(...)) and a training step must both be written.
-        return ("eval(" in text or "train(" in text) and ("backward(" in text or "step(" in text)
+        # An eval switch (eval(), train(...), from_pretrained) and a training step must both be written.
+        switches = "eval(" in text or "train(" in text or "from_pretrained(" in text
+        return switches and ("backward(" in text or "step(" in text)
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         analysis = context.analysis
@@ -213,11 +229,15 @@ class TrainStepInEvalMode(Rule):
             when = "none"
         flag = _mode_flag(cause.text) if len(cause_fact.origin) == 1 else None
         cause_key = (
-            "TM101.cause.flag"
-            if flag
-            else "TM101.cause.call"
-            if len(cause_fact.origin) > 1
-            else "TM101.cause.direct"
+            "TM101.cause.pretrained"
+            if cause_fact.fresh
+            else (
+                "TM101.cause.flag"
+                if flag
+                else "TM101.cause.call"
+                if len(cause_fact.origin) > 1
+                else "TM101.cause.direct"
+            )
         )
         cause_text = context.text(
             cause_key,
@@ -290,42 +310,60 @@ class TrainStepInEvalMode(Rule):
         context: RuleContext,
         forward: ForwardCall,
         forward_span: Span,
-        call_site: CallSite,
+        call_site: CallSite | None,
         cause: ModeFact,
     ) -> Finding:
         """The training function never sets train mode and a caller hands it a model in eval."""
         document = context.document
         function = forward.function
-        call_span = document.span_of(call_site.call)
         eval_site = cause.origin[0]
-        in_common_loop = any(
-            _contains(document.span_of(loop.statement), eval_site.span) for loop in call_site.loops
-        )
-        when = "earlier_iteration" if in_common_loop and eval_site.span.start > call_span.start else "none"
-        call_text = Site(call_span, document.source_of(call_site.call), call_site.function.name).short_text()
-        message = context.text(
-            "TM101.message.callee",
-            path=forward.path,
-            function=function.name,
-            call=call_text,
-            call_line=call_span.start.line,
-            site=eval_site.short_text(),
-            line=eval_site.span.start.line,
-            when=context.text(f"TM101.callee_when.{when}"),
-            consequence=context.text("TM101.consequence.call"),
-        )
-        related = [
-            Related(
-                call_span, context.text("TM101.related.call_site", function=function.name, path=forward.path)
-            ),
+        related: list[Related] = []
+        if call_site is None:
+            message = context.text(
+                "TM101.message.global",
+                path=forward.path,
+                function=function.name,
+                site=eval_site.short_text(),
+                line=eval_site.span.start.line,
+                consequence=context.text("TM101.consequence.call"),
+            )
+        else:
+            call_span = document.span_of(call_site.call)
+            in_common_loop = any(
+                _contains(document.span_of(loop.statement), eval_site.span) for loop in call_site.loops
+            )
+            when = (
+                "earlier_iteration" if in_common_loop and eval_site.span.start > call_span.start else "none"
+            )
+            call_text = Site(
+                call_span, document.source_of(call_site.call), call_site.function.name
+            ).short_text()
+            message = context.text(
+                "TM101.message.callee",
+                path=forward.path,
+                function=function.name,
+                call=call_text,
+                call_line=call_span.start.line,
+                site=eval_site.short_text(),
+                line=eval_site.span.start.line,
+                when=context.text(f"TM101.callee_when.{when}"),
+                consequence=context.text("TM101.consequence.call"),
+            )
+            related.append(
+                Related(
+                    call_span,
+                    context.text("TM101.related.call_site", function=function.name, path=forward.path),
+                )
+            )
+        related.append(
             Related(
                 eval_site.span,
                 context.text(
                     "TM101.related.eval_call" if len(cause.origin) > 1 else "TM101.related.eval_direct",
                     path=root_of(eval_site.text) if len(cause.origin) == 1 else forward.path,
                 ),
-            ),
-        ]
+            )
+        )
         fixes: list[Fix] = []
         body = function.body
         # Insert after a docstring, so it stays the function's docstring.

@@ -19,6 +19,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "`{site}` (line {line}) switches it to eval{when}",
         "zh-cn": "{when}`{site}`(第 {line} 行)把它切换到了 eval 模式",
     },
+    "TM101.cause.pretrained": {
+        "en": "`{site}` (line {line}) returns it in eval mode (`from_pretrained` calls `eval()`){when}",
+        "zh-cn": "`{site}`(第 {line} 行)返回的模型处于 eval 模式(`from_pretrained` 会调用 `eval()`){when}",
+    },
     "TM101.cause.flag": {
         "en": "`{site}` (line {line}) switches it to eval whenever `{flag}` is false{when}",
         "zh-cn": "{when}`{site}`(第 {line} 行)在 `{flag}` 为假时把它切换到了 eval 模式",
@@ -53,6 +57,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "TM101.message.callee": {
         "en": "`{path}` may be in eval mode here: `{function}` never switches it to train, and `{call}` (line {call_line}) runs it after `{site}` (line {line}) switched it to eval{when}. {consequence}",
         "zh-cn": "此处 `{path}` 可能处于 eval 模式:`{function}` 从未把它切换到 train 模式,而 `{call}`(第 {call_line} 行)调用它时,`{site}`(第 {line} 行){when}已把它切换到 eval 模式。{consequence}",
+    },
+    "TM101.message.global": {
+        "en": "`{path}` may be in eval mode here: `{function}` never switches it to train, and `{site}` (line {line}) leaves the global `{path}` in eval mode. {consequence}",
+        "zh-cn": "此处 `{path}` 可能处于 eval 模式:`{function}` 从未把它切换到 train 模式,而 `{site}`(第 {line} 行)使全局变量 `{path}` 处于 eval 模式。{consequence}",
     },
     "TM101.callee_when.earlier_iteration": {"en": " on an earlier iteration", "zh-cn": "在之前的迭代中"},
     "TM101.callee_when.none": {"en": "", "zh-cn": ""},
