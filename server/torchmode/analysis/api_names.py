@@ -37,6 +37,36 @@ WRAPPER_CONSTRUCTORS = frozenset(
     }
 )
 
+# Words in a parameter name that make a called parameter a model: ``model``, ``net``, ``student``.
+MODEL_NAME_WORDS = frozenset(
+    {
+        "model",
+        "net",
+        "network",
+        "module",
+        "encoder",
+        "decoder",
+        "backbone",
+        "classifier",
+        "generator",
+        "discriminator",
+        "policy",
+        "critic",
+        "actor",
+        "teacher",
+        "student",
+        "transformer",
+        "cnn",
+        "rnn",
+        "lstm",
+        "mlp",
+        "resnet",
+        "unet",
+        "vae",
+        "autoencoder",
+    }
+)
+
 _MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
 
 _FACTORY_PREFIXES = ("torchvision.models.", "timm.models.")

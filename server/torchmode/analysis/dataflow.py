@@ -15,6 +15,7 @@ rules read: forward calls with the state there, training steps, mode switches.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -50,6 +51,7 @@ from torchmode.analysis.names import (
 from torchmode.syntax.document import Document
 
 MODULE_FUNCTION = "<module>"
+_NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
@@ -335,6 +337,7 @@ class ModuleAnalyzer:
                     if path:
                         paths.add(path)
         paths.update(self._called_in_training_steps())
+        paths.update(self._called_parameters_named_like_models())
         return frozenset(paths)
 
     def _called_in_training_steps(self) -> set[str]:
@@ -370,6 +373,30 @@ class ModuleAnalyzer:
                     and call.lineno <= last_step
                 ):
                     found.add(path)
+        return found
+
+    def _called_parameters_named_like_models(self) -> set[str]:
+        """``def evaluate(model, loader): model(x)``: a called parameter named like a model is one.
+
+        The name matters: ``criterion(out, y)`` or ``fn(x)`` are called too and are no model.
+        """
+        found: set[str] = set()
+        for function in self.functions:
+            candidates = {
+                name
+                for name in function.parameters
+                if api_names.MODEL_NAME_WORDS & {word.lower() for word in _NAME_WORD.findall(name)}
+            }
+            if not candidates:
+                continue
+            for statement in _statements_in(function.body):
+                for node in _own_expressions(statement):
+                    if (
+                        isinstance(node, ast.Call)
+                        and isinstance(node.func, ast.Name)
+                        and node.func.id in candidates
+                    ):
+                        found.add(node.func.id)
         return found
 
     def _is_library_path(self, path: str) -> bool:
@@ -641,6 +668,38 @@ class ModuleAnalyzer:
         return callee, positional, keywords
 
 
+SUBMODULES = "<submodules>"  # the path component for "some of its sub-modules"
+_SUBMODULE_ITERATORS = frozenset({"modules", "children", "named_modules", "named_children"})
+
+
+def _submodule_alias(loops: tuple[Loop, ...], name: str) -> str | None:
+    """``model.<submodules>`` when ``name`` is the variable of ``for name in model.modules()``.
+
+    ``named_modules()`` / ``named_children()`` yield ``(name, module)`` pairs: the
+    module is the second target.
+    """
+    for loop in reversed(loops):
+        statement = loop.statement
+        if not isinstance(statement, (ast.For, ast.AsyncFor)):
+            continue
+        iterable = statement.iter
+        if not (
+            isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Attribute)
+            and iterable.func.attr in _SUBMODULE_ITERATORS
+        ):
+            continue
+        target = statement.target
+        if iterable.func.attr.startswith("named_"):
+            if not (isinstance(target, (ast.Tuple, ast.List)) and len(target.elts) == 2):
+                continue
+            target = target.elts[1]
+        owner = access_path(iterable.func.value)
+        if isinstance(target, ast.Name) and target.id == name and owner is not None:
+            return f"{owner}.{SUBMODULES}"
+    return None
+
+
 def _strip_mode_chain(expr: ast.expr) -> ast.expr:
     """``Net().to(device).eval()`` -> ``Net()``."""
     while (
@@ -880,6 +939,8 @@ class _Step:
             receiver_path = access_path(receiver) if receiver is not None else None
             if func.attr in ("train", "eval") and receiver_path in analyzer.model_paths:
                 assert receiver_path is not None
+                # ``for m in model.modules(): m.eval()`` switches some of model's sub-modules.
+                receiver_path = _submodule_alias(self.loops, receiver_path) or receiver_path
                 value = self._switch_value(call, statement)
                 self.set_path(receiver_path, value)
                 if self.record is not None:

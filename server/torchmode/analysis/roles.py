@@ -88,10 +88,25 @@ class EvaluationRoles:
         self.loader_names = frozenset(name.lower() for name in loader_names)
         self._functions_with_steps = {id(step.function) for step in analysis.steps}
 
+    def _is_unit_test(self, forward: ForwardCall, function_name: str) -> bool:
+        """pytest/unittest tests call models to test them, not to evaluate a trained one."""
+        if not function_name.startswith("test_") and function_name not in ("setUp", "setup_method"):
+            return False
+        path = self.analysis.document.path.replace("\\", "/").rsplit("/", 1)[-1]
+        imports = self.analysis.imports
+        test_module = path.startswith("test_") or path.endswith("_test.py") or path == "conftest.py"
+        if imports is not None:
+            test_module = test_module or any(
+                name.split(".")[0] in ("pytest", "unittest") for name in imports.aliases.values()
+            )
+        return test_module or not forward.function.parameters
+
     def evaluation_of(self, forward: ForwardCall) -> Evaluation | None:
         if self.training.steps_after(forward):
             return None
         function_name = forward.function.name.rsplit(".", 1)[-1]
+        if self._is_unit_test(forward, function_name):
+            return None
         if (
             not forward.function.is_module
             and name_words(function_name) & self.eval_names

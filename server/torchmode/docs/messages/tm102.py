@@ -1,0 +1,59 @@
+"""TM102 eval-in-train-mode: messages, fix titles and related-information texts."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "TM102.summary": {
+        "en": "An evaluation runs while the model may be in train mode",
+        "zh-cn": "评估时模型可能处于 train 模式",
+    },
+    "TM102.where.function": {"en": "the evaluation `{detail}`", "zh-cn": "评估函数 `{detail}` 中"},
+    "TM102.where.loop": {
+        "en": "the evaluation loop over `{detail}`",
+        "zh-cn": "遍历 `{detail}` 的评估循环中",
+    },
+    "TM102.where.no_grad": {"en": "this no_grad evaluation{detail}", "zh-cn": "这段 no_grad 评估中{detail}"},
+    "TM102.consequence": {
+        "en": "Dropout stays on and batch norm normalises with batch statistics and updates its running estimates: the results are noisy and evaluating changes the model.",
+        "zh-cn": "Dropout 仍然开启,BatchNorm 使用当前 batch 的统计量归一化并更新 running 统计量:结果带有随机性,评估还会改变模型。",
+    },
+    "TM102.message.fresh": {
+        "en": "`{path}` is in train mode in {where}: `{site}` (line {line}) builds it and a new module starts in train mode, and nothing calls `{path}.eval()` before this forward pass. {consequence}",
+        "zh-cn": "`{path}` 在{where}处于 train 模式:`{site}`(第 {line} 行)构建了它,新建的模块默认处于 train 模式,而在这次前向计算之前没有调用 `{path}.eval()`。{consequence}",
+    },
+    "TM102.message.switch": {
+        "en": "`{path}` may be in train mode in {where}: `{site}` (line {line}) switches it to train and nothing calls `{path}.eval()` before this forward pass. {consequence}",
+        "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{site}`(第 {line} 行)把它切换到 train 模式,而在这次前向计算之前没有调用 `{path}.eval()`。{consequence}",
+    },
+    "TM102.message.call": {
+        "en": "`{path}` may be in train mode in {where}: `{site}` (line {line}) switches it to train and nothing calls `{path}.eval()` before this forward pass. {consequence}",
+        "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{site}`(第 {line} 行)通过调用把它切换到 train 模式,而在这次前向计算之前没有调用 `{path}.eval()`。{consequence}",
+    },
+    "TM102.message.caller": {
+        "en": "`{path}` may be in train mode in {where}: `{function}` never calls `{path}.eval()`, and `{call}(…)` (line {call_line}) passes it in train mode (set by `{site}`, line {line}). {consequence}",
+        "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{function}` 从未调用 `{path}.eval()`,而 `{call}(…)`(第 {call_line} 行)传入时它处于 train 模式(由第 {line} 行的 `{site}` 设置)。{consequence}",
+    },
+    "TM102.message.unknown_caller": {
+        "en": "`{function}` never calls `{path}.eval()`, and no caller in this file is known: unless every caller puts `{path}` in eval mode first, {where} runs in train mode. {consequence}",
+        "zh-cn": "`{function}` 从未调用 `{path}.eval()`,本文件中也没有已知的调用者:除非每个调用者都先把 `{path}` 设为 eval 模式,否则{where}会以 train 模式运行。{consequence}",
+    },
+    "TM102.related.fresh": {"en": "built here, in train mode", "zh-cn": "在这里构建,处于 train 模式"},
+    "TM102.related.switch": {"en": "switched to train mode here", "zh-cn": "在这里切换到 train 模式"},
+    "TM102.related.call": {
+        "en": "switches it to train mode (through this call)",
+        "zh-cn": "(通过这次调用)把它切换到 train 模式",
+    },
+    "TM102.related.caller": {
+        "en": "passes `{path}` in train mode",
+        "zh-cn": "传入的 `{path}` 处于 train 模式",
+    },
+    "TM102.related.train_site": {"en": "train mode is set here", "zh-cn": "train 模式在这里设置"},
+    "TM102.fix.function_start": {
+        "en": "Insert `{statement}` at the start of `{function}`",
+        "zh-cn": "在 `{function}` 开头插入 `{statement}`",
+    },
+    "TM102.fix.before": {
+        "en": "Insert `{statement}` before the evaluation",
+        "zh-cn": "在评估之前插入 `{statement}`",
+    },
+}

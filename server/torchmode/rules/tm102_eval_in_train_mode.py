@@ -1,0 +1,314 @@
+"""TM102 eval-in-train-mode."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from torchmode.analysis.dataflow import CallSite, ForwardCall, Function
+from torchmode.analysis.lattice import ModeFact, contradicts
+from torchmode.analysis.names import root_of
+from torchmode.analysis.roles import Evaluation
+from torchmode.findings import Finding, Fix, Related, Severity
+from torchmode.fixes import insert_line_after, insert_line_before, parses_after
+from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
+from torchmode.syntax.positions import Span, TextEdit
+
+_FRESH = """\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Dropout(0.5))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def predict(batches):
+    model = Net()
+    model.load_state_dict(torch.load("weights.pt"))
+    with torch.no_grad():
+        return [model(x) for x in batches]
+"""
+
+_FRESH_FIXED = _FRESH.replace(
+    "    with torch.no_grad():\n        return [model(x)",
+    "    model.eval()\n    with torch.no_grad():\n        return [model(x)",
+)
+
+_UNKNOWN_CALLER = """\
+import torch
+
+
+def evaluate(model, loader):
+    total = 0.0
+    with torch.no_grad():
+        for x, y in loader:
+            total += float((model(x) - y).abs().sum())
+    return total
+"""
+
+
+@dataclass(frozen=True)
+class _Cause:
+    """Why the model may be in train mode at an evaluation."""
+
+    kind: str  # "fresh", "switch", "call", "caller" or "unknown_caller"
+    fact: ModeFact | None = None
+    call_site: CallSite | None = None
+
+
+class EvalInTrainMode(Rule):
+    """An evaluation runs a forward pass while the model may be in train mode.
+
+    Anchor: the model's forward call in the evaluation (a function or loop whose
+    names say eval/validate/test/predict/infer, a loop over a val/test loader, or
+    a no_grad block in a function without a training step).
+    """
+
+    code = "TM102"
+    name = "eval-in-train-mode"
+
+    VALID = (
+        Valid(_FRESH_FIXED),
+        Valid(_UNKNOWN_CALLER.replace("    total = 0.0\n", "    model.eval()\n    total = 0.0\n")),
+        # The official tutorial's phase loop: eval() on the "val" branch.
+        Valid(
+            """\
+import torch
+
+
+def run(model, loaders, optimizer):
+    for phase in ["train", "val"]:
+        if phase == "train":
+            model.train()
+        else:
+            model.eval()
+        for x, y in loaders[phase]:
+            with torch.set_grad_enabled(phase == "train"):
+                loss = (model(x) - y).pow(2).mean()
+                if phase == "train":
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+"""
+        ),
+    )
+    INVALID = (
+        Invalid(_FRESH, line=18, fixed=_FRESH_FIXED),
+        Invalid(_UNKNOWN_CALLER, line=8),
+    )
+
+    @classmethod
+    def may_apply(cls, text: str) -> bool:
+        return True  # a fresh model needs no keyword at all; the analysis decides
+
+    def check(self, context: RuleContext) -> Iterator[Finding]:
+        analysis = context.analysis
+        reported: set[tuple[tuple[int, int], str]] = set()
+        for forward in sorted(
+            analysis.forward_calls, key=lambda item: (item.call.lineno, item.call.col_offset)
+        ):
+            evaluation = context.evaluations.evaluation_of(forward)
+            if evaluation is None:
+                continue
+            key = (context.training.region(forward), forward.path)
+            if key in reported:
+                continue
+            cause = self._cause(context, forward)
+            if cause is None:
+                continue
+            reported.add(key)
+            yield self._finding(context, forward, evaluation, cause)
+
+    def _cause(self, context: RuleContext, forward: ForwardCall) -> _Cause | None:
+        # Facts whose branch conditions contradict the ones known at the call are on no path here.
+        relevant = [fact for fact in forward.value if not contradicts(fact.conditions, forward.assumptions)]
+        trains = sorted(
+            (fact for fact in relevant if fact.mode == "train" and fact.origin),
+            key=lambda fact: fact.origin[0].span.start,
+        )
+        if trains:
+            fact = trains[0]
+            kind = "fresh" if fact.fresh else "call" if len(fact.origin) > 1 else "switch"
+            return _Cause(kind, fact)
+        if not any(fact.mode == "entry" for fact in relevant):
+            return None
+        if any(fact.mode == "eval" for fact in relevant):
+            return None  # eval() on some paths here: leave the rest to the callers' own checks
+        root = root_of(forward.path)
+        function = forward.function
+        if function.is_module or root not in function.parameters:
+            return None
+        call_sites = [site for site in context.analysis.call_sites if site.callee is function]
+        for call_site in call_sites:
+            value = call_site.argument_value(forward.path)
+            if value is None:
+                continue
+            caller_trains = [fact for fact in value if fact.mode == "train" and fact.origin]
+            if caller_trains:
+                return _Cause("caller", caller_trains[0], call_site)
+        if not call_sites:
+            return _Cause("unknown_caller")
+        return None
+
+    # -- message ------------------------------------------------------------------------------
+
+    def _finding(
+        self, context: RuleContext, forward: ForwardCall, evaluation: Evaluation, cause: _Cause
+    ) -> Finding:
+        document = context.document
+        span = document.span_of(forward.call)
+        where = context.text(f"TM102.where.{evaluation.reason}", detail=evaluation.detail)
+        consequence = context.text("TM102.consequence")
+        related: list[Related] = []
+        severity = self.default_severity
+        if cause.kind == "unknown_caller":
+            message = context.text(
+                "TM102.message.unknown_caller",
+                path=forward.path,
+                function=forward.function.name,
+                where=where,
+                consequence=consequence,
+            )
+            severity = Severity.INFORMATION
+        elif cause.kind == "caller":
+            assert cause.call_site is not None and cause.fact is not None
+            call_span = document.span_of(cause.call_site.call)
+            site = cause.fact.origin[0]
+            message = context.text(
+                "TM102.message.caller",
+                path=forward.path,
+                function=forward.function.name,
+                where=where,
+                call=document.source_of(cause.call_site.call).split("(")[0],
+                call_line=call_span.start.line,
+                site=site.short_text(),
+                line=site.span.start.line,
+                consequence=consequence,
+            )
+            related.append(Related(call_span, context.text("TM102.related.caller", path=forward.path)))
+            related.append(Related(site.span, context.text("TM102.related.train_site")))
+        else:
+            assert cause.fact is not None
+            site = cause.fact.origin[0]
+            message = context.text(
+                f"TM102.message.{cause.kind}",
+                path=forward.path,
+                where=where,
+                site=site.short_text(),
+                line=site.span.start.line,
+                consequence=consequence,
+            )
+            related.append(Related(site.span, context.text(f"TM102.related.{cause.kind}")))
+        return Finding(
+            code=self.code,
+            name=self.name,
+            message=message,
+            span=span,
+            severity=severity,
+            related=tuple(related),
+            fixes=tuple(self._fixes(context, forward, evaluation, cause)),
+            url=self.url(),
+        )
+
+    # -- fixes --------------------------------------------------------------------------------
+
+    def _fixes(
+        self, context: RuleContext, forward: ForwardCall, evaluation: Evaluation, cause: _Cause
+    ) -> Iterator[Fix]:
+        document = context.document
+        statement = f"{forward.path}.eval()"
+        function = forward.function
+        anchor = self._anchor(context, forward, evaluation, cause)
+        if anchor is None:
+            return
+        where, anchor_span = anchor
+        insert = insert_line_before(document, anchor_span, statement)
+        if insert is None:
+            return
+        edits: list[TextEdit] = [insert]
+        # The mode outlives the evaluation: a caller that goes on training after calling it
+        # needs train mode back, or the fix would plant the classic TM101 bug there.
+        for call_site in context.analysis.call_sites:
+            if call_site.callee is not function or not call_site.loops:
+                continue
+            argument = dict(call_site.bindings).get(root_of(forward.path))
+            if argument is None or not self._trains_after(context, call_site):
+                continue
+            if call_site.statement is None:
+                return
+            rest = forward.path[len(root_of(forward.path)) :]
+            restore = insert_line_after(
+                document, document.span_of(call_site.statement), f"{argument}{rest}.train()"
+            )
+            if restore is None:
+                return
+            edits.append(restore)
+        if parses_after(document, edits):
+            title_key = "TM102.fix.function_start" if where == "function" else "TM102.fix.before"
+            yield Fix(context.text(title_key, statement=statement, function=function.name), tuple(edits))
+
+    def _trains_after(self, context: RuleContext, call_site: CallSite) -> bool:
+        outermost = call_site.loops[0]
+        return any(
+            step.function is call_site.function and outermost in step.loops for step in context.analysis.steps
+        )
+
+    def _anchor(
+        self, context: RuleContext, forward: ForwardCall, evaluation: Evaluation, cause: _Cause
+    ) -> tuple[str, Span] | None:
+        """Where ``model.eval()`` goes: the function's first statement, or before the evaluation.
+
+        The start of the function only when the train mode comes from the caller; a
+        train switch or construction inside the function must come before the new
+        ``eval()``, so it goes right before the evaluation then.
+        """
+        document = context.document
+        function = forward.function
+        root = root_of(forward.path)
+        if (
+            cause.kind in ("caller", "unknown_caller")
+            and function.node is not None
+            and (root in function.parameters or root not in function.locals)
+        ):
+            return "function", document.span_of(_first_statement(function))
+        after = cause.fact.origin[0].span.end if cause.fact is not None else None
+        # The outermost loop of the evaluation that starts after the cause, else the statement.
+        for loop in forward.loops:
+            loop_span = document.span_of(loop.statement)
+            if after is None or loop_span.start >= after:
+                return "before", loop_span
+        if forward.statement is not None:
+            span = document.span_of(_outermost_block_statement(function, forward.statement))
+            if after is None or span.start >= after:
+                return "before", span
+            span = document.span_of(forward.statement)
+            if span.start >= after:
+                return "before", span
+        return None
+
+
+def _first_statement(function: Function) -> ast.stmt:
+    body = function.body
+    has_docstring = (
+        isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and isinstance(body[0].value.value, str)
+    )
+    return body[1] if has_docstring and len(body) > 1 else body[0]
+
+
+def _outermost_block_statement(function: Function, statement: ast.stmt) -> ast.stmt:
+    """The statement of the function's own body that holds ``statement`` (e.g. its ``with``)."""
+    for candidate in function.body:
+        if candidate.lineno <= statement.lineno <= (candidate.end_lineno or candidate.lineno):
+            if isinstance(candidate, (ast.With, ast.AsyncWith)):
+                return candidate
+            return statement
+    return statement
