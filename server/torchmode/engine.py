@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from torchmode.analysis.dataflow import analyze
 from torchmode.analysis.roles import TrainingRoles
 from torchmode.docs import normalize_locale
-from torchmode.docs.hover import api_hover
+from torchmode.docs.hover import api_hover, suppression_code_hover
+from torchmode.docs.state_hover import state_hover
 from torchmode.findings import Finding
 from torchmode.rules import ALL_RULES, RuleContext
 from torchmode.settings import Settings
@@ -131,8 +132,18 @@ def check_source(text: str, path: str = "<string>", settings: Settings = DEFAULT
 def hover_at(
     document: Document, position: Position, settings: Settings = DEFAULT_SETTINGS
 ) -> HoverText | None:
-    """Markdown for the mode or grad API under ``position`` (1-based line, code-point column)."""
-    found = api_hover(document, position, normalize_locale(settings.locale))
+    """Markdown for what is under ``position`` (1-based line, code-point column).
+
+    On a rule code in a suppression comment: the rule's page. On a mode or grad API
+    (``eval``, ``no_grad``...): what it does. On a tracked model (``model`` in
+    ``model(x)``): its inferred mode and grad state there.
+    """
+    locale = normalize_locale(settings.locale)
+    found = suppression_code_hover(document, position, locale) or api_hover(document, position, locale)
+    if found is None:
+        analysis = analyze(document)
+        if analysis is not None:
+            found = state_hover(document, analysis, position, locale)
     if found is None:
         return None
     markdown, span = found
