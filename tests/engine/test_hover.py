@@ -97,3 +97,23 @@ def test_rule_code_hover_in_suppression_comments() -> None:
     assert first is not None and first.startswith("# TM101 train-step-in-eval-mode")
     assert second == first
     assert hover(code, 1, "TM101", "zh-cn", offset=2) != first
+
+
+@pytest.mark.parametrize(
+    ("code", "needle", "expected"),
+    [
+        ("from torch import nn\nm = nn.BatchNorm2d(3)\n", "BatchNorm2d", "even under `torch.no_grad()`"),
+        ("import torch.nn as tnn\nd = tnn.Dropout(0.1)\n", "Dropout", "passes the input through unchanged"),
+        ("import torch.nn.functional as F\ny = F.dropout(x, 0.2)\n", "dropout", "defaults to **True**"),
+        ("from torch.nn.functional import dropout2d\ny = dropout2d(x)\n", "dropout2d", "defaults to **True**"),
+        ("import torch\nc = torch.compile(model)\n", "compile", "compiles a new graph"),
+        ("model.backbone.requires_grad_(False)\n", "requires_grad_", "not freezing batch norm"),
+        ("optimizer.zero_grad()\n", "zero_grad", "**adds**"),
+    ],
+)
+def test_more_api_hovers(code: str, needle: str, expected: str) -> None:
+    line = max(number for number, text in enumerate(code.splitlines(), start=1) if needle in text)
+    markdown = hover(code, line, needle, offset=1)
+    assert markdown is not None and expected in markdown
+    chinese = hover(code, line, needle, "zh-cn", offset=1)
+    assert chinese is not None and chinese != markdown

@@ -135,6 +135,118 @@ HOVERS: dict[str, dict[str, str]] = {
             "```python\nwith torch.set_grad_enabled(is_train):\n    output = model(inputs)\n```"
         ),
     },
+    "hover.requires_grad_": {
+        "en": (
+            "**`requires_grad_(False)`** freezes parameters: autograd stops computing their gradients, so the "
+            "optimizer leaves them alone.\n\n"
+            "- Does not change: `module.training`. Frozen layers still run dropout in train mode, and batch norm "
+            "in train mode still updates its running statistics: freezing weights is not freezing batch norm. "
+            "Call `eval()` on those sub-modules too (and again after every `train()`).\n"
+            "- The output still requires grad when the input does; it is not `torch.no_grad()`.\n\n"
+            "```python\nmodel.backbone.requires_grad_(False)\nmodel.backbone.eval()  # after each model.train()\n```"
+        ),
+        "zh-cn": (
+            "**`requires_grad_(False)`** 冻结参数:autograd 不再为它们计算梯度,优化器也就不会更新它们。\n\n"
+            "- 不会改变:`module.training`。被冻结的层在 train 模式下仍会执行 Dropout,BatchNorm 在 train 模式下仍会更新 running 统计量:"
+            "冻结权重不等于冻结 BatchNorm。还需要对这些子模块调用 `eval()`(并且每次 `train()` 之后都要重新调用)。\n"
+            "- 输入需要梯度时,输出仍然需要梯度;它不等同于 `torch.no_grad()`。\n\n"
+            "```python\nmodel.backbone.requires_grad_(False)\nmodel.backbone.eval()  # 每次 model.train() 之后\n```"
+        ),
+    },
+    "hover.zero_grad": {
+        "en": (
+            "**`zero_grad(set_to_none=True)`** clears the gradients before the next `backward()`; by default it "
+            "sets every `.grad` to `None` (since PyTorch 2.0) instead of filling it with zeros.\n\n"
+            "- Without it, `backward()` **adds** to the gradients already there, so each step uses the sum over all "
+            "earlier batches. Skipping it on purpose is gradient accumulation: then step and clear every N batches.\n"
+            "- Does not change: `module.training` or the grad mode.\n\n"
+            "```python\noptimizer.zero_grad()\nloss = criterion(model(x), y)\nloss.backward()\noptimizer.step()\n```"
+        ),
+        "zh-cn": (
+            "**`zero_grad(set_to_none=True)`** 在下一次 `backward()` 之前清除梯度;默认(自 PyTorch 2.0 起)把每个 `.grad` "
+            "设为 `None`,而不是填充为 0。\n\n"
+            "- 不调用它,`backward()` 会把新梯度**累加**到已有梯度上,每一步用的都是之前所有 batch 的梯度之和。"
+            "有意不清零就是梯度累积:此时每 N 个 batch 执行一次 step 并清零。\n"
+            "- 不会改变:`module.training` 或梯度模式。\n\n"
+            "```python\noptimizer.zero_grad()\nloss = criterion(model(x), y)\nloss.backward()\noptimizer.step()\n```"
+        ),
+    },
+    "hover.dropout_functional": {
+        "en": (
+            "**`F.dropout(input, p=0.5, training=True, inplace=False)`** zeroes each element with probability `p` "
+            "and scales the rest by `1/(1-p)`.\n\n"
+            "- Its `training` argument defaults to **True**: it does not look at `model.eval()`. Inside a module, "
+            "pass `training=self.training`, or use an `nn.Dropout` sub-module, which follows the mode.\n"
+            "- `dropout1d/2d/3d`, `alpha_dropout` and `feature_alpha_dropout` behave the same way.\n\n"
+            "```python\nx = F.dropout(x, p=0.2, training=self.training)\n```"
+        ),
+        "zh-cn": (
+            "**`F.dropout(input, p=0.5, training=True, inplace=False)`** 以概率 `p` 把每个元素置零,并把其余元素乘以 `1/(1-p)`。\n\n"
+            "- 它的 `training` 参数默认为 **True**:不会理会 `model.eval()`。在模块内部请传入 `training=self.training`,"
+            "或者改用会随模式切换的 `nn.Dropout` 子模块。\n"
+            "- `dropout1d/2d/3d`、`alpha_dropout` 和 `feature_alpha_dropout` 也是如此。\n\n"
+            "```python\nx = F.dropout(x, p=0.2, training=self.training)\n```"
+        ),
+    },
+    "hover.dropout_module": {
+        "en": (
+            "**`nn.Dropout(p=0.5)`**: in train mode it zeroes each element with probability `p` and scales the "
+            "rest by `1/(1-p)`; in eval mode it passes the input through unchanged.\n\n"
+            "- It follows `model.train()` / `model.eval()` as a sub-module. Built inside `forward` "
+            "(`nn.Dropout(p)(x)`), it is a new module each call, always in train mode.\n"
+            "- `torch.no_grad()` does not turn it off; only eval mode does.\n\n"
+            "```python\nself.drop = nn.Dropout(0.1)  # in __init__\nx = self.drop(x)             # in forward\n```"
+        ),
+        "zh-cn": (
+            "**`nn.Dropout(p=0.5)`**:train 模式下以概率 `p` 把每个元素置零,并把其余元素乘以 `1/(1-p)`;eval 模式下原样输出。\n\n"
+            "- 作为子模块,它随 `model.train()` / `model.eval()` 切换。若在 `forward` 中临时构建(`nn.Dropout(p)(x)`),"
+            "每次调用都是新模块,始终处于 train 模式。\n"
+            "- `torch.no_grad()` 不会关闭它,只有 eval 模式会。\n\n"
+            "```python\nself.drop = nn.Dropout(0.1)  # 在 __init__ 中\nx = self.drop(x)             # 在 forward 中\n```"
+        ),
+    },
+    "hover.batchnorm": {
+        "en": (
+            "**`nn.BatchNorm1d/2d/3d`**: in train mode it normalises with the current batch's mean and variance "
+            "and updates `running_mean`/`running_var` (new = 0.9·old + 0.1·batch with the default `momentum=0.1`); "
+            "in eval mode it uses the running estimates and leaves them alone.\n\n"
+            "- Train mode updates the running statistics **even under `torch.no_grad()`**: evaluate in eval mode.\n"
+            "- In train mode a batch with one value per channel raises `ValueError: Expected more than 1 value per "
+            "channel when training`: a common symptom of a forgotten `eval()` at single-sample inference.\n"
+            "- With `track_running_stats=False` it keeps no running statistics and uses batch statistics in "
+            "both modes.\n\n"
+            "```python\nmodel.eval()\nwith torch.no_grad():\n    prediction = model(sample.unsqueeze(0))\n```"
+        ),
+        "zh-cn": (
+            "**`nn.BatchNorm1d/2d/3d`**(批归一化):train 模式下使用当前 batch 的均值和方差归一化,并更新 "
+            "`running_mean`/`running_var`(默认 `momentum=0.1` 时,新值 = 0.9·旧值 + 0.1·batch 统计量);"
+            "eval 模式下使用 running 统计量且不再更新。\n\n"
+            "- 即使在 `torch.no_grad()` 下,train 模式也**会**更新 running 统计量:评估时请使用 eval 模式。\n"
+            "- train 模式下每个通道只有一个值时会抛出 `ValueError: Expected more than 1 value per channel when training`:"
+            "单样本推理时忘记 `eval()` 的典型症状。\n"
+            "- 设置 `track_running_stats=False` 时不保存 running 统计量,两种模式都使用 batch 统计量。\n\n"
+            "```python\nmodel.eval()\nwith torch.no_grad():\n    prediction = model(sample.unsqueeze(0))\n```"
+        ),
+    },
+    "hover.compile": {
+        "en": (
+            "**`torch.compile(model)`** returns a wrapper (`OptimizedModule`) around the same module.\n\n"
+            "- The wrapper's `.training` is the original module's: `compiled.eval()` and `model.eval()` switch the "
+            "same model (PyTorch 2.13).\n"
+            "- The first forward pass in a mode not seen before compiles a new graph (a one-off pause after the "
+            "first `eval()`); switching back to a mode already seen reuses its graph.\n"
+            "- Mode mistakes carry over unchanged: compiling does not set eval or disable autograd.\n\n"
+            "```python\ncompiled = torch.compile(model)\ncompiled.eval()  # the same as model.eval()\n```"
+        ),
+        "zh-cn": (
+            "**`torch.compile(model)`** 返回包装同一模块的对象(`OptimizedModule`)。\n\n"
+            "- 包装对象的 `.training` 就是原模块的 `.training`:`compiled.eval()` 和 `model.eval()` 切换的是同一个模型(PyTorch 2.13)。\n"
+            "- 在一个之前没出现过的模式下第一次前向计算时会编译新的计算图(第一次 `eval()` 之后会有一次性的停顿);"
+            "切换回已经出现过的模式会复用已编译的图。\n"
+            "- 模式错误会原样保留:编译不会设置 eval,也不会关闭 autograd。\n\n"
+            "```python\ncompiled = torch.compile(model)\ncompiled.eval()  # 等同于 model.eval()\n```"
+        ),
+    },
 }
 
 

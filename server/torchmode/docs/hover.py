@@ -11,7 +11,44 @@ from torchmode.docs.i18n import text
 from torchmode.syntax.document import Document
 from torchmode.syntax.positions import Position, Span
 
-_MODE_METHODS = {"train": "hover.train", "eval": "hover.eval"}
+# Methods recognised on any object that is not an imported module (``model.eval``).
+_METHOD_HOVERS = {
+    "train": "hover.train",
+    "eval": "hover.eval",
+    "requires_grad_": "hover.requires_grad_",
+    "zero_grad": "hover.zero_grad",
+}
+_FUNCTIONAL = "torch.nn.functional."
+_QUALIFIED_HOVERS = {
+    **{
+        _FUNCTIONAL + name: "hover.dropout_functional"
+        for name in (
+            "dropout",
+            "dropout1d",
+            "dropout2d",
+            "dropout3d",
+            "alpha_dropout",
+            "feature_alpha_dropout",
+        )
+    },
+    **{
+        f"torch.nn.{name}": "hover.dropout_module"
+        for name in ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
+    },
+    **{
+        f"torch.nn.{name}": "hover.batchnorm"
+        for name in (
+            "BatchNorm1d",
+            "BatchNorm2d",
+            "BatchNorm3d",
+            "SyncBatchNorm",
+            "LazyBatchNorm1d",
+            "LazyBatchNorm2d",
+            "LazyBatchNorm3d",
+        )
+    },
+    "torch.compile": "hover.compile",
+}
 _GRAD_HOVERS = {
     "no_grad": "hover.no_grad",
     "enable_grad": "hover.enable_grad",
@@ -70,9 +107,11 @@ def api_hover(document: Document, position: Position, locale: str) -> tuple[str,
         kind = api_names.grad_context_kind(qualified) if qualified else None
         if kind is not None:
             key = _GRAD_HOVERS[kind]
-        elif isinstance(node, ast.Attribute) and node.attr in _MODE_METHODS and qualified is None:
+        elif qualified is not None and qualified in _QUALIFIED_HOVERS:
+            key = _QUALIFIED_HOVERS[qualified]
+        elif isinstance(node, ast.Attribute) and node.attr in _METHOD_HOVERS and qualified is None:
             # ``model.eval`` on a user object; ``torch.eval`` or ``ast.eval`` resolve to modules.
-            key = _MODE_METHODS[node.attr]
+            key = _METHOD_HOVERS[node.attr]
         if key is not None:
             best = (text(key, locale), token)
     return best
