@@ -32,11 +32,19 @@ def expected_findings(text: str) -> set[tuple[int, str]]:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_case_file_findings(case: Path) -> None:
+    """The folder's rule, and every rule a marker in the file names, report exactly the markers.
+
+    Other rules may report on a case file written for one rule (an evaluation
+    without ``no_grad`` in a TM101 case is a fair TM201); a case that cares says
+    so with a marker.
+    """
     text = case.read_text(encoding="utf-8")
     result = check_source(text, str(case))
     assert result.parse_failure is None
-    reported = {(finding.span.start.line, finding.code) for finding in result.findings}
-    assert reported == expected_findings(text)
+    expected = expected_findings(text)
+    checked = {case.parent.name.upper()} | {code for _, code in expected}
+    reported = {(finding.span.start.line, finding.code) for finding in result.findings if finding.code in checked}
+    assert reported == expected
 
 
 def test_cases_cover_both_outcomes() -> None:

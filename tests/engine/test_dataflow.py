@@ -273,3 +273,15 @@ def test_with_set_grad_enabled_follows_its_flag() -> None:
 
 def test_unparsable_text_gives_no_analysis() -> None:
     assert analyze(Document("def f(:\n")) is None
+
+
+def test_deep_call_chains_keep_provenance_short_and_ends_intact() -> None:
+    depth = 40
+    code = "def f0(m):\n    m.eval()\n" + "".join(f"def f{i}(m):\n    f{i - 1}(m)\n" for i in range(1, depth))
+    code += f"def g(model, x):\n    model.train()\n    f{depth - 1}(model)\n    model(x)\n"
+    analysis = analyze(Document(code))
+    assert analysis is not None
+    (fact,) = forward_on(analysis, code.count("\n")).value
+    assert fact.mode == "eval"
+    assert len(fact.origin) <= 6
+    assert fact.origin[0].text == f"f{depth - 1}(model)" and fact.origin[-1].text == "m.eval()"

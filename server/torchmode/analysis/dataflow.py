@@ -1056,7 +1056,7 @@ class _Step:
                     if fact.mode == "entry":
                         new |= old
                     else:
-                        new.add(replace(fact, origin=(site, *fact.origin), conditions=self.assumptions))
+                        new.add(replace(fact, origin=_chain(site, fact.origin), conditions=self.assumptions))
                 self.modes[path] = frozenset(new)
         if summary.grad is not None:
             new_grad: set[GradFact] = set()
@@ -1065,9 +1065,24 @@ class _Step:
                     new_grad |= self.grad
                 else:
                     new_grad.add(
-                        replace(grad_fact, origin=(site, *grad_fact.origin), conditions=self.assumptions)
+                        replace(grad_fact, origin=_chain(site, grad_fact.origin), conditions=self.assumptions)
                     )
             self.grad = frozenset(new_grad)
+
+
+_MAX_CHAIN = 6
+
+
+def _chain(site: Site, origin: tuple[Site, ...]) -> tuple[Site, ...]:
+    """Prefix a call site to a provenance chain, eliding the middle of very deep chains.
+
+    Messages name the call in this function and the statement that set the mode;
+    the calls in between are context. Unbounded chains would make every fact as
+    long as the call depth, and hashing them quadratic in it.
+    """
+    if len(origin) < _MAX_CHAIN:
+        return (site, *origin)
+    return (site, *origin[:2], *origin[-(_MAX_CHAIN - 3) :])
 
 
 def mode_in(state: State, path: str, function: Function) -> ModeValue:
