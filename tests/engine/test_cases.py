@@ -43,7 +43,9 @@ def test_case_file_findings(case: Path) -> None:
     assert result.parse_failure is None
     expected = expected_findings(text)
     checked = {case.parent.name.upper()} | {code for _, code in expected}
-    reported = {(finding.span.start.line, finding.code) for finding in result.findings if finding.code in checked}
+    reported = {
+        (finding.span.start.line, finding.code) for finding in result.findings if finding.code in checked
+    }
     assert reported == expected
 
 

@@ -105,7 +105,7 @@ def test_rule_code_hover_in_suppression_comments() -> None:
         ("from torch import nn\nm = nn.BatchNorm2d(3)\n", "BatchNorm2d", "even under `torch.no_grad()`"),
         ("import torch.nn as tnn\nd = tnn.Dropout(0.1)\n", "Dropout", "passes the input through unchanged"),
         ("import torch.nn.functional as F\ny = F.dropout(x, 0.2)\n", "dropout", "defaults to **True**"),
-        ("from torch.nn.functional import dropout2d\ny = dropout2d(x)\n", "dropout2d", "defaults to **True**"),
+        ("from torch.nn.functional import dropout2d\ny = dropout2d(x)\n", "dropout2d", "**True**"),
         ("import torch\nc = torch.compile(model)\n", "compile", "compiles a new graph"),
         ("model.backbone.requires_grad_(False)\n", "requires_grad_", "not freezing batch norm"),
         ("optimizer.zero_grad()\n", "zero_grad", "**adds**"),
