@@ -61,6 +61,7 @@ class ForwardCallState:
     path: str
     modes: frozenset[str]
     in_training_step: bool
+    grad: frozenset[str] = frozenset({"unknown"})  # "on" and/or "off", or "unknown"
 
 
 def forward_call_states(document: Document) -> tuple[ForwardCallState, ...]:
@@ -74,7 +75,8 @@ def forward_call_states(document: Document) -> tuple[ForwardCallState, ...]:
             "unknown" if fact.mode in ("entry", "unknown") else fact.mode for fact in forward.value
         )
         in_step = bool(roles.steps_after(forward))
-        states.append(ForwardCallState(document.span_of(forward.call), forward.path, modes, in_step))
+        grad = frozenset(fact.grad if fact.grad in ("on", "off") else "unknown" for fact in forward.grad)
+        states.append(ForwardCallState(document.span_of(forward.call), forward.path, modes, in_step, grad))
     return tuple(states)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from torchmode.engine import CheckResult, Settings, check_document
+from torchmode.engine import CheckResult, Settings, check_document, forward_call_states
 from torchmode.findings import Finding, Fix
 from torchmode.lsp import actions, config
 from torchmode.lsp.coordinates import (
@@ -24,7 +24,7 @@ from torchmode.lsp.coordinates import (
     to_lsp_position,
 )
 from torchmode.lsp.diagnostics import DiagnosticSupport, to_diagnostic
-from torchmode.lsp.hints import mode_label
+from torchmode.lsp.hints import inlay_hints, mode_label
 from torchmode.syntax import Document, Position, Span, TextEdit
 from torchmode.syntax.positions import line_start_offsets
 
@@ -339,10 +339,20 @@ def test_disable_for_this_line_never_changes_meaning(text: str, suppressible: bo
     [
         ({"train"}, "train"),
         ({"eval"}, "eval"),
-        ({"train", "eval"}, "train/eval"),
+        ({"train", "eval"}, "train|eval"),
         ({"eval", "unknown"}, "eval?"),
         ({"unknown"}, None),
     ],
 )
 def test_mode_labels(modes: set[str], label: str | None) -> None:
     assert mode_label(frozenset(modes)) == label
+
+
+def test_inlay_hint_marks_no_grad_and_speaks_chinese() -> None:
+    text = "import torch\n\ndef f(model, x):\n    model.eval()\n    with torch.no_grad():\n        model(x)\n"
+    document = Document(text)
+    whole = lsp_range((0, 0), (6, 0))
+    english = inlay_hints(forward_call_states(document), document, whole, "utf-16", "en")
+    chinese = inlay_hints(forward_call_states(document), document, whole, "utf-16", "zh-cn")
+    assert [hint.label for hint in english] == ["mode: eval · no-grad"]
+    assert [hint.label for hint in chinese] == ["模式: eval · 无梯度"]
