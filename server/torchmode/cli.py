@@ -3,8 +3,10 @@
 The CLI only presents: it finds files, reads them, hands each text to
 ``engine.check_document`` and prints or applies what comes back. It never
 analyses code itself. Its behaviour follows ruff's ``check`` command (output
-shapes, ``--fix``/``--diff``, exit codes) so that CI setups written for ruff
-carry over.
+shapes, ``--fix``/``--diff``, exit codes, configuration in the nearest
+``pyproject.toml`` of each file with command-line options on top) so that CI
+setups written for ruff carry over. Output formats: text, json (ruff's shape),
+github (workflow commands) and sarif (SARIF 2.1.0 for code scanning).
 
 Exit codes: 0 nothing found, 1 findings remain (or ``--diff`` has a diff),
 2 usage error or a file that could not be read, decoded, parsed or written.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import dataclasses
 import difflib
 import importlib
 import io
@@ -25,12 +28,15 @@ import shutil
 import sys
 import tempfile
 import tokenize
+import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from torchmode import __version__, engine
+from torchmode.config import ConfigLayer, ConfigLoader, ConfigProblem, ResolvedConfig, apply_fix_safety
 from torchmode.engine import CheckResult, Settings
 from torchmode.findings import Finding, Fix, Severity
 from torchmode.syntax import Document, Span, TextEdit, apply_edits
@@ -64,17 +70,23 @@ class UsageError(Exception):
 
 
 class Problems:
-    """Collects the files that could not be checked; each is printed on stderr as it happens."""
+    """Collects the files that could not be checked; each is printed on stderr as it happens.
+
+    They are also kept, in order, for formats that carry them (SARIF's tool notifications).
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.count = 0
+        self.messages: list[tuple[str, str]] = []  # (level "error"|"warning", message)
 
     def error(self, message: str) -> None:
         self.count += 1
+        self.messages.append(("error", message))
         print(f"torchmode: error: {message}", file=self.stream)
 
     def warning(self, message: str) -> None:
+        self.messages.append(("warning", message))
         print(f"torchmode: warning: {message}", file=self.stream)
 
 
@@ -418,16 +430,15 @@ class FileReport:
 
 
 class Checker:
-    def __init__(self, settings: Settings, problems: Problems) -> None:
-        self.settings = settings
+    def __init__(self, problems: Problems) -> None:
         self.problems = problems
 
-    def check(self, source: Source, text: str | None = None) -> CheckResult | None:
+    def check(self, source: Source, settings: Settings, text: str | None = None) -> CheckResult | None:
         """Run the engine; report a parse failure or an engine crash as a file error."""
         # The absolute path lets the engine resolve imports of neighbouring files.
         document = Document(source.text if text is None else text, os.path.abspath(source.path))
         try:
-            result = engine.check_document(document, self.settings)
+            result = apply_fix_safety(engine.check_document(document, settings), settings)
         except Exception as error:  # an engine bug must not hide the other files' results
             self.problems.error(
                 f"{source.display}: internal error while checking: {type(error).__name__}: {error}"
@@ -440,9 +451,9 @@ class Checker:
             return None
         return result
 
-    def fix(self, source: Source, unsafe: bool) -> FileReport | None:
+    def fix(self, source: Source, settings: Settings, unsafe: bool) -> FileReport | None:
         """Apply fixes one at a time, re-checking after each, until none applies."""
-        result = self.check(source)
+        result = self.check(source, settings)
         if result is None:
             return None
         text = source.text
@@ -479,7 +490,7 @@ class Checker:
             if new_text in seen_texts:
                 refused.add(key)  # a no-op or a cycle between fixes
                 continue
-            new_result = self.check(source, new_text)
+            new_result = self.check(source, settings, new_text)
             if new_result is None:
                 return None
             text, result = new_text, new_result
@@ -541,7 +552,9 @@ def finding_to_json(source: Source, finding: Finding) -> dict[str, Any]:
 
 
 def _github_escape(value: str, in_property: bool) -> str:
-    # GitHub workflow-command escaping; properties additionally escape ":" and ",".
+    # GitHub workflow-command escaping (the runner's own rules): "%" first, so that the
+    # escapes it introduces are not escaped again; properties also escape ":" and ",",
+    # which separate a command's properties from each other and from the message.
     value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if in_property:
         value = value.replace(":", "%3A").replace(",", "%2C")
@@ -563,11 +576,17 @@ def _text_line(source: Source, finding: Finding, fixable: bool) -> str:
 
 
 def _github_line(source: Source, finding: Finding) -> str:
+    """``::warning file=…,line=…,col=…,endLine=…,endColumn=…,title=…::message`` (1-based columns).
+
+    The file is absolute, as in ruff: the runner turns paths inside the workspace
+    into repository paths, whatever folder torchmode ran in. The message repeats
+    the location so that the raw log line is useful on its own.
+    """
     start, end = finding.span.start, finding.span.end
     properties = ",".join(
         f"{key}={_github_escape(str(value), True)}"
         for key, value in (
-            ("title", f"torchmode ({finding.code})"),
+            ("title", f"{finding.code} {finding.name}" if finding.name else finding.code),
             ("file", os.path.abspath(source.path)),
             ("line", start.line),
             ("col", start.column + 1),
@@ -577,6 +596,157 @@ def _github_line(source: Source, finding: Finding) -> str:
     )
     text = f"{source.display}:{start.line}:{start.column + 1}: {finding.code} {finding.message}"
     return f"::{_GITHUB_LEVEL[finding.severity]} {properties}::{_github_escape(text, False)}"
+
+
+# SARIF levels: "note" is the closest to LSP's information and hint.
+_SARIF_LEVEL = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFORMATION: "note",
+    Severity.HINT: "note",
+}
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# Relative artifact URIs are resolved against this base, which is the folder torchmode ran in.
+SRCROOT = "%SRCROOT%"
+
+
+def _sarif_uri(path: Path) -> tuple[str, str | None]:
+    """(uri, uriBaseId): relative to the current folder when below it, else an absolute file URI.
+
+    Code scanning matches relative paths against the repository, so a run from the
+    checkout's root gives paths it can show; absolute ones only work on that machine.
+    """
+    absolute = os.path.abspath(path)
+    cwd = os.getcwd()
+    try:
+        inside = os.path.commonpath([absolute, cwd]) == cwd
+    except ValueError:  # different drives on Windows
+        inside = False
+    if inside:
+        relative = Path(os.path.relpath(absolute, cwd)).as_posix()
+        return urllib.parse.quote(relative), SRCROOT
+    return Path(absolute).as_uri(), None
+
+
+def _sarif_region(span: Span) -> dict[str, int]:
+    # SARIF lines and columns are 1-based; the run declares columns as code points,
+    # which is what Span columns count.
+    return {
+        "startLine": span.start.line,
+        "startColumn": span.start.column + 1,
+        "endLine": span.end.line,
+        "endColumn": span.end.column + 1,
+    }
+
+
+def _sarif_artifact(path: Path) -> dict[str, Any]:
+    uri, base = _sarif_uri(path)
+    return {"uri": uri, "uriBaseId": base} if base else {"uri": uri}
+
+
+def _sarif_physical(path: Path, span: Span) -> dict[str, Any]:
+    return {"artifactLocation": _sarif_artifact(path), "region": _sarif_region(span)}
+
+
+def _first_section_paragraph(docs: str) -> str | None:
+    """The first paragraph under the page's first ``##`` heading ("What it does"), as one line."""
+    lines: list[str] = []
+    in_section = False
+    for line in docs.splitlines():
+        if line.startswith("## "):
+            if lines:
+                break
+            in_section = True
+        elif in_section and line.strip():
+            lines.append(line.strip())
+        elif lines:
+            break
+    return " ".join(lines) or None
+
+
+def _sarif_rule(rule: RuleEntry, locale: str) -> dict[str, Any]:
+    summary = rule.summary(locale) or rule.name
+    docs = rule.docs(locale)
+    descriptor: dict[str, Any] = {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": summary},
+        "fullDescription": {"text": (_first_section_paragraph(docs) if docs else None) or summary},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[rule.default_severity]},
+        "properties": {"tags": ["pytorch", "correctness"]},
+    }
+    if docs is not None:
+        # Code scanning shows `help.markdown` as the rule's help; `text` is required next to it.
+        descriptor["help"] = {"text": docs, "markdown": docs}
+    url = rule.url()
+    if url:
+        descriptor["helpUri"] = url
+    return descriptor
+
+
+def _sarif_fix(source: Source, fix: Fix) -> dict[str, Any]:
+    return {
+        "description": {"text": fix.title},
+        "artifactChanges": [
+            {
+                "artifactLocation": _sarif_artifact(source.path),
+                "replacements": [
+                    {"deletedRegion": _sarif_region(edit.span), "insertedContent": {"text": edit.new_text}}
+                    for edit in fix.edits
+                ],
+            }
+        ],
+        # Not a SARIF notion; kept so that consumers can tell what `--fix` would apply.
+        "properties": {"applicability": fix.applicability},
+    }
+
+
+def _sarif_result(source: Source, finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": finding.code,
+        "level": _SARIF_LEVEL[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [{"physicalLocation": _sarif_physical(source.path, finding.span)}],
+    }
+    if finding.code in rule_index:
+        result["ruleIndex"] = rule_index[finding.code]
+    if finding.related:
+        result["relatedLocations"] = [
+            {
+                "id": index,
+                "physicalLocation": _sarif_physical(source.path, item.span),
+                "message": {"text": item.message},
+            }
+            for index, item in enumerate(finding.related)
+        ]
+    if finding.fixes:
+        result["fixes"] = [_sarif_fix(source, fix) for fix in finding.fixes]
+    return result
+
+
+def sarif_log(
+    entries: Sequence[tuple[Source, Finding]], rules: Sequence[RuleEntry], problems: Problems, locale: str
+) -> dict[str, Any]:
+    """One SARIF 2.1.0 log with one run: every rule's metadata, the findings, and unchecked files."""
+    rule_index = {rule.code: index for index, rule in enumerate(rules)}
+    notifications = [{"level": level, "message": {"text": message}} for level, message in problems.messages]
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "torchmode",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "rules": [_sarif_rule(rule, locale) for rule in rules],
+            }
+        },
+        "invocations": [
+            {"executionSuccessful": problems.count == 0, "toolExecutionNotifications": notifications}
+        ],
+        "originalUriBaseIds": {SRCROOT: {"uri": Path(os.getcwd()).as_uri().rstrip("/") + "/"}},
+        "columnKind": "unicodeCodePoints",
+        "results": [_sarif_result(source, finding, rule_index) for source, finding in entries],
+    }
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
 def _plural(count: int, noun: str) -> str:
@@ -606,21 +776,73 @@ def _selectors(raw: Sequence[str] | None, option: str, known_codes: Sequence[str
     return tuple(selectors)
 
 
+class SettingsResolver:
+    """The settings of each checked file: its nearest ``[tool.torchmode]``, then the command line.
+
+    Each configuration problem is printed once (as a warning, like any file that
+    could not be checked), however many files share the bad pyproject.toml.
+    """
+
+    def __init__(
+        self, args: argparse.Namespace, known_codes: Sequence[str] | None, problems: Problems
+    ) -> None:
+        self.problems = problems
+        self.loader = ConfigLoader(known_codes or ())
+        self.command_line = ConfigLayer(
+            select=_selectors(args.select, "--select", known_codes) or None,
+            extend_select=_selectors(args.extend_select, "--extend-select", known_codes),
+            ignore=_selectors(args.ignore, "--ignore", known_codes),
+            locale=args.locale,
+        )
+        self.isolated = args.isolated
+        self.fixed_config: ResolvedConfig | None = None
+        self._reported: set[str] = set()
+        if args.config is not None:
+            self.fixed_config = self._explicit(Path(args.config))
+
+    def _explicit(self, path: Path) -> ResolvedConfig:
+        """``--config FILE``: one pyproject.toml for every file, wherever they are."""
+        if not path.is_file():
+            raise UsageError(f"--config {path}: no such file")
+        loaded = self.loader.config_file(Path(os.path.abspath(path)))
+        if not loaded.owned:
+            raise UsageError(f"--config {path}: the file has no [tool.torchmode] table")
+        self._report(loaded.problems)
+        return self.loader.resolve(None, (loaded.layer, self.command_line))
+
+    def resolve(self, path: Path) -> ResolvedConfig:
+        if self.fixed_config is not None:
+            return self.fixed_config
+        if self.isolated:
+            return self.loader.resolve(None, (self.command_line,))
+        resolved = self.loader.resolve_path(path, (self.command_line,))
+        self._report(resolved.problems)
+        return resolved
+
+    def _report(self, problems: Iterable[ConfigProblem]) -> None:
+        for problem in problems:
+            # Relative to the current folder, like the checked files' paths.
+            text = str(dataclasses.replace(problem, source=display_path(Path(problem.source))))
+            if text not in self._reported:
+                self._reported.add(text)
+                self.problems.warning(text)
+
+
 def _run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rules = _rules()
     known_codes = None if rules is None else [rule.code for rule in rules]
-    select = _selectors(args.select, "--select", known_codes)
-    ignore = _selectors(args.ignore, "--ignore", known_codes)
-    settings = Settings(select=select or ("TM",), ignore=ignore, locale=args.locale)
     problems = Problems(err)
+    resolver = SettingsResolver(args, known_codes, problems)
     discovery = Discovery(
         [ExcludeGlob(glob) for glob in args.exclude or ()], args.respect_gitignore, problems
     )
     paths = discovery.files(args.paths or ["."])
+    if args.show_settings:
+        return _show_settings(resolver, paths, args.paths or ["."], out)
     if not paths and problems.count == 0:
         problems.warning("No Python files found under the given path(s)")
 
-    checker = Checker(settings, problems)
+    checker = Checker(problems)
     fixing = args.fix or args.diff
     reports: list[FileReport] = []
     for path in paths:
@@ -628,10 +850,11 @@ def _run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if isinstance(source, str):
             problems.error(f"{display_path(path)}: {source}")
             continue
+        settings = resolver.resolve(path).settings
         if fixing:
-            report = checker.fix(source, args.unsafe_fixes)
+            report = checker.fix(source, settings, args.unsafe_fixes)
         else:
-            result = checker.check(source)
+            result = checker.check(source, settings)
             report = None if result is None else FileReport(source, result.findings)
         if report is None:
             continue
@@ -647,7 +870,7 @@ def _run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     if args.diff:
         return _print_diff(reports, out, err, problems, quiet=args.quiet)
-    _print_findings(reports, args, out, problems.count)
+    _print_findings(reports, args, out, problems, rules or [])
     if problems.count:
         return EXIT_ERROR
     remaining = sum(len(report.findings) for report in reports)
@@ -684,10 +907,67 @@ def _print_diff(reports: list[FileReport], out: TextIO, err: TextIO, problems: P
     return EXIT_FINDINGS if fixed else EXIT_CLEAN
 
 
-def _print_findings(reports: list[FileReport], args: argparse.Namespace, out: TextIO, unchecked: int) -> None:
+def _show_settings(
+    resolver: SettingsResolver, paths: Sequence[Path], given: Sequence[str], out: TextIO
+) -> int:
+    """``--show-settings``: the effective settings of the first file (or folder), like ruff's."""
+    target = paths[0] if paths else Path(given[0])
+    resolved = resolver.resolve(target / "__init__.py" if target.is_dir() else target)
+    print(f"Resolved settings for: {display_path(target)}", file=out)
+    print(
+        f"Settings path: {resolved.config_path or 'none (no pyproject.toml with [tool.torchmode])'}", file=out
+    )
+    print(file=out)
+    for line in settings_lines(resolved.settings):
+        print(line, file=out)
+    return EXIT_CLEAN
+
+
+def settings_lines(settings: Settings) -> list[str]:
+    """``Settings`` as ``[tool.torchmode]`` lines (TOML), with the pyproject key names."""
+
+    def toml(value: object) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            return json.dumps(value, ensure_ascii=False)
+        if isinstance(value, (list, tuple)):
+            return "[" + ", ".join(toml(item) for item in value) + "]"
+        if isinstance(value, dict):
+            return (
+                "{ " + ", ".join(f"{key} = {toml(item)}" for key, item in value.items()) + " }"
+                if value
+                else "{}"
+            )
+        return str(value)
+
+    values: list[tuple[str, object]] = [
+        ("select", settings.select),
+        ("ignore", settings.ignore),
+        ("severity", {code: level.value for code, level in settings.severity}),
+        ("fix-safe", dict(settings.fix_safety)),
+        ("eval-names", settings.eval_names),
+        ("eval-loader-names", settings.eval_loader_names),
+        ("locale", settings.locale),
+    ]
+    return [f"{key} = {toml(value)}" for key, value in values]
+
+
+def _print_findings(
+    reports: list[FileReport],
+    args: argparse.Namespace,
+    out: TextIO,
+    problems: Problems,
+    rules: list[RuleEntry],
+) -> None:
+    unchecked = problems.count
     entries = [
         (report.source, finding) for report in reports for finding in sorted(report.findings, key=_sort_key)
     ]
+    if args.format == "sarif":
+        json.dump(sarif_log(entries, rules, problems, args.locale or "en"), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return
     if args.format == "json":
         json.dump(
             [finding_to_json(source, finding) for source, finding in entries], out, indent=2, sort_keys=True
@@ -747,6 +1027,39 @@ class RuleEntry:
     def summary(self, locale: str) -> str:
         return self.rule.summary(locale) if self.rule is not None else ""
 
+    @property
+    def default_severity(self) -> Severity:
+        return self.rule.default_severity if self.rule is not None else Severity.WARNING
+
+    def url(self) -> str:
+        return self.rule.url() if self.rule is not None else ""
+
+    @cached_property
+    def fix_applicabilities(self) -> tuple[str, ...]:
+        """The kinds of fix ("safe", "unsafe") the rule offers on its own INVALID examples.
+
+        Read from what the rule does rather than declared next to it, so the
+        listing cannot claim a fix the rule does not make.
+        """
+        if self.rule is None:
+            return ()
+        found: set[str] = set()
+        settings = Settings(select=(self.code,))
+        for example in self.rule.INVALID:
+            try:
+                result = engine.check_document(Document(example.code, "<example>"), settings)
+            except Exception:  # a listing must not fail on a rule bug; the rule's own tests catch it
+                continue
+            for finding in result.findings:
+                if finding.code == self.code:
+                    found.update(fix.applicability for fix in finding.fixes)
+        return tuple(kind for kind in ("safe", "unsafe") if kind in found)
+
+    def fix_label(self) -> str:
+        """``yes`` with a safe fix, ``unsafe`` when every fix needs --unsafe-fixes, else ``no``."""
+        kinds = self.fix_applicabilities
+        return "yes" if "safe" in kinds else "unsafe" if kinds else "no"
+
     def docs(self, locale: str) -> str | None:
         """The rule's Markdown docs, or None when it ships none."""
         if self.rule is None:
@@ -777,16 +1090,31 @@ def _require_rules() -> list[RuleEntry]:
 
 def _run_rules(args: argparse.Namespace, out: TextIO) -> int:
     rules = _require_rules()
-    rows = [(rule.code, rule.name, rule.summary(args.locale)) for rule in rules]
     if args.format == "json":
-        records = [{"code": code, "name": name, "summary": summary} for code, name, summary in rows]
+        records = [
+            {
+                "code": rule.code,
+                "name": rule.name,
+                "default_severity": rule.default_severity.value,
+                "fix": rule.fix_label() != "no",
+                "fix_applicability": list(rule.fix_applicabilities),
+                "summary": rule.summary(args.locale),
+                "url": rule.url() or None,
+            }
+            for rule in rules
+        ]
         json.dump(records, out, indent=2, ensure_ascii=False)
         out.write("\n")
         return EXIT_CLEAN
-    headers = ("code", "name", "summary")
-    widths = [max(len(row[index]) for row in [headers, *rows]) for index in range(2)]
-    for code, name, summary in [headers, *rows]:
-        print(f"{code:<{widths[0]}}  {name:<{widths[1]}}  {summary}".rstrip(), file=out)
+    headers = ("code", "name", "severity", "fix", "summary")
+    rows = [
+        (rule.code, rule.name, rule.default_severity.value, rule.fix_label(), rule.summary(args.locale))
+        for rule in rules
+    ]
+    widths = [max(len(row[index]) for row in [headers, *rows]) for index in range(4)]
+    for row in [headers, *rows]:
+        cells = [f"{cell:<{width}}" for cell, width in zip(row[:4], widths, strict=True)]
+        print("  ".join([*cells, row[4]]).rstrip(), file=out)
     return EXIT_CLEAN
 
 
@@ -821,9 +1149,10 @@ def _add_check_options(parser: argparse.ArgumentParser, fix_default: bool) -> No
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to check (default: .)")
     parser.add_argument(
         "--format",
-        choices=("text", "json", "github"),
+        choices=("text", "json", "github", "sarif"),
         default="text",
-        help="output format: text (path:line:col: CODE message), json (ruff's shape), github (annotations)",
+        help="output format: text (path:line:col: CODE message), json (ruff's shape), "
+        "github (workflow annotations), sarif (SARIF 2.1.0, for code scanning)",
     )
     parser.add_argument("--fix", action="store_true", default=fix_default, help="apply safe fixes in place")
     parser.add_argument(
@@ -833,10 +1162,23 @@ def _add_check_options(parser: argparse.ArgumentParser, fix_default: bool) -> No
         "--diff", action="store_true", help="print a unified diff of what --fix would change; write nothing"
     )
     parser.add_argument(
-        "--select", action="append", metavar="CODES", help="comma-separated code prefixes to report"
+        "--select",
+        action="append",
+        metavar="CODES",
+        help="comma-separated code prefixes to report (replaces select, extend-select and ignore "
+        "of the configuration)",
     )
     parser.add_argument(
-        "--ignore", action="append", metavar="CODES", help="comma-separated code prefixes to skip"
+        "--extend-select",
+        action="append",
+        metavar="CODES",
+        help="comma-separated code prefixes to report in addition to the selected ones",
+    )
+    parser.add_argument(
+        "--ignore",
+        action="append",
+        metavar="CODES",
+        help="comma-separated code prefixes to skip (added to the configuration's ignore)",
     )
     parser.add_argument(
         "--exclude", action="append", metavar="GLOB", help="skip files and folders matching GLOB"
@@ -847,7 +1189,27 @@ def _add_check_options(parser: argparse.ArgumentParser, fix_default: bool) -> No
         action="store_false",
         help="also check files that .gitignore files exclude",
     )
-    parser.add_argument("--locale", choices=LOCALES, default="en", help="language of messages")
+    parser.add_argument(
+        "--locale",
+        choices=LOCALES,
+        default=None,
+        help="language of messages (default: the configuration's, or en)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="use this pyproject.toml's [tool.torchmode] for every file instead of each file's nearest one",
+    )
+    parser.add_argument(
+        "--isolated",
+        action="store_true",
+        help="ignore every pyproject.toml: defaults and command-line options only",
+    )
+    parser.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the effective settings of the first file and the pyproject.toml they come from; exit",
+    )
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
 

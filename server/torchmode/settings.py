@@ -18,6 +18,9 @@ class Settings:
     severity: tuple[tuple[str, Severity], ...] = ()  # per-code overrides of the default severity
     eval_names: tuple[str, ...] = DEFAULT_EVAL_NAMES
     eval_loader_names: tuple[str, ...] = DEFAULT_EVAL_LOADER_NAMES
+    # Per-code overrides of fix applicability (``fix-safe`` in [tool.torchmode]): True makes
+    # the rule's fixes safe (applied by --fix and fix-all), False makes them unsafe.
+    fix_safety: tuple[tuple[str, bool], ...] = ()
 
     def severity_for(self, code: str, default: Severity) -> Severity:
         return dict(self.severity).get(code, default)

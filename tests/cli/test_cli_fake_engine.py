@@ -93,7 +93,7 @@ def test_github_format_escapes_and_annotates(run: RunCli, tmp_path: Path) -> Non
     result = run("check", "--format", "github", "a,b.py")
     assert result.code == 1
     (line,) = result.out.splitlines()
-    assert line.startswith("::warning title=torchmode (TM101),file=")
+    assert line.startswith("::warning title=TM101 fake-tm101,file=")
     assert f"file={tmp_path}/a%2Cb.py," in line  # the ',' in a property is escaped
     assert ",line=1,col=1,endLine=1,endColumn=7::a,b.py:1:1: TM101 `leak()` found" in line
 
@@ -297,10 +297,24 @@ def test_unreadable_file(run: RunCli, tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_no_subcommand_and_bad_options_are_usage_errors(run: RunCli) -> None:
     assert run().code == 2
-    assert run("check", "--format", "sarif").code == 2
+    assert run("check", "--format", "xml").code == 2
     assert run("frobnicate").code == 2
 
 
 def test_version(run: RunCli) -> None:
     result = run("--version")
     assert (result.code, result.out.strip()) == (0, f"torchmode {cli.__version__}")
+
+
+def test_rules_fix_column_comes_from_what_the_examples_produce() -> None:
+    from torchmode.rules import Invalid, Rule
+
+    def entry(code: str, example: str) -> cli.RuleEntry:
+        rule = type(f"Fake{code}", (Rule,), {"code": code, "name": "fake", "INVALID": (Invalid(example, 1),)})
+        return cli.RuleEntry(code, "fake", rule)
+
+    assert entry("TM101", "leak()\n").fix_label() == "yes"
+    assert entry("TM102", "risky()\n").fix_label() == "unsafe"
+    assert entry("TM201", "nofix()\n").fix_label() == "no"
+    # Another rule's finding in the example does not count.
+    assert entry("TM103", "leak()\n").fix_label() == "no"

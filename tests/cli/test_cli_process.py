@@ -12,6 +12,7 @@ import pytest
 from cli_helpers import ROOT, Run, RunCli
 
 from torchmode import __version__
+from torchmode.rules import ALL_RULES
 
 RunProcess = Callable[..., Run]
 
@@ -81,15 +82,26 @@ def test_rules_listing(run: RunCli) -> None:
     result = run("rules")
     assert result.code == 0
     header, *rows = result.out.splitlines()
-    assert header.split() == ["code", "name", "summary"]
-    assert any(row.startswith("TM101  train-step-in-eval-mode  ") for row in rows)
+    assert header.split() == ["code", "name", "severity", "fix", "summary"]
+    tm101 = next(row for row in rows if row.startswith("TM101 "))
+    assert tm101.split()[:4] == ["TM101", "train-step-in-eval-mode", "warning", "yes"]
+    assert len(rows) == len(ALL_RULES)
 
 
 def test_rules_json(run: RunCli) -> None:
     result = run("rules", "--format", "json")
     records = json.loads(result.out)
-    assert {"code": "TM101", "name": "train-step-in-eval-mode"}.items() <= records[0].items()
+    expected = {
+        "code": "TM101",
+        "name": "train-step-in-eval-mode",
+        "default_severity": "warning",
+        "fix": True,
+        "fix_applicability": ["safe"],
+    }
+    assert expected.items() <= records[0].items()
     assert records[0]["summary"]
+    assert records[0]["url"].startswith("file://") and records[0]["url"].endswith("TM101.en.md")
+    assert [record["code"] for record in records] == sorted(rule.code for rule in ALL_RULES)
 
 
 def test_explain_prints_the_rule_docs(run: RunCli) -> None:

@@ -10,25 +10,46 @@ section itself, ``{"torchmode": {...}}``, or nothing, in which case the server
 asks the client with ``workspace/configuration``). Unknown keys are ignored:
 the VS Code client also sends its own settings (``interpreter``,
 ``importStrategy``...) in the same section.
+
+Rule settings are those of ``[tool.torchmode]`` (see ``torchmode.config``) in
+camelCase: ``select``, ``extendSelect``, ``ignore``, ``severity``, ``fixSafe``,
+``evalNames``, ``extendEvalNames``, ``evalLoaderNames``,
+``extendEvalLoaderNames``, ``locale``. ``null`` means "not set", and so does an
+empty ``select`` (VS Code's default for a list setting, not a choice).
+
+How they combine with the ``[tool.torchmode]`` table of the document's nearest
+pyproject.toml is ``configurationPreference``, as in ruff's extension:
+
+* ``editorFirst`` (default): the file's table, then the editor's settings on
+  top, key by key (a ``select`` replaces, ``ignore``/``extendSelect`` add,
+  ``severity``/``fixSafe`` merge per code; see ``torchmode.config``).
+* ``filesystemFirst``: the editor's settings, then the file's table on top.
+* ``editorOnly``: pyproject.toml files are not read.
+
+The client's display language (``initialize``'s ``locale``) is the default
+language under all of them.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from torchmode.config import KEYS, ConfigLayer, ConfigLoader, ResolvedConfig, parse_layer, resolve_settings
 from torchmode.engine import Settings
+from torchmode.rules import RULES_BY_CODE
 
 DEFAULT_DEBOUNCE_SECONDS = 0.3
 MAX_DEBOUNCE_MS = 60_000
 SECTION = "torchmode"
-LOCALES = ("en", "zh-cn")
 NOTIFICATION_LEVELS = ("off", "onError", "onWarning", "always")
-
-# A rule code or a prefix of one: "TM", "TM1", "TM101".
-_CODE_PREFIX = re.compile(r"^[A-Z]+[0-9]*$")
+CONFIGURATION_PREFERENCES = ("editorFirst", "filesystemFirst", "editorOnly")
+# Keys that say a didChangeConfiguration payload is our section itself.
+_OWN_KEYS = frozenset(
+    {editor for _, editor in KEYS} | {"inlayHints", "showNotifications", "configurationPreference"}
+)
 
 
 def locale_from_client(locale: str | None) -> str:
@@ -45,22 +66,29 @@ def locale_from_client(locale: str | None) -> str:
 
 @dataclass(frozen=True)
 class UserSettings:
-    """The validated ``torchmode`` settings section; None means "not set, use the default"."""
+    """The validated ``torchmode`` settings section."""
 
-    locale: str | None = None
-    select: tuple[str, ...] | None = None
-    ignore: tuple[str, ...] | None = None
+    # The rule settings the editor sets; unset keys leave the file's or the default.
+    rules: ConfigLayer = field(default_factory=ConfigLayer)
     # Off by default: a hint at every forward call is noise until someone asks for it.
     inlay_hints: bool = False
     # As in the VS Code Python-tool template: which problems also pop up, beyond the log.
     show_notifications: str = "onWarning"
+    configuration_preference: str = "editorFirst"
 
     def to_engine(self, client_locale: str) -> Settings:
-        defaults = Settings()
-        return Settings(
-            select=defaults.select if self.select is None else self.select,
-            ignore=defaults.ignore if self.ignore is None else self.ignore,
-            locale=self.locale or client_locale,
+        """The settings from the editor alone (no pyproject.toml)."""
+        return resolve_settings([self.rules], tuple(RULES_BY_CODE), Settings(locale=client_locale))
+
+    def resolve(self, loader: ConfigLoader, folder: Path | None, client_locale: str) -> ResolvedConfig:
+        """The settings of a document in ``folder`` (None: not a file; only the editor's apply)."""
+        if self.configuration_preference == "editorOnly":
+            folder = None
+        return loader.resolve(
+            folder,
+            (self.rules,),
+            base=Settings(locale=client_locale),
+            file_first=self.configuration_preference != "filesystemFirst",
         )
 
 
@@ -77,10 +105,8 @@ def parse_settings(raw: object, where: str = "torchmode settings") -> Parsed:
         return Parsed(UserSettings())
     if not isinstance(raw, Mapping):
         return Parsed(UserSettings(), (f"{where}: expected an object, got {_describe(raw)}; using defaults",))
-    warnings: list[str] = []
-    locale = _parse_locale(raw.get("locale"), where, warnings)
-    select = _parse_codes(raw.get("select"), f"{where}.select", warnings)
-    ignore = _parse_codes(raw.get("ignore"), f"{where}.ignore", warnings)
+    rules, problems = parse_layer(raw, "editor", where, tuple(RULES_BY_CODE))
+    warnings: list[str] = [str(problem) for problem in problems]
     inlay_hints = raw.get("inlayHints", False)
     if not isinstance(inlay_hints, bool):
         warnings.append(
@@ -94,47 +120,22 @@ def parse_settings(raw: object, where: str = "torchmode settings") -> Parsed:
             f"got {_describe(show_notifications)}; using onWarning"
         )
         show_notifications = "onWarning"
+    preference = raw.get("configurationPreference", "editorFirst")
+    if preference is None:
+        preference = "editorFirst"
+    if preference not in CONFIGURATION_PREFERENCES:
+        warnings.append(
+            f"{where}: configurationPreference: expected one of {', '.join(CONFIGURATION_PREFERENCES)}, "
+            f"got {_describe(preference)}; using editorFirst"
+        )
+        preference = "editorFirst"
     settings = UserSettings(
-        locale=locale,
-        select=select,
-        ignore=ignore,
+        rules=rules,
         inlay_hints=inlay_hints,
         show_notifications=str(show_notifications),
+        configuration_preference=str(preference),
     )
     return Parsed(settings, tuple(warnings))
-
-
-def _parse_locale(value: object, where: str, warnings: list[str]) -> str | None:
-    # None, "" and "auto" mean: follow the editor's display language.
-    if value is None or value in ("", "auto"):
-        return None
-    if isinstance(value, str):
-        normalized = value.strip().lower().replace("_", "-")
-        if normalized in ("en", "en-us", "en-gb") or normalized.startswith("en-"):
-            return "en"
-        if normalized.startswith("zh"):
-            return "zh-cn"
-    warnings.append(
-        f"{where}.locale: {value!r} is not supported (use one of {', '.join(LOCALES)}); "
-        "using the editor's language"
-    )
-    return None
-
-
-def _parse_codes(value: object, where: str, warnings: list[str]) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        warnings.append(f"{where}: expected a list of rule codes, got {_describe(value)}; using the default")
-        return None
-    codes: list[str] = []
-    for item in value:
-        code = item.strip().upper() if isinstance(item, str) else None
-        if code is None or not _CODE_PREFIX.match(code):
-            warnings.append(f"{where}: {item!r} is not a rule code or prefix (like TM1 or TM101); ignored")
-            continue
-        codes.append(code)
-    return tuple(codes)
 
 
 def parse_debounce(value: object, warnings: list[str]) -> float:
@@ -188,7 +189,7 @@ def section_from_notification(payload: object) -> tuple[bool, object]:
         return True, payload[SECTION]
     if "settings" in payload:  # the initializationOptions shape
         return True, payload["settings"]
-    if any(key in payload for key in ("locale", "select", "ignore", "inlayHints", "showNotifications")):
+    if any(key in payload for key in _OWN_KEYS):
         return True, payload
     return False, None
 

@@ -26,6 +26,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -34,6 +35,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from torchmode import __version__, engine
+from torchmode.config import PYPROJECT, ConfigLoader, ResolvedConfig, apply_fix_safety
 from torchmode.engine import CheckResult, Settings
 from torchmode.findings import Finding
 from torchmode.lsp import actions
@@ -63,6 +65,11 @@ if TYPE_CHECKING:
 # The engine is pure Python and holds the GIL; more threads would not make it
 # faster, but two let a small file's check overtake a large file's.
 ANALYSIS_WORKERS = 2
+
+
+def check_with_policy(document: Document, settings: Settings) -> CheckResult:
+    """The engine's check, with ``fix-safe`` applied: what fix-all and quick fixes must see."""
+    return apply_fix_safety(engine.check_document(document, settings), settings)
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,14 @@ class TorchmodeServer(LanguageServer):
         self.open_texts: dict[str, OpenText] = {}
         self.client_locale = "en"
         self.user_settings = UserSettings()
-        self.engine_settings = Settings()
+        # Each document's settings: its pyproject.toml's [tool.torchmode] merged with the
+        # editor's. Recomputed before every check (a pyproject edit is seen on the next
+        # keystroke) and on watched-file and configuration changes.
+        self.document_settings: dict[str, Settings] = {}
+        self.config_loader = ConfigLoader()
+        # Configuration problems already shown, per pyproject.toml: each is shown once
+        # until it is fixed, not on every keystroke.
+        self._shown_config_problems: dict[str, frozenset[str]] = {}
         self.debounce_seconds = DEFAULT_DEBOUNCE_SECONDS
         self.analyses: dict[str, Analysis] = {}
         self._in_flight: dict[AnalysisKey, asyncio.Future[Analysis]] = {}
@@ -197,7 +211,6 @@ class TorchmodeServer(LanguageServer):
         options = parse_initialization_options(params.initialization_options)
         self.user_settings = options.settings
         self.debounce_seconds = options.debounce_seconds
-        self.engine_settings = self.user_settings.to_engine(self.client_locale)
         # Shown once the client is ready for notifications (after `initialized`).
         self._startup_warnings = options.warnings
 
@@ -205,10 +218,65 @@ class TorchmodeServer(LanguageServer):
         for warning in self._startup_warnings:
             self.warn(warning)
         self._startup_warnings = ()
+        locale = self.user_settings.to_engine(self.client_locale).locale
         self.log(
-            f"torchmode {__version__} ready (locale {self.engine_settings.locale}, "
-            f"position encoding {self.encoding}, debounce {int(self.debounce_seconds * 1000)} ms)"
+            f"torchmode {__version__} ready (locale {locale}, "
+            f"position encoding {self.encoding}, debounce {int(self.debounce_seconds * 1000)} ms, "
+            f"configuration {self.user_settings.configuration_preference})"
         )
+
+    # --- per-document settings ---------------------------------------------------------
+
+    def _config_folder(self, uri: str) -> Path | None:
+        """Where the search for pyproject.toml starts: the file's folder; for an unsaved
+        document, the workspace root."""
+        snapshot = self.open_texts.get(uri)
+        path = snapshot.path if snapshot is not None else _path_of(uri)
+        if uri.startswith("file:"):
+            return Path(path).parent
+        root = self.workspace.root_path
+        return Path(root) if root else None
+
+    def resolve_settings(self, uri: str) -> Settings:
+        """Re-read the document's configuration (cheap when unchanged) and remember the result."""
+        resolved = self.user_settings.resolve(
+            self.config_loader, self._config_folder(uri), self.client_locale
+        )
+        self._report_config_problems(resolved)
+        previous = self.document_settings.get(uri)
+        self.document_settings[uri] = resolved.settings
+        if previous is not None and previous != resolved.settings:
+            source = resolved.config_path or "the editor settings and defaults"
+            self.log(f"settings of {uri} changed (from {source})")
+        return resolved.settings
+
+    def settings_of(self, uri: str) -> Settings:
+        """The settings the document was last checked with (resolved now if never)."""
+        settings = self.document_settings.get(uri)
+        return settings if settings is not None else self.resolve_settings(uri)
+
+    def _report_config_problems(self, resolved: ResolvedConfig) -> None:
+        key = str(resolved.config_path or "")
+        current = frozenset(str(problem) for problem in resolved.problems)
+        shown = self._shown_config_problems.get(key, frozenset())
+        for problem in resolved.problems:
+            if str(problem) not in shown:
+                self.warn(f"torchmode: {problem}")
+        self._shown_config_problems[key] = current
+
+    def refresh_settings(self) -> None:
+        """Re-resolve every open document's settings; re-check those whose settings changed."""
+        for uri in list(self.open_texts):
+            before = self.document_settings.get(uri)
+            if self.resolve_settings(uri) != before:
+                self.schedule(uri, delay=0.0)
+
+    def on_did_change_watched_files(self, params: types.DidChangeWatchedFilesParams) -> None:
+        """A client that watches pyproject.toml files (the VS Code client's ``fileEvents``)
+        gets open documents re-checked at once; without it, the mtime check before every
+        check picks up the change at the next edit."""
+        if any(change.uri.endswith(f"/{PYPROJECT}") for change in params.changes):
+            self.refresh_settings()
 
     async def on_did_change_configuration(self, params: types.DidChangeConfigurationParams) -> None:
         found, section = section_from_notification(params.settings)
@@ -230,10 +298,8 @@ class TorchmodeServer(LanguageServer):
         for warning in parsed.warnings:
             self.warn(warning)
         self.user_settings = parsed.settings
-        self.engine_settings = parsed.settings.to_engine(self.client_locale)
         # Settings are part of every cache key, so old results cannot be served.
-        for uri in self.open_texts:
-            self.schedule(uri, delay=0.0)
+        self.refresh_settings()
         # Hints may have been switched on or off, or changed language.
         if self._client_refreshes_inlay_hints():
             try:
@@ -272,6 +338,7 @@ class TorchmodeServer(LanguageServer):
         uri = params.text_document.uri
         self.open_texts.pop(uri, None)
         self.analyses.pop(uri, None)
+        self.document_settings.pop(uri, None)
         self._fix_all_texts.pop(uri, None)
         task = self._pending.pop(uri, None)
         if task is not None:
@@ -302,6 +369,8 @@ class TorchmodeServer(LanguageServer):
         snapshot = self.open_texts.get(uri)
         if snapshot is None:
             return
+        # The mtime check of the document's pyproject.toml: an edit there applies from now on.
+        self.resolve_settings(uri)
         # Shielded: a newer keystroke cancels this task, but a code action may share the check.
         analysis = await asyncio.shield(self._analysis_future(uri, snapshot))
         if not self._is_current(uri, analysis):
@@ -325,13 +394,13 @@ class TorchmodeServer(LanguageServer):
         return (
             not analysis.superseded
             and self.open_texts.get(uri) is analysis.snapshot
-            and analysis.settings == self.engine_settings
+            and analysis.settings == self.document_settings.get(uri)
         )
 
     def _analysis_future(self, uri: str, snapshot: OpenText) -> asyncio.Future[Analysis]:
         """The check of this exact version: cached, already running, or started now."""
         loop = asyncio.get_running_loop()
-        settings = self.engine_settings
+        settings = self.settings_of(uri)
         cached = self.analyses.get(uri)
         if cached is not None and cached.snapshot is snapshot and cached.settings == settings:
             done: asyncio.Future[Analysis] = loop.create_future()
@@ -353,7 +422,7 @@ class TorchmodeServer(LanguageServer):
             # Queued behind other checks while the user kept typing: not worth running.
             return Analysis(snapshot, settings, document, None, superseded=True)
         try:
-            result = engine.check_document(document, settings)
+            result = check_with_policy(document, settings)
         except Exception:
             return Analysis(snapshot, settings, document, None, error=traceback.format_exc())
         return Analysis(snapshot, settings, document, result)
@@ -426,9 +495,7 @@ class TorchmodeServer(LanguageServer):
         if cached is not None and cached[0] is analysis.snapshot and cached[1] == analysis.settings:
             return cached[2]
         assert analysis.result is not None
-        work = functools.partial(
-            actions.fix_all_text, analysis.result, analysis.settings, engine.check_document
-        )
+        work = functools.partial(actions.fix_all_text, analysis.result, analysis.settings, check_with_policy)
         try:
             fixed = await asyncio.get_running_loop().run_in_executor(self._executor, work)
         except Exception:
@@ -458,7 +525,7 @@ class TorchmodeServer(LanguageServer):
         current = self.open_texts.get(uri)
         if current is not snapshot:
             return []
-        return inlay_hints(states, document, params.range, self.encoding, self.engine_settings.locale)
+        return inlay_hints(states, document, params.range, self.encoding, self.settings_of(uri).locale)
 
     def _document_for(self, uri: str, snapshot: OpenText) -> Document:
         """The checked Document of this version if there is one: it carries the parse already."""
@@ -477,7 +544,7 @@ class TorchmodeServer(LanguageServer):
         document = self._document_for(uri, snapshot)
         encoding = self.encoding
         position = from_lsp_position(document, params.position, encoding)
-        settings = self.engine_settings
+        settings = self.settings_of(uri)
         work = functools.partial(engine.hover_at, document, position, settings)
         try:
             hover = await asyncio.get_running_loop().run_in_executor(self._executor, work)
@@ -537,6 +604,10 @@ def create_server() -> TorchmodeServer:
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
         await server.on_did_change_configuration(params)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def did_change_watched_files(params: types.DidChangeWatchedFilesParams) -> None:
+        server.on_did_change_watched_files(params)
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
