@@ -285,3 +285,32 @@ def test_deep_call_chains_keep_provenance_short_and_ends_intact() -> None:
     assert fact.mode == "eval"
     assert len(fact.origin) <= 6
     assert fact.origin[0].text == f"f{depth - 1}(model)" and fact.origin[-1].text == "m.eval()"
+
+
+def test_a_constant_flag_argument_decides_the_callees_branch() -> None:
+    analysis = run(
+        """
+        def set_mode(m, training):
+            m.train(training)
+
+        def set_mode_default(m, training=False):
+            if training:
+                m.train()
+            else:
+                m.eval()
+
+        def f(model, x, flag):
+            set_mode(model, False)
+            model(x)
+            set_mode(model, training=True)
+            model(x)
+            set_mode_default(model)
+            model(x)
+            set_mode(model, flag)
+            model(x)
+        """
+    )
+    assert modes_of(forward_on(analysis, 13).value) == {"eval"}
+    assert modes_of(forward_on(analysis, 15).value) == {"train"}
+    assert modes_of(forward_on(analysis, 17).value) == {"eval"}
+    assert modes_of(forward_on(analysis, 19).value) == {"train", "eval"}

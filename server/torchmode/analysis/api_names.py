@@ -67,7 +67,42 @@ MODEL_NAME_WORDS = frozenset(
     }
 )
 
-_MODULE_BASES = frozenset({"torch.nn.Module", "torch.nn.modules.module.Module"})
+_MODULE_BASES = frozenset(
+    {
+        "torch.nn.Module",
+        "torch.nn.modules.module.Module",
+        # Frameworks whose model classes are nn.Modules.
+        "pytorch_lightning.LightningModule",
+        "pytorch_lightning.core.LightningModule",
+        "pytorch_lightning.core.module.LightningModule",
+        "lightning.LightningModule",
+        "lightning.pytorch.LightningModule",
+        "lightning.pytorch.core.LightningModule",
+        "lightning.pytorch.core.module.LightningModule",
+        "transformers.PreTrainedModel",
+        "transformers.modeling_utils.PreTrainedModel",
+    }
+)
+
+# Methods a framework calls in the mode it sets itself (Lightning puts the model in eval
+# before validation_step); the code inside needs no eval() of its own.
+FRAMEWORK_EVALUATION_HOOKS = frozenset(
+    {
+        "validation_step",
+        "test_step",
+        "predict_step",
+        "validation_step_end",
+        "test_step_end",
+        "on_validation_batch_start",
+        "on_validation_batch_end",
+        "on_test_batch_start",
+        "on_test_batch_end",
+        "on_predict_batch_start",
+        "on_predict_batch_end",
+        "on_validation_epoch_end",
+        "on_test_epoch_end",
+    }
+)
 
 _FACTORY_PREFIXES = ("torchvision.models.", "timm.models.")
 _FACTORIES = frozenset({"timm.create_model"})
@@ -134,8 +169,16 @@ def _looks_like_optimizer(receiver: ast.expr) -> bool:
     path = access_path(receiver)
     if path is None:
         return False
-    last = path.rsplit(".", 1)[-1].lower()
-    return "optim" in last or last in ("opt", "sgd", "adam", "adamw") or last.endswith("_opt")
+    last = path.rsplit(".", 1)[-1]
+    lower = last.lower()
+    # optimizer, optim_g, optimizerD, optD, opt_g, g_opt, sgd, adam
+    return (
+        "optim" in lower
+        or lower.startswith("opt")
+        or lower in ("sgd", "adam", "adamw")
+        or lower.endswith("_opt")
+        or lower.endswith("_optimizer")
+    )
 
 
 def training_step_kind(call: ast.Call, imports: ImportMap) -> str | None:

@@ -451,8 +451,17 @@ class ModuleAnalyzer:
             crosses = root in function.parameters or (root not in function.locals and not function.is_module)
             if not crosses or root in function.rebound or value == ENTRY_MODE:
                 continue
-            # The callee's branch conditions mean nothing in the caller.
-            effects.append((path, frozenset(replace(fact, conditions=frozenset()) for fact in value)))
+            # The callee's branch conditions mean nothing in the caller, except a plain flag
+            # parameter (``model.train(training)``): a call passing a constant decides it.
+            effects.append(
+                (
+                    path,
+                    frozenset(
+                        replace(fact, conditions=_parameter_conditions(fact.conditions, function))
+                        for fact in value
+                    ),
+                )
+            )
         grad: GradValue | None = exit_state.grad
         if grad == ENTRY_GRAD or not any(not fact.scoped for fact in exit_state.grad):
             grad = None
@@ -1036,6 +1045,7 @@ class _Step:
             return
         site = self.analyzer._site(call, self.function, statement)
         before = dict(self.modes)
+        flags = _constant_flags(callee, call, has_receiver=len(positional) > len(call.args))
         for effect_path, effect_value in sorted(summary.effects, key=lambda item: item[0].count(".")):
             root, dot, rest = effect_path.partition(".")
             if root in callee.parameters:
@@ -1053,6 +1063,11 @@ class _Step:
                 old = self.lookup.value(before, path)
                 new: set[ModeFact] = set()
                 for fact in effect_value:
+                    if any(
+                        flags.get(_flag_name(condition), condition.truth) != condition.truth
+                        for condition in fact.conditions
+                    ):
+                        continue  # ``set_mode(model, False)`` never takes the ``train`` branch
                     if fact.mode == "entry":
                         new |= old
                     else:
@@ -1068,6 +1083,53 @@ class _Step:
                         replace(grad_fact, origin=_chain(site, grad_fact.origin), conditions=self.assumptions)
                     )
             self.grad = frozenset(new_grad)
+
+
+def _flag_name(condition: Condition) -> str:
+    """The parameter a summary condition tests (only plain ``Name`` tests are kept)."""
+    return next(iter(condition.names)) if len(condition.names) == 1 else ""
+
+
+def _parameter_conditions(conditions: Conditions, function: Function) -> Conditions:
+    kept = set()
+    for condition in conditions:
+        name = _flag_name(condition)
+        if name in function.parameters and condition.key == ast.dump(ast.Name(id=name, ctx=ast.Load())):
+            kept.add(condition)
+    return frozenset(kept)
+
+
+def _constant_flags(callee: Function, call: ast.Call, has_receiver: bool) -> dict[str, bool]:
+    """Parameters of ``callee`` that this call sets to a constant (or leaves at a constant default)."""
+    flags: dict[str, bool] = {}
+    node = callee.node
+    if node is not None:
+        positional = [*node.args.posonlyargs, *node.args.args]
+        defaults = node.args.defaults
+        for parameter, default in zip(positional[len(positional) - len(defaults) :], defaults, strict=True):
+            if isinstance(default, ast.Constant):
+                flags[parameter.arg] = bool(default.value)
+        for parameter, keyword_default in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True):
+            if isinstance(keyword_default, ast.Constant):
+                flags[parameter.arg] = bool(keyword_default.value)
+    offset = 1 if has_receiver else 0
+    names = callee.parameters[: callee.positional_count]
+    for index, argument in enumerate(call.args):
+        if isinstance(argument, ast.Starred) or index + offset >= len(names):
+            break
+        name = names[index + offset]
+        if isinstance(argument, ast.Constant):
+            flags[name] = bool(argument.value)
+        else:
+            flags.pop(name, None)
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            continue
+        if isinstance(keyword.value, ast.Constant):
+            flags[keyword.arg] = bool(keyword.value.value)
+        else:
+            flags.pop(keyword.arg, None)
+    return flags
 
 
 _MAX_CHAIN = 6

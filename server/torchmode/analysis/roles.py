@@ -6,6 +6,7 @@ import ast
 import re
 from dataclasses import dataclass
 
+from torchmode.analysis import api_names
 from torchmode.analysis.dataflow import FileAnalysis, ForwardCall, TrainingStep
 
 
@@ -107,6 +108,8 @@ class EvaluationRoles:
         function_name = forward.function.name.rsplit(".", 1)[-1]
         if self._is_unit_test(forward, function_name):
             return None
+        if forward.function.class_name is not None and function_name in api_names.FRAMEWORK_EVALUATION_HOOKS:
+            return None  # the framework sets the mode around its hooks
         if (
             not forward.function.is_module
             and name_words(function_name) & self.eval_names

@@ -129,8 +129,10 @@ def run(model, loaders, optimizer):
     def _cause(self, context: RuleContext, forward: ForwardCall) -> _Cause | None:
         # Facts whose branch conditions contradict the ones known at the call are on no path here.
         relevant = [fact for fact in forward.value if not contradicts(fact.conditions, forward.assumptions)]
+        # A train fact under a condition comes from ``model.train(flag)`` or a branch on a
+        # flag: the function is written to run both ways (an epoch runner), no mistake.
         trains = sorted(
-            (fact for fact in relevant if fact.mode == "train" and fact.origin),
+            (fact for fact in relevant if fact.mode == "train" and fact.origin and not fact.conditions),
             key=lambda fact: fact.origin[0].span.start,
         )
         if trains:
@@ -145,6 +147,8 @@ def run(model, loaders, optimizer):
         function = forward.function
         if function.is_module or root not in function.parameters:
             return None
+        if function.class_name in context.analysis.module_classes and function.parameters[0] == root:
+            return None  # ``self.encoder(x)`` in a module's method follows the module's own mode
         call_sites = [site for site in context.analysis.call_sites if site.callee is function]
         for call_site in call_sites:
             value = call_site.argument_value(forward.path)

@@ -1,0 +1,306 @@
+"""Questions about the grad mode that the grad rules share, answered from the dataflow's facts.
+
+* Where was this value computed?  ``definitions_reaching`` walks a function's
+  control-flow graph backwards from a use of a name to the statements that may
+  have bound it last (reaching definitions for one name), so ``loss.backward()``
+  can be judged by the grad mode where ``loss`` was computed rather than where
+  ``backward()`` runs: PyTorch only fails in the first case.
+* What grad mode do the callers give a function whose grad is ``entry``?
+  ``caller_grad`` follows the known call sites in the file, a few levels up.
+* Which grad mode does a decorator set?  ``decorator_grad``.
+
+Nothing here changes the dataflow; it only reads ``FileAnalysis``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from torchmode.analysis import api_names
+from torchmode.analysis.cfg import ControlFlowGraph, Node, NodeKind
+from torchmode.analysis.dataflow import CallSite, FileAnalysis, Function
+from torchmode.analysis.lattice import GradFact, GradValue
+from torchmode.analysis.names import ImportMap, stored_names
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A statement that may give a name the value seen at a use.
+
+    ``kind`` is ``assign`` (``x = value``, ``x: T = value``), ``augassign`` (``x += value``)
+    or ``other`` (a ``for`` target, ``with ... as x``, an import, a walrus, ...).
+    ``value`` is the assigned expression for ``assign`` and ``augassign``.
+    """
+
+    node: ast.AST  # the statement; for ``with ... as`` the with item, for ``except ... as`` the handler
+    kind: str
+    value: ast.expr | None
+
+
+@dataclass(frozen=True)
+class Reaching:
+    definitions: tuple[Definition, ...]
+    from_entry: bool  # some path reaches the use without binding the name (a parameter, a global)
+
+
+def own_expressions(node: ast.AST) -> Iterator[ast.AST]:
+    """Expression nodes of one statement (or expression), not of statements nested in it.
+
+    Lambdas are skipped: their bodies run later, under whatever grad mode is then.
+    """
+    stack: list[ast.AST] = (
+        [node]
+        if isinstance(node, ast.expr)
+        else [
+            child
+            for child in ast.iter_child_nodes(node)
+            if not isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case))
+        ]
+    )
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Lambda):
+            continue
+        yield current
+        stack.extend(ast.iter_child_nodes(current))
+
+
+def statements_of(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement of a body, nested blocks included, nested ``def``/``class`` bodies not."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            yield from statements_of(getattr(statement, name, []) or [])
+        for handler in getattr(statement, "handlers", []) or []:
+            yield from statements_of(handler.body)
+        for case in getattr(statement, "cases", []) or []:
+            yield from statements_of(case.body)
+
+
+def decorator_grad(function: Function, imports: ImportMap | None) -> str | None:
+    """``off`` for ``@torch.no_grad()``/``@torch.no_grad``/``@torch.inference_mode(...)``, ``on``
+    for ``@torch.enable_grad``; None without a grad decorator (or an unknown flag)."""
+    if function.node is None or imports is None:
+        return None
+    found: str | None = None
+    # Decorators apply bottom-up, so the top one decides what a caller gets.
+    for decorator in reversed(function.node.decorator_list):
+        call = decorator if isinstance(decorator, ast.Call) else None
+        qualified = imports.qualified_name(call.func if call is not None else decorator)
+        kind = api_names.grad_context_kind(qualified) if qualified is not None else None
+        if kind in ("no_grad", "inference_mode"):
+            flag = call.args[0] if call is not None and call.args else None
+            if kind == "inference_mode" and isinstance(flag, ast.Constant) and flag.value is False:
+                continue
+            found = "off"
+        elif kind == "enable_grad":
+            found = "on"
+        elif kind == "set_grad_enabled" and call is not None and call.args:
+            flag = call.args[0]
+            if isinstance(flag, ast.Constant) and isinstance(flag.value, bool):
+                found = "on" if flag.value else "off"
+    return found
+
+
+_OFF_KINDS = frozenset({"no_grad", "inference_mode", "set_grad_enabled"})
+
+
+def builds_grad_off_context(expr: ast.AST, imports: ImportMap | None) -> bool:
+    """``expr`` contains a call of ``torch.no_grad``/``inference_mode``/``set_grad_enabled``."""
+    if imports is None:
+        return False
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call):
+            qualified = imports.qualified_name(node.func)
+            if qualified is not None and api_names.grad_context_kind(qualified) in _OFF_KINDS:
+                return True
+    return False
+
+
+class GradFacts:
+    """Per-file helper: statement lookup, CFGs and reaching definitions, built on demand."""
+
+    def __init__(self, analysis: FileAnalysis) -> None:
+        self.analysis = analysis
+        self._graphs: dict[int, ControlFlowGraph] = {}
+        self._statement_of: dict[int, dict[int, ast.stmt]] = {}
+
+    # -- statements -------------------------------------------------------------------------
+
+    def statement_of(self, function: Function, node: ast.AST) -> ast.stmt | None:
+        """The innermost statement of ``function`` whose own expressions hold ``node``."""
+        index = self._statement_of.get(id(function))
+        if index is None:
+            index = {}
+            for statement in statements_of(function.body):
+                for expression in own_expressions(statement):
+                    index[id(expression)] = statement
+            self._statement_of[id(function)] = index
+        return index.get(id(node))
+
+    def function_of(self, node: ast.AST) -> Function | None:
+        for function in self.analysis.functions:
+            if self.statement_of(function, node) is not None:
+                return function
+        return None
+
+    def graph(self, function: Function) -> ControlFlowGraph:
+        graph = self._graphs.get(id(function))
+        if graph is None:
+            graph = ControlFlowGraph(function.body)
+            self._graphs[id(function)] = graph
+        return graph
+
+    # -- reaching definitions ---------------------------------------------------------------
+
+    def definitions_reaching(self, function: Function, use: ast.stmt, name: str) -> Reaching | None:
+        """The bindings of ``name`` that may reach ``use`` (a statement of ``function``).
+
+        None when ``use`` is not a node of the function's graph.
+        """
+        graph = self.graph(function)
+        starts = [node.index for node in graph.nodes if node.statement is use]
+        if not starts:
+            return None
+        found: dict[int, Definition] = {}
+        from_entry = False
+        seen: set[int] = set(starts)
+        pending = [predecessor for start in starts for predecessor in graph.nodes[start].predecessors]
+        while pending:
+            index = pending.pop()
+            if index in seen:
+                continue
+            seen.add(index)
+            node = graph.nodes[index]
+            if node.kind is NodeKind.ENTRY:
+                from_entry = True
+                continue
+            definition = _definition_at(node, name)
+            if definition is not None:
+                found.setdefault(id(definition.node), definition)
+                continue
+            pending.extend(node.predecessors)
+        return Reaching(tuple(found.values()), from_entry)
+
+    # -- context managers the dataflow does not follow ------------------------------------------
+
+    def indirect_grad_off(self, function: Function, expr: ast.expr) -> bool:
+        """A ``with`` item that may turn grad off although the dataflow does not see it.
+
+        ``context = torch.no_grad()`` then ``with context:``; ``with maybe_no_grad(flag):``
+        where a function of this file returns ``torch.no_grad()``; and ``with torch.no_grad:``
+        written without the call (TM302 reports it; the author meant grad off).
+        """
+        imports = self.analysis.imports
+        if imports is None:
+            return False
+        if not isinstance(expr, ast.Call):
+            qualified = imports.qualified_name(expr)
+            if qualified is not None and api_names.grad_context_kind(qualified) is not None:
+                return True
+        if isinstance(expr, ast.Name):
+            scopes = [function, *([function.parent] if function.parent is not None else [])]
+            for scope in scopes:
+                for statement in statements_of(scope.body):
+                    if (
+                        isinstance(statement, ast.Assign)
+                        and any(expr.id in stored_names(target) for target in statement.targets)
+                        and builds_grad_off_context(statement.value, imports)
+                    ):
+                        return True
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
+            for candidate in self.analysis.functions:
+                if candidate.name == expr.func.id and candidate.node is not None:
+                    for statement in statements_of(candidate.body):
+                        if (
+                            isinstance(statement, ast.Return)
+                            and statement.value is not None
+                            and builds_grad_off_context(statement.value, imports)
+                        ):
+                            return True
+        return False
+
+    # -- callers ----------------------------------------------------------------------------
+
+    def caller_grad(
+        self, function: Function, depth: int = 0, seen: frozenset[int] = frozenset()
+    ) -> list[tuple[CallSite, GradValue]]:
+        """The grad mode at each known call of ``function``, through callers whose grad is ``entry``.
+
+        A caller that itself runs in its own caller's mode is replaced by what its callers
+        give, up to three levels; where that chain ends, its ``entry`` facts stay.
+        """
+        results: list[tuple[CallSite, GradValue]] = []
+        if depth > 3 or id(function) in seen:
+            return results
+        seen = seen | {id(function)}
+        for call_site in self.analysis.call_sites:
+            if call_site.callee is not function:
+                continue
+            state = (
+                self.analysis.state_before(call_site.statement) if call_site.statement is not None else None
+            )
+            grad: GradValue = state.grad if state is not None else frozenset({GradFact("unknown")})
+            if any(fact.grad == "entry" for fact in grad):
+                above = self.caller_grad(call_site.function, depth + 1, seen)
+                if above:
+                    inherited = frozenset(fact for _, value in above for fact in value)
+                    grad = frozenset(fact for fact in grad if fact.grad != "entry") | inherited
+            results.append((call_site, grad))
+        return results
+
+
+def _walrus_binds(node: ast.AST, name: str) -> bool:
+    return any(
+        isinstance(expression, ast.NamedExpr) and expression.target.id == name
+        for expression in own_expressions(node)
+    )
+
+
+def _definition_at(node: Node, name: str) -> Definition | None:
+    statement = node.statement
+    kind = node.kind
+    if kind is NodeKind.STATEMENT and isinstance(statement, ast.stmt):
+        if node.expression is not None:  # a match subject
+            return Definition(statement, "other", None) if _walrus_binds(node.expression, name) else None
+        if isinstance(statement, ast.Assign):
+            if any(name in stored_names(target) for target in statement.targets):
+                return Definition(statement, "assign", statement.value)
+        elif isinstance(statement, ast.AnnAssign):
+            if statement.value is not None and name in stored_names(statement.target):
+                return Definition(statement, "assign", statement.value)
+        elif isinstance(statement, ast.AugAssign):
+            if isinstance(statement.target, ast.Name) and statement.target.id == name:
+                return Definition(statement, "augassign", statement.value)
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            if any((alias.asname or alias.name).split(".")[0] == name for alias in statement.names):
+                return Definition(statement, "other", None)
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if statement.name == name:
+                return Definition(statement, "other", None)
+        elif isinstance(statement, ast.Delete) and any(
+            name in stored_names(target) for target in statement.targets
+        ):
+            return Definition(statement, "other", None)
+        if _walrus_binds(statement, name):
+            return Definition(statement, "other", None)
+        return None
+    if kind in (NodeKind.TEST, NodeKind.FOR_ITER) and isinstance(statement, ast.stmt):
+        if node.expression is not None and _walrus_binds(node.expression, name):
+            return Definition(statement, "other", None)
+        return None
+    if kind is NodeKind.FOR_NEXT and isinstance(statement, (ast.For, ast.AsyncFor)):
+        if name in stored_names(statement.target):
+            return Definition(statement, "other", None)
+        return None
+    if kind is NodeKind.WITH_ENTER and isinstance(statement, ast.withitem):
+        if statement.optional_vars is not None and name in stored_names(statement.optional_vars):
+            return Definition(statement, "other", None)
+        return None
+    if kind is NodeKind.JOIN and isinstance(statement, ast.ExceptHandler) and statement.name == name:
+        return Definition(statement, "other", None)
+    return None
