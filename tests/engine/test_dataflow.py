@@ -314,3 +314,35 @@ def test_a_constant_flag_argument_decides_the_callees_branch() -> None:
     assert modes_of(forward_on(analysis, 15).value) == {"train"}
     assert modes_of(forward_on(analysis, 17).value) == {"eval"}
     assert modes_of(forward_on(analysis, 19).value) == {"train", "eval"}
+
+
+def test_restoring_a_saved_training_flag_restores_the_mode() -> None:
+    analysis = run(
+        """
+        import contextlib
+
+        @contextlib.contextmanager
+        def evaluating(m):
+            was_training = m.training
+            m.eval()
+            yield
+            m.train(was_training)
+
+        def check(m, x):
+            was_training = m.training
+            m.eval()
+            m(x)
+            m.train(was_training)
+
+        def f(model, x):
+            model.train()
+            check(model, x)
+            model(x)
+            with evaluating(model):
+                pass
+            model(x)
+        """
+    )
+    assert modes_of(forward_on(analysis, 14).value) == {"eval"}
+    assert modes_of(forward_on(analysis, 20).value) == {"train"}
+    assert modes_of(forward_on(analysis, 23).value) == {"train"}

@@ -143,10 +143,19 @@ def is_module_factory(qualified: str) -> bool:
 def module_classes(tree: ast.Module, imports: ImportMap) -> frozenset[str]:
     """Names of classes in this file that derive from ``nn.Module`` (directly or through each other)."""
     bases_of: dict[str, list[ast.expr]] = {}
+    found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
             bases_of[node.name] = node.bases
-    found: set[str] = set()
+            # A base from another file (``class SamModel(SamPreTrainedModel)``) cannot be
+            # followed here; a class with a base and a ``forward`` method is an nn.Module in
+            # practice.
+            defines_forward = any(
+                isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == "forward"
+                for item in node.body
+            )
+            if defines_forward and node.bases and not _only_builtin_bases(node.bases):
+                found.add(node.name)
     changed = True
     while changed:
         changed = False
@@ -163,6 +172,12 @@ def module_classes(tree: ast.Module, imports: ImportMap) -> frozenset[str]:
                     changed = True
                     break
     return frozenset(found)
+
+
+def _only_builtin_bases(bases: list[ast.expr]) -> bool:
+    return all(
+        isinstance(base, ast.Name) and base.id in ("object", "ABC", "Protocol", "Generic") for base in bases
+    )
 
 
 def _looks_like_optimizer(receiver: ast.expr) -> bool:

@@ -678,6 +678,7 @@ class ModuleAnalyzer:
 
 
 SUBMODULES = "<submodules>"  # the path component for "some of its sub-modules"
+TRAINING_SNAPSHOT = "<training>"  # below a variable that saved ``model.training``
 _SUBMODULE_ITERATORS = frozenset({"modules", "children", "named_modules", "named_children"})
 
 
@@ -822,6 +823,7 @@ class _Step:
             self.evaluate(statement.value, statement)
             for target in statement.targets:
                 self.bind(target, statement.value, statement)
+            self._snapshot_training(statement)
             return
         if isinstance(statement, ast.AnnAssign):
             if statement.value is not None:
@@ -885,6 +887,22 @@ class _Step:
             # Any switch in the chain was applied to ``source`` while evaluating.
             return self.value(source)
         return None
+
+    def _snapshot_training(self, statement: ast.Assign) -> None:
+        """``was_training = model.training`` saves the mode, for a later ``model.train(was_training)``.
+
+        The saved value lives under a pseudo-path below the variable, so rebinding the
+        variable drops it like any sub-path.
+        """
+        value = statement.value
+        if not (isinstance(value, ast.Attribute) and value.attr == "training"):
+            return
+        source = access_path(value.value)
+        if source is None or source not in self.analyzer.model_paths:
+            return
+        for target in statement.targets:
+            if isinstance(target, ast.Name):
+                self.modes[f"{target.id}.{TRAINING_SNAPSHOT}"] = self.value(source)
 
     def _bare_set_grad_enabled(self, call: ast.Call, statement: ast.stmt) -> bool:
         qualified = self.analyzer.imports.qualified_name(call.func)
@@ -1005,6 +1023,9 @@ class _Step:
             return frozenset({self._new_fact("train", (site,))})
         if isinstance(flag, ast.Constant):
             return frozenset({self._new_fact("train" if flag.value else "eval", (site,))})
+        if isinstance(flag, ast.Name) and f"{flag.id}.{TRAINING_SNAPSHOT}" in self.modes:
+            # ``model.train(was_training)``: back to the mode saved in ``was_training``.
+            return self.modes[f"{flag.id}.{TRAINING_SNAPSHOT}"]
         text = self.document.source_of(flag)
         return frozenset(
             {
