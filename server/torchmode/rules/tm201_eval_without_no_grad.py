@@ -204,6 +204,12 @@ class EvalWithoutNoGrad(Rule):
             function = forward.function
             if self._framework_managed(function):
                 continue
+            if (
+                function.class_name in analysis.module_classes
+                and function.parameters
+                and forward.path.split(".", 1)[0] == function.parameters[0]
+            ):
+                continue  # a module's method calling its own sub-modules: grad is the caller's call
             callers = self._grad_on(facts, forward)
             if callers is None or self._inside_indirect_no_grad(context, facts, forward):
                 continue
