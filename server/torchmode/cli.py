@@ -29,14 +29,21 @@ import sys
 import tempfile
 import tokenize
 import urllib.parse
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from torchmode import __version__, engine
-from torchmode.config import ConfigLayer, ConfigLoader, ConfigProblem, ResolvedConfig, apply_fix_safety
+from torchmode.config import (
+    ConfigLayer,
+    ConfigLoader,
+    ConfigProblem,
+    ResolvedConfig,
+    apply_fix_safety,
+    parse_locale,
+)
 from torchmode.engine import CheckResult, Settings
 from torchmode.findings import Finding, Fix, Severity
 from torchmode.syntax import Document, Span, TextEdit, apply_edits
@@ -1190,9 +1197,12 @@ def _add_check_options(parser: argparse.ArgumentParser, fix_default: bool) -> No
         help="also check files that .gitignore files exclude",
     )
     parser.add_argument(
+        "--lang",
         "--locale",
-        choices=LOCALES,
+        dest="locale",
+        type=_locale_option,
         default=None,
+        metavar="{en,zh-CN}",
         help="language of messages (default: the configuration's, or en)",
     )
     parser.add_argument(
@@ -1214,6 +1224,23 @@ def _add_check_options(parser: argparse.ArgumentParser, fix_default: bool) -> No
     parser.add_argument("-q", "--quiet", action="store_true", help="print findings only, no summary")
 
 
+def _locale_option(value: str) -> str:
+    """``en``, ``zh-CN``, ``zh_CN``, ``zh`` -> a supported locale, else a usage error."""
+    locale = parse_locale(value)
+    if locale is None:
+        raise argparse.ArgumentTypeError(f"unknown language {value!r}: use en or zh-CN")
+    return locale
+
+
+def locale_from_environment(environment: Mapping[str, str]) -> str:
+    """The language of the user's terminal: LC_ALL, then LC_MESSAGES, then LANG (POSIX order)."""
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environment.get(variable, "")
+        if value and value not in ("C", "POSIX"):
+            return parse_locale(value.split(".")[0]) or "en"
+    return "en"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="torchmode",
@@ -1231,11 +1258,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = commands.add_parser("rules", help="list the rules")
     rules.add_argument("--format", choices=("text", "json"), default="text")
-    rules.add_argument("--locale", choices=LOCALES, default="en")
+    rules.add_argument(
+        "--lang",
+        "--locale",
+        dest="locale",
+        type=_locale_option,
+        default=None,
+        metavar="{en,zh-CN}",
+        help="language of the summaries (default: from LANG, else en)",
+    )
 
     explain = commands.add_parser("explain", help="print a rule's documentation (Markdown)")
     explain.add_argument("rule", metavar="CODE", help="a rule code such as TM101, or its name")
-    explain.add_argument("--locale", choices=LOCALES, default="en")
+    explain.add_argument(
+        "--lang",
+        "--locale",
+        dest="locale",
+        type=_locale_option,
+        default=None,
+        metavar="{en,zh-CN}",
+        help="language of the page (default: from LANG, else en)",
+    )
 
     lsp = commands.add_parser("lsp", help="run the language server over stdio")
     # Editors' clients commonly pass --stdio; it is the only transport, so accept it.
@@ -1265,6 +1308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in ("check", "fix"):
             return _run_check(args, out, err)
+        if args.command in ("rules", "explain") and args.locale is None:
+            args.locale = locale_from_environment(os.environ)
         if args.command == "rules":
             return _run_rules(args, out)
         if args.command == "explain":
