@@ -20,6 +20,7 @@ Keys (all optional)::
     extend-eval-names = ["score"]   # adds to them (keeps the defaults)
     eval-loader-names = ["holdout"] # replaces the words that make a loader an evaluation loader
     extend-eval-loader-names = ["holdout"]
+    train-names = ["fit"]           # words that make a function a training driver, never an evaluation
     locale = "zh-cn"                # en | zh-cn: language of messages
 
 Layers
@@ -37,7 +38,7 @@ layer, as in ruff:
   ``ignore = ["TM201"]`` but not ``ignore = ["TM2"]``).
 * ``severity`` and ``fix-safe`` tables merge code by code, higher layers
   winning; a longer prefix wins over a shorter one in the same table.
-* ``eval-names`` / ``eval-loader-names`` / ``locale`` replace; ``extend-*`` add.
+* ``eval-names`` / ``eval-loader-names`` / ``train-names`` / ``locale`` replace; ``extend-*`` add.
 
 Problems
 --------
@@ -100,6 +101,8 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("extend-eval-names", "extendEvalNames"),
     ("eval-loader-names", "evalLoaderNames"),
     ("extend-eval-loader-names", "extendEvalLoaderNames"),
+    ("train-names", "trainNames"),
+    ("extend-train-names", "extendTrainNames"),
     ("locale", "locale"),
 )
 _TOML_KEYS = tuple(toml for toml, _ in KEYS)
@@ -140,6 +143,8 @@ class ConfigLayer:
     extend_eval_names: tuple[str, ...] = ()
     eval_loader_names: tuple[str, ...] | None = None
     extend_eval_loader_names: tuple[str, ...] = ()
+    train_names: tuple[str, ...] | None = None
+    extend_train_names: tuple[str, ...] = ()
     locale: str | None = None
 
 
@@ -348,6 +353,10 @@ def parse_layer(
         layer = replace(layer, eval_loader_names=parser.words(*item))
     if (item := given("extend-eval-loader-names")) is not None:
         layer = replace(layer, extend_eval_loader_names=parser.words(*item) or ())
+    if (item := given("train-names")) is not None:
+        layer = replace(layer, train_names=parser.words(*item))
+    if (item := given("extend-train-names")) is not None:
+        layer = replace(layer, extend_train_names=parser.words(*item) or ())
     if (item := given("locale")) is not None:
         key, value = item
         # "auto" and "" mean: follow the editor (LSP) or the default (CLI).
@@ -415,6 +424,7 @@ def resolve_settings(
     fix_safety: dict[str, bool] = dict(base.fix_safety)
     eval_names = list(base.eval_names)
     loader_names = list(base.eval_loader_names)
+    train_names = list(base.train_names)
     locale = base.locale
     for layer in layers:
         if layer.select is not None:
@@ -432,6 +442,9 @@ def resolve_settings(
         if layer.eval_loader_names is not None:
             loader_names = list(layer.eval_loader_names)
         loader_names.extend(name for name in layer.extend_eval_loader_names if name not in loader_names)
+        if layer.train_names is not None:
+            train_names = list(layer.train_names)
+        train_names.extend(name for name in layer.extend_train_names if name not in train_names)
         if layer.locale is not None:
             locale = layer.locale
     return Settings(
@@ -441,6 +454,7 @@ def resolve_settings(
         severity=tuple(sorted(severity.items())),
         eval_names=tuple(eval_names),
         eval_loader_names=tuple(loader_names),
+        train_names=tuple(train_names),
         fix_safety=tuple(sorted(fix_safety.items())),
     )
 

@@ -382,3 +382,17 @@ def test_fix_safety_remarks_fixes_of_the_named_rules_only() -> None:
     kinds = [[fix.applicability for fix in item.fixes] for item in remarked.findings]
     assert kinds == [["unsafe", "unsafe"], ["safe"], ["safe"]]
     assert apply_fix_safety(result, Settings()) is result
+
+
+def test_train_names_keep_training_drivers_out_of_evaluations(tmp_path: Path) -> None:
+    from torchmode.engine import check_document
+
+    code = "def fit_and_evaluate(model, loader):\n    for x in loader:\n        model(x)\n"
+    script = write(tmp_path / "project" / "run.py", code)
+    default_settings, _, _ = resolve(script)
+    # "fit" is a default train word: a training driver is no evaluation by its name.
+    assert not [f for f in check_document(Document(code), default_settings).findings if f.code == "TM102"]
+    write(tmp_path / "project" / "pyproject.toml", '[tool.torchmode]\ntrain-names = ["train"]\n')
+    settings, problems, _ = resolve(script)
+    assert not problems and settings.train_names == ("train",)
+    assert "TM102" in [f.code for f in check_document(Document(code), settings).findings]

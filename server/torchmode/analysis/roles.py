@@ -56,6 +56,9 @@ DEFAULT_EVAL_NAMES = (
     "infer",
     "inference",
 )
+# Words that make a function a training driver (``train_and_validate``, ``fit_eval``): its
+# name then never makes it an evaluation. Configurable as ``train-names``.
+DEFAULT_TRAIN_NAMES = ("train", "training", "fit", "finetune")
 # Words that make a data loader an evaluation loader: ``val_loader``, ``dataloaders["test"]``.
 DEFAULT_EVAL_LOADER_NAMES = ("val", "valid", "validation", "test", "eval", "dev")
 
@@ -82,11 +85,13 @@ class EvaluationRoles:
         training: TrainingRoles,
         eval_names: tuple[str, ...] = DEFAULT_EVAL_NAMES,
         loader_names: tuple[str, ...] = DEFAULT_EVAL_LOADER_NAMES,
+        train_names: tuple[str, ...] = DEFAULT_TRAIN_NAMES,
     ) -> None:
         self.analysis = analysis
         self.training = training
         self.eval_names = frozenset(name.lower() for name in eval_names)
         self.loader_names = frozenset(name.lower() for name in loader_names)
+        self.train_names = frozenset(name.lower() for name in train_names)
         self._functions_with_steps = {id(step.function) for step in analysis.steps}
 
     def _is_unit_test(self, forward: ForwardCall, function_name: str) -> bool:
@@ -113,6 +118,7 @@ class EvaluationRoles:
         if (
             not forward.function.is_module
             and name_words(function_name) & self.eval_names
+            and not name_words(function_name) & self.train_names
             and id(forward.function) not in self._functions_with_steps
         ):
             return Evaluation("function", forward.function.name)

@@ -13,8 +13,8 @@ the VS Code client also sends its own settings (``interpreter``,
 
 Rule settings are those of ``[tool.torchmode]`` (see ``torchmode.config``) in
 camelCase: ``select``, ``extendSelect``, ``ignore``, ``severity``, ``fixSafe``,
-``evalNames``, ``extendEvalNames``, ``evalLoaderNames``,
-``extendEvalLoaderNames``, ``locale``. ``null`` means "not set", and so does an
+``evalNames``, ``extendEvalNames``, ``evalLoaderNames``, ``extendEvalLoaderNames``,
+``trainNames``, ``extendTrainNames``, ``locale``. ``null`` means "not set", and so does an
 empty ``select`` (VS Code's default for a list setting, not a choice).
 
 How they combine with the ``[tool.torchmode]`` table of the document's nearest

@@ -51,7 +51,11 @@ class RuleContext:
     @cached_property
     def evaluations(self) -> EvaluationRoles:
         return EvaluationRoles(
-            self.analysis, self.training, self.settings.eval_names, self.settings.eval_loader_names
+            self.analysis,
+            self.training,
+            self.settings.eval_names,
+            self.settings.eval_loader_names,
+            self.settings.train_names,
         )
 
     def text(self, key: str, **values: object) -> str:
