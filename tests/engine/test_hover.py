@@ -117,3 +117,9 @@ def test_more_api_hovers(code: str, needle: str, expected: str) -> None:
     assert markdown is not None and expected in markdown
     chinese = hover(code, line, needle, "zh-cn", offset=1)
     assert chinese is not None and chinese != markdown
+
+
+def test_state_hover_on_the_backward_of_a_training_step() -> None:
+    line = seed_line("        loss.backward()")
+    markdown = hover(SEED, line, "backward", offset=1)
+    assert markdown is not None and "**`model`**" in markdown and "**mode**: train | eval" in markdown

@@ -7,6 +7,7 @@ import ast
 from torchmode.analysis.dataflow import FileAnalysis, Function, mode_in
 from torchmode.analysis.lattice import GradFact, ModeFact, Site
 from torchmode.analysis.names import access_path
+from torchmode.analysis.roles import TrainingRoles
 from torchmode.docs.i18n import text
 from torchmode.syntax.document import Document
 from torchmode.syntax.positions import Position, Span
@@ -21,7 +22,7 @@ def state_hover(
     tree = document.tree
     if tree is None:
         return None
-    target = _model_at(document, analysis, tree, position)
+    target = _model_at(document, analysis, tree, position) or _trained_model_at(document, analysis, position)
     if target is None:
         return None
     path, token = target
@@ -118,6 +119,25 @@ def _model_at(
         if token.contains(position):
             best = (path, token)
     return best
+
+
+def _trained_model_at(
+    document: Document, analysis: FileAnalysis, position: Position
+) -> tuple[str, Span] | None:
+    """On ``backward`` / ``step`` of a training step: the model whose forward pass it trains."""
+    training = TrainingRoles(analysis)
+    for step in analysis.steps:
+        func = step.call.func
+        if not isinstance(func, ast.Attribute) or getattr(func, "end_lineno", None) != position.line:
+            continue
+        end = document.span_of(func).end
+        token = Span(Position(end.line, max(end.column - len(func.attr), 0)), end)
+        if not token.contains(position):
+            continue
+        for forward in analysis.forward_calls:
+            if step in training.steps_after(forward):
+                return forward.path, token
+    return None
 
 
 def _statement_at(document: Document, tree: ast.Module, position: Position) -> ast.stmt | None:
