@@ -54,3 +54,15 @@ test: lint
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+# The VS Code extension: torchmode-<version>.vsix, with the server wheel inside. Node 24 comes
+# from the npm registry into ~/.cache/torchmode-editor-tests when needed (vsce 4 needs Node >= 22).
+# The real-editor tests (VS Code via code-server + chromium, Neovim) are part of `make test`;
+# `make editor-test` runs only them. Both install what they need on first use.
+.PHONY: vsix editor-test
+
+vsix: setup
+	$(BIN)/python tests/editors/editor_tools.py vsix
+
+editor-test: setup
+	$(BIN)/python -m pytest tests/editors $(PYTEST_ARGS)

@@ -1,0 +1,26 @@
+/** Names shared by the client's modules; the manifest (package.json) uses the same ones. */
+
+/** The settings section, the command prefix, the language client id and the log's name. */
+export const SECTION = "torchmode";
+export const DISPLAY_NAME = "torchmode";
+
+/** The oldest Python the server runs on (pyproject.toml: requires-python >= 3.10). */
+export const MIN_PYTHON: readonly [number, number] = [3, 10];
+
+/** The code action kind of the server's "fix all" (server/torchmode/lsp/actions.py). */
+export const FIX_ALL_KIND = "source.fixAll.torchmode";
+
+/** The Python extension, whose selected interpreter is used when present (no hard dependency). */
+export const PYTHON_EXTENSION_ID = "ms-python.python";
+
+/** Where the .vsix carries the server wheel (client/scripts/build-wheel.mjs writes it). */
+export const BUNDLED_WHEELS_DIR = "dist/wheels";
+
+/** Settings whose change needs a new server process; the rest are sent to the running one. */
+export const RESTART_SETTINGS = ["enable", "interpreter", "importStrategy"].map((key) => `${SECTION}.${key}`);
+
+export const COMMANDS = {
+  restart: `${SECTION}.restart`,
+  showLogs: `${SECTION}.showLogs`,
+  fixAll: `${SECTION}.fixAll`,
+} as const;

@@ -1,0 +1,106 @@
+// Drives the installed torchmode extension through the VS Code API from inside the
+// extension host and writes what it saw to $TORCHMODE_SELFTEST_OUT as JSON: the parts of
+// the client a DOM test cannot see well (settings sent live, fix-all, a bad interpreter
+// and a server that dies at start, neither of which may cause a restart loop, the restart
+// command).
+const fs = require("fs");
+const vscode = require("vscode");
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor(what, predicate, timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (predicate()) return;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+}
+
+async function run(out) {
+  const result = { steps: [] };
+  const started = Date.now();
+  const step = (name) => result.steps.push({ name, atMs: Date.now() - started });
+  try {
+    const [uri] = await vscode.workspace.findFiles("train.py");
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document);
+    const findings = () => vscode.languages.getDiagnostics(uri).filter((d) => d.source === "torchmode");
+    const config = () => vscode.workspace.getConfiguration("torchmode");
+    const original = document.getText();
+
+    await waitFor("the TM101 diagnostic", () => findings().length > 0, 240000);
+    const diagnostic = findings()[0];
+    result.diagnostic = {
+      code: typeof diagnostic.code === "object" ? diagnostic.code.value : diagnostic.code,
+      message: diagnostic.message,
+      severity: diagnostic.severity,
+      line: diagnostic.range.start.line,
+      character: diagnostic.range.start.character,
+    };
+    step("diagnostic");
+
+    const hovers = await vscode.commands.executeCommand("vscode.executeHoverProvider", uri, diagnostic.range.start);
+    result.hover = hovers
+      .flatMap((hover) => hover.contents.map((part) => (typeof part === "string" ? part : part.value)))
+      .join("\n");
+    step("hover");
+
+    const actions = await vscode.commands.executeCommand("vscode.executeCodeActionProvider", uri, diagnostic.range, "quickfix");
+    result.quickFixes = actions.map((action) => action.title);
+    step("quick fixes");
+
+    // A setting the running server takes without a restart.
+    await config().update("ignore", ["TM101"], vscode.ConfigurationTarget.Global);
+    await waitFor("TM101 gone once ignored", () => findings().length === 0, 30000);
+    await config().update("ignore", undefined, vscode.ConfigurationTarget.Global);
+    await waitFor("TM101 back once not ignored", () => findings().length > 0, 30000);
+    step("ignore setting applied live");
+
+    await vscode.commands.executeCommand("torchmode.fixAll");
+    await waitFor("the fix-all edit", () => document.getText() !== original, 30000);
+    result.textAfterFixAll = document.getText();
+    await waitFor("no finding after fix-all", () => findings().length === 0, 30000);
+    await vscode.commands.executeCommand("undo");
+    await waitFor("the undone text", () => document.getText() === original, 10000);
+    await waitFor("TM101 back after undo", () => findings().length > 0, 30000);
+    step("fix all");
+
+    // A broken interpreter: the server stops (its diagnostics go) and is not restarted in a loop.
+    const interpreter = config().inspect("interpreter").globalValue; // undefined: not set
+    await config().update("interpreter", "/nonexistent/bin/python3", vscode.ConfigurationTarget.Global);
+    await waitFor("the server stopped for a bad interpreter", () => findings().length === 0, 30000);
+    await sleep(3000);
+    result.findingsWithBadInterpreter = findings().length;
+    await config().update("interpreter", interpreter, vscode.ConfigurationTarget.Global);
+    await waitFor("TM101 back with the good interpreter", () => findings().length > 0, 120000);
+    step("bad interpreter, then good again");
+
+    // A torchmode in the environment that exits at start (the test put a broken one in the
+    // workspace folder, which `python -m` imports from): one report, no restart loop.
+    await config().update("importStrategy", "fromEnvironment", vscode.ConfigurationTarget.Global);
+    await waitFor("the server gone for a broken torchmode", () => findings().length === 0, 60000);
+    await sleep(3000);
+    result.findingsWithBrokenServer = findings().length;
+    await config().update("importStrategy", undefined, vscode.ConfigurationTarget.Global);
+    await waitFor("TM101 back with the bundled server", () => findings().length > 0, 120000);
+    step("broken server, then the bundled one again");
+
+    await vscode.commands.executeCommand("torchmode.restart");
+    await waitFor("TM101 after the restart command", () => findings().length > 0, 60000);
+    step("restart command");
+    result.ok = true;
+  } catch (error) {
+    result.error = String((error && error.stack) || error);
+  }
+  fs.writeFileSync(out, JSON.stringify(result, undefined, 2));
+}
+
+function activate() {
+  const out = process.env.TORCHMODE_SELFTEST_OUT;
+  if (out) {
+    void run(out);
+  }
+}
+
+module.exports = { activate };
