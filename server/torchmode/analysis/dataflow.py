@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from torchmode.analysis import api_names
@@ -48,6 +47,7 @@ from torchmode.analysis.names import (
     root_of,
     stored_names,
 )
+from torchmode.analysis.walk import own_expressions, statements_of
 from torchmode.syntax.document import Document
 
 MODULE_FUNCTION = "<module>"
@@ -182,7 +182,7 @@ class _Collector(ast.NodeVisitor):
         return module
 
     def _scan(self, body: list[ast.stmt], parent: Function, class_name: str | None) -> None:
-        for statement in _statements_in(body):
+        for statement in statements_of(body):
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 function = self._function(statement, parent, class_name)
                 if class_name is not None:
@@ -215,36 +215,6 @@ class _Collector(ast.NodeVisitor):
         return function
 
 
-def _statements_in(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements of a block including those nested in if/for/while/with/try, not in defs."""
-    for statement in body:
-        yield statement
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        for field_name in ("body", "orelse", "finalbody"):
-            yield from _statements_in(getattr(statement, field_name, []) or [])
-        for handler in getattr(statement, "handlers", []) or []:
-            yield from _statements_in(handler.body)
-        if isinstance(statement, ast.Match):
-            for case in statement.cases:
-                yield from _statements_in(case.body)
-
-
-def _own_expressions(statement: ast.stmt) -> Iterator[ast.AST]:
-    """The expression nodes of one statement, not of the statements nested in it."""
-    stack: list[ast.AST] = [
-        child
-        for child in ast.iter_child_nodes(statement)
-        if not isinstance(child, (ast.stmt, ast.excepthandler))
-    ]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Lambda):
-            continue
-        yield node
-        stack.extend(ast.iter_child_nodes(node))
-
-
 def _rebound_names(node: FunctionNode, function: Function) -> frozenset[str]:
     """Parameters assigned a new object, so effects after that do not reach the caller.
 
@@ -252,7 +222,7 @@ def _rebound_names(node: FunctionNode, function: Function) -> frozenset[str]:
     is not a rebinding.
     """
     rebound: set[str] = set()
-    for statement in _statements_in(node.body):
+    for statement in statements_of(node.body):
         if isinstance(statement, (ast.Assign, ast.AnnAssign)):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             for target in targets:
@@ -353,8 +323,8 @@ class ModuleAnalyzer:
                 continue
             calls = [
                 node
-                for statement in _statements_in(function.body)
-                for node in _own_expressions(statement)
+                for statement in statements_of(function.body)
+                for node in own_expressions(statement)
                 if isinstance(node, ast.Call)
             ]
             step_lines = [
@@ -389,8 +359,8 @@ class ModuleAnalyzer:
             }
             if not candidates:
                 continue
-            for statement in _statements_in(function.body):
-                for node in _own_expressions(statement):
+            for statement in statements_of(function.body):
+                for node in own_expressions(statement):
                     if (
                         isinstance(node, ast.Call)
                         and isinstance(node.func, ast.Name)

@@ -15,7 +15,6 @@ Nothing here changes the dataflow; it only reads ``FileAnalysis``.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from torchmode.analysis import api_names
@@ -23,6 +22,7 @@ from torchmode.analysis.cfg import ControlFlowGraph, Node, NodeKind
 from torchmode.analysis.dataflow import CallSite, FileAnalysis, Function
 from torchmode.analysis.lattice import GradFact, GradValue
 from torchmode.analysis.names import ImportMap, stored_names
+from torchmode.analysis.walk import own_expressions, statements_of
 
 
 @dataclass(frozen=True)
@@ -43,42 +43,6 @@ class Definition:
 class Reaching:
     definitions: tuple[Definition, ...]
     from_entry: bool  # some path reaches the use without binding the name (a parameter, a global)
-
-
-def own_expressions(node: ast.AST) -> Iterator[ast.AST]:
-    """Expression nodes of one statement (or expression), not of statements nested in it.
-
-    Lambdas are skipped: their bodies run later, under whatever grad mode is then.
-    """
-    stack: list[ast.AST] = (
-        [node]
-        if isinstance(node, ast.expr)
-        else [
-            child
-            for child in ast.iter_child_nodes(node)
-            if not isinstance(child, (ast.stmt, ast.excepthandler, ast.match_case))
-        ]
-    )
-    while stack:
-        current = stack.pop()
-        if isinstance(current, ast.Lambda):
-            continue
-        yield current
-        stack.extend(ast.iter_child_nodes(current))
-
-
-def statements_of(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Every statement of a body, nested blocks included, nested ``def``/``class`` bodies not."""
-    for statement in body:
-        yield statement
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        for name in ("body", "orelse", "finalbody"):
-            yield from statements_of(getattr(statement, name, []) or [])
-        for handler in getattr(statement, "handlers", []) or []:
-            yield from statements_of(handler.body)
-        for case in getattr(statement, "cases", []) or []:
-            yield from statements_of(case.body)
 
 
 def decorator_grad(function: Function, imports: ImportMap | None) -> str | None:

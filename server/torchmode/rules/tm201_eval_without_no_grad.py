@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from torchmode.analysis.dataflow import FileAnalysis, ForwardCall, Function
-from torchmode.analysis.grad_facts import GradFacts, own_expressions, statements_of
+from torchmode.analysis.grad_facts import GradFacts
 from torchmode.analysis.lattice import GradFact, Site
 from torchmode.analysis.names import access_path, stored_names
 from torchmode.analysis.roles import Evaluation
+from torchmode.analysis.walk import own_expressions, statements_of
 from torchmode.findings import Applicability, Finding, Fix, Related, Severity
 from torchmode.fixes import parses_after
 from torchmode.fixes.wrap import (

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from torchmode.analysis.dataflow import FileAnalysis, Function
-from torchmode.analysis.grad_facts import GradFacts, decorator_grad, own_expressions, statements_of
+from torchmode.analysis.grad_facts import GradFacts, decorator_grad
 from torchmode.analysis.lattice import Conditions, GradFact, Site, contradicts
 from torchmode.analysis.names import access_path
+from torchmode.analysis.walk import own_expressions, statements_of
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.fixes import parses_after
 from torchmode.fixes.wrap import dedent_out_of_with, parent_of

@@ -10,6 +10,7 @@ from torchmode.analysis import api_names
 from torchmode.analysis.dataflow import FileAnalysis, Function
 from torchmode.analysis.lattice import ModeFact, Site
 from torchmode.analysis.names import access_path, prefixes, root_of
+from torchmode.analysis.walk import statements_of
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.fixes import parses_after
 from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
@@ -150,21 +151,6 @@ def _other_like(name: str) -> bool:
     return bool(_words(name) & _OTHER_WORDS)
 
 
-def _own_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements of a body, nested blocks included, without those of nested defs and classes."""
-    for statement in body:
-        yield statement
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            continue
-        for field_name in ("body", "orelse", "finalbody"):
-            yield from _own_statements(getattr(statement, field_name, []) or [])
-        for handler in getattr(statement, "handlers", []) or []:
-            yield from _own_statements(handler.body)
-        if isinstance(statement, ast.Match):
-            for case in statement.cases:
-                yield from _own_statements(case.body)
-
-
 def _strip_same_module(expr: ast.expr) -> ast.expr:
     """``model.to(device).eval`` -> ``model``: these calls return the module itself."""
     while (
@@ -266,7 +252,7 @@ class ModeMethodNotCalled(Rule):
     def check(self, context: RuleContext) -> Iterator[Finding]:
         analysis = context.analysis
         for function in analysis.functions:
-            for statement in _own_statements(function.body):
+            for statement in statements_of(function.body):
                 if not isinstance(statement, ast.Expr):
                     continue
                 attribute = statement.value

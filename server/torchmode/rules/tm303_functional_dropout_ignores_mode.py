@@ -8,7 +8,7 @@ import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from torchmode.analysis.dataflow import FileAnalysis, Function
+from torchmode.analysis.dataflow import Function
 from torchmode.analysis.names import ImportMap, access_path
 from torchmode.findings import Finding, Fix, Severity
 from torchmode.fixes import parses_after
@@ -43,42 +43,6 @@ _DROPOUT_MODULES: dict[str, str] = {
     "FeatureAlphaDropout": "feature_alpha_dropout",
 }
 _MODULE_PREFIXES = ("torch.nn.", "torch.nn.modules.dropout.")
-
-# Bases that make a class an ``nn.Module`` besides ``torch.nn.Module`` itself (which the
-# analysis knows): Lightning and transformers models read ``self.training`` just the same.
-_OTHER_MODULE_BASES = frozenset(
-    {
-        "pytorch_lightning.LightningModule",
-        "pytorch_lightning.core.LightningModule",
-        "pytorch_lightning.core.module.LightningModule",
-        "lightning.LightningModule",
-        "lightning.pytorch.LightningModule",
-        "lightning.pytorch.core.LightningModule",
-        "lightning.pytorch.core.module.LightningModule",
-        "transformers.PreTrainedModel",
-        "transformers.modeling_utils.PreTrainedModel",
-    }
-)
-
-
-def _module_classes(tree: ast.Module, analysis: FileAnalysis) -> frozenset[str]:
-    """``analysis.module_classes`` plus classes deriving from Lightning or transformers models."""
-    found = set(analysis.module_classes)
-    imports = analysis.imports
-    classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
-    changed = True
-    while changed:
-        changed = False
-        for node in classes:
-            if node.name in found:
-                continue
-            for base in node.bases:
-                qualified = imports.qualified_name(base) if imports is not None else None
-                if qualified in _OTHER_MODULE_BASES or access_path(base) in found:
-                    found.add(node.name)
-                    changed = True
-                    break
-    return frozenset(found)
 
 
 def _is_static(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
@@ -347,7 +311,7 @@ class FunctionalDropoutIgnoresMode(Rule):
         tree = context.document.tree
         if imports is None or tree is None:
             return
-        classes = _module_classes(tree, analysis)
+        classes = analysis.module_classes
         if not classes:
             return
         for method in analysis.functions:
