@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 from torchmode.analysis.names import ImportMap, access_path
+from torchmode.analysis.walk import all_statements
 
 # Methods of nn.Module that return the module itself, so identity (and mode) carries over.
 SAME_MODULE_METHODS = frozenset(
@@ -144,7 +145,7 @@ def module_classes(tree: ast.Module, imports: ImportMap) -> frozenset[str]:
     """Names of classes in this file that derive from ``nn.Module`` (directly or through each other)."""
     bases_of: dict[str, list[ast.expr]] = {}
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in all_statements(tree):
         if isinstance(node, ast.ClassDef):
             bases_of[node.name] = node.bases
             # A base from another file (``class SamModel(SamPreTrainedModel)``) cannot be

@@ -15,6 +15,7 @@ rules read: forward calls with the state there, training steps, mode switches.
 from __future__ import annotations
 
 import ast
+import heapq
 import re
 from dataclasses import dataclass, field, replace
 
@@ -265,6 +266,9 @@ class ModuleAnalyzer:
         # Paths ever put in train mode or whose parameters are handed out (to an
         # optimizer): models that get trained, as opposed to frozen teachers.
         self.trained_paths: set[str] = set()
+        self._calls_by_function: dict[int, list[ast.Call]] = {}
+        self._events: dict[int, tuple[ast.Call | ast.NamedExpr, ...]] = {}
+        self._fixpoints: dict[int, tuple[ControlFlowGraph, list[int], dict[int, State], State]] = {}
         self.model_paths = self._find_model_paths()
         self._summaries: dict[int, Summary] = {}
         self._in_progress: set[int] = set()
@@ -321,12 +325,7 @@ class ModuleAnalyzer:
         for function in self.functions:
             if function.node is None:
                 continue
-            calls = [
-                node
-                for statement in statements_of(function.body)
-                for node in own_expressions(statement)
-                if isinstance(node, ast.Call)
-            ]
+            calls = self._own_calls(function)
             step_lines = [
                 call.lineno for call in calls if api_names.training_step_kind(call, self.imports) is not None
             ]
@@ -359,15 +358,23 @@ class ModuleAnalyzer:
             }
             if not candidates:
                 continue
-            for statement in statements_of(function.body):
-                for node in own_expressions(statement):
-                    if (
-                        isinstance(node, ast.Call)
-                        and isinstance(node.func, ast.Name)
-                        and node.func.id in candidates
-                    ):
-                        found.add(node.func.id)
+            for call in self._own_calls(function):
+                if isinstance(call.func, ast.Name) and call.func.id in candidates:
+                    found.add(call.func.id)
         return found
+
+    def _own_calls(self, function: Function) -> list[ast.Call]:
+        """The calls in a function's own code (not nested defs), found once and kept."""
+        calls = self._calls_by_function.get(id(function))
+        if calls is None:
+            calls = [
+                node
+                for statement in statements_of(function.body)
+                for node in own_expressions(statement)
+                if isinstance(node, ast.Call)
+            ]
+            self._calls_by_function[id(function)] = calls
+        return calls
 
     def _is_library_path(self, path: str) -> bool:
         """``torch.something.eval()`` is not a model of the user's."""
@@ -393,6 +400,19 @@ class ModuleAnalyzer:
         return api_names.is_module_factory(qualified)
 
     # -- driver --------------------------------------------------------------------------------
+
+    def events_of(self, expr: ast.expr) -> tuple[ast.Call | ast.NamedExpr, ...]:
+        """The calls and walrus bindings of an expression in evaluation order, found once.
+
+        A fixpoint visits a statement several times; walking its expression tree each
+        time was most of the analysis's cost.
+        """
+        events = self._events.get(id(expr))
+        if events is None:
+            found: list[ast.Call | ast.NamedExpr] = []
+            _collect_events(expr, found)
+            events = self._events[id(expr)] = tuple(found)
+        return events
 
     def run(self) -> FileAnalysis:
         for function in self.functions:
@@ -441,19 +461,39 @@ class ModuleAnalyzer:
 
     def _analyze(self, function: Function, observe: bool) -> State:
         cache_key = id(function)
+        fixpoint = self._fixpoints.get(cache_key)
+        if fixpoint is None:
+            fixpoint = self._fixpoints[cache_key] = self._fixpoint(function)
+        cfg, order, in_states, entry = fixpoint
+        if observe:
+            for index in order:
+                if index in in_states:
+                    self._transfer(function, cfg, index, in_states[index], self.result)
+        exit_state = in_states.get(cfg.exit)
+        if exit_state is None:
+            exit_state = entry
+        self._exit_states[cache_key] = exit_state
+        if observe and function.is_module:
+            self.result.module_exit = exit_state
+        return exit_state
+
+    def _fixpoint(self, function: Function) -> tuple[ControlFlowGraph, list[int], dict[int, State], State]:
+        """The state before each node once nothing changes any more (computed once per function)."""
         cfg = ControlFlowGraph(function.body)
         entry = self._entry_state(function)
         in_states: dict[int, State] = {}
         out_states: dict[int, State] = {}
         order = cfg.reverse_postorder()
         rank = {node: position for position, node in enumerate(order)}
-        pending = set(order)
+        # A heap of ranks: always the earliest pending node in reverse postorder, in log time.
+        pending = list(range(len(order)))
+        queued = set(order)
         budget = 50 * len(order) + 100  # a bound well above what real fixpoints need
         lookup = self._lookup_for(function)
         while pending and budget > 0:
             budget -= 1
-            index = min(pending, key=rank.__getitem__)
-            pending.discard(index)
+            index = order[heapq.heappop(pending)]
+            queued.discard(index)
             node = cfg.nodes[index]
             if index == cfg.entry:
                 state = entry
@@ -472,18 +512,11 @@ class ModuleAnalyzer:
             new_out = self._transfer(function, cfg, index, state, None)
             if out_states.get(index) != new_out:
                 out_states[index] = new_out
-                pending.update(edge.target for edge in node.successors if edge.target in rank)
-        if observe:
-            for index in order:
-                if index in in_states:
-                    self._transfer(function, cfg, index, in_states[index], self.result)
-        exit_state = in_states.get(cfg.exit)
-        if exit_state is None:
-            exit_state = entry
-        self._exit_states[cache_key] = exit_state
-        if observe and function.is_module:
-            self.result.module_exit = exit_state
-        return exit_state
+                for edge in node.successors:
+                    if edge.target in rank and edge.target not in queued:
+                        queued.add(edge.target)
+                        heapq.heappush(pending, rank[edge.target])
+        return cfg, order, in_states, entry
 
     def _entry_state(self, function: Function) -> State:
         grad: GradValue = GRAD_ON if function.is_module else ENTRY_GRAD
@@ -645,6 +678,27 @@ class ModuleAnalyzer:
                 stripped = _strip_wrappers(keyword.value)
                 keywords[keyword.arg] = access_path(stripped) if stripped is not None else None
         return callee, positional, keywords
+
+
+def _collect_events(expr: ast.expr, found: list[ast.Call | ast.NamedExpr]) -> None:
+    """Post-order: a call's callee and arguments are evaluated before the call itself."""
+    if isinstance(expr, ast.Lambda):
+        return  # its body runs later, if ever
+    if isinstance(expr, ast.NamedExpr):
+        _collect_events(expr.value, found)
+        found.append(expr)
+        return
+    for child in ast.iter_child_nodes(expr):
+        if isinstance(child, ast.expr):
+            _collect_events(child, found)
+        elif isinstance(child, ast.comprehension):
+            _collect_events(child.iter, found)
+            for condition in child.ifs:
+                _collect_events(condition, found)
+        elif isinstance(child, ast.keyword):
+            _collect_events(child.value, found)
+    if isinstance(expr, ast.Call):
+        found.append(expr)
 
 
 SUBMODULES = "<submodules>"  # the path component for "some of its sub-modules"
@@ -910,23 +964,11 @@ class _Step:
 
     def evaluate(self, expr: ast.expr, statement: ast.stmt | None) -> None:
         """Apply the events of an expression in evaluation order (callee and arguments first)."""
-        if isinstance(expr, (ast.Lambda,)):
-            return
-        if isinstance(expr, ast.NamedExpr):
-            self.evaluate(expr.value, statement)
-            self.forget({expr.target.id})
-            return
-        for child in ast.iter_child_nodes(expr):
-            if isinstance(child, ast.expr):
-                self.evaluate(child, statement)
-            elif isinstance(child, ast.comprehension):
-                self.evaluate(child.iter, statement)
-                for condition in child.ifs:
-                    self.evaluate(condition, statement)
-            elif isinstance(child, ast.keyword):
-                self.evaluate(child.value, statement)
-        if isinstance(expr, ast.Call):
-            self.call(expr, statement)
+        for event in self.analyzer.events_of(expr):
+            if isinstance(event, ast.NamedExpr):
+                self.forget({event.target.id})
+            else:
+                self.call(event, statement)
 
     def call(self, call: ast.Call, statement: ast.stmt | None) -> None:
         func = call.func

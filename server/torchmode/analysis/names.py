@@ -10,13 +10,15 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from torchmode.analysis.walk import all_statements
+
 
 class ImportMap:
     """Maps local names to what they were imported as (``F`` -> ``torch.nn.functional``)."""
 
     def __init__(self, tree: ast.Module) -> None:
         self.aliases: dict[str, str] = {}
-        for node in ast.walk(tree):
+        for node in all_statements(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:

@@ -40,3 +40,23 @@ def statements_of(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from statements_of(handler.body)
         for case in getattr(statement, "cases", []) or []:
             yield from statements_of(case.body)
+
+
+def all_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """Every statement of a module, inside functions and classes too, without visiting expressions.
+
+    Imports and class definitions are statements, so finding them needs no walk over
+    the (far more numerous) expression nodes.
+    """
+    stack: list[ast.stmt] = list(reversed(tree.body))
+    while stack:
+        statement = stack.pop()
+        yield statement
+        nested: list[ast.stmt] = []
+        for name in ("body", "orelse", "finalbody"):
+            nested.extend(getattr(statement, name, []) or [])
+        for handler in getattr(statement, "handlers", []) or []:
+            nested.extend(handler.body)
+        for case in getattr(statement, "cases", []) or []:
+            nested.extend(case.body)
+        stack.extend(reversed(nested))
