@@ -8,12 +8,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from torchmode.analysis.dataflow import analyze
+from torchmode.analysis.dataflow import FileAnalysis, analyze
+from torchmode.analysis.layers import LayerSensitivity
+from torchmode.analysis.names import access_path
 from torchmode.analysis.roles import TrainingRoles
-from torchmode.docs import normalize_locale
+from torchmode.docs import normalize_locale, text
 from torchmode.docs.hover import api_hover, suppression_code_hover
 from torchmode.docs.state_hover import state_hover
-from torchmode.findings import Finding
+from torchmode.findings import Finding, Severity
 from torchmode.rules import ALL_RULES, RuleContext
 from torchmode.settings import Settings
 from torchmode.syntax import Document, ParseFailure, Position, Span
@@ -106,6 +108,28 @@ def suppressed(document: Document, finding: Finding) -> bool:
     return False
 
 
+_MODE_RULES = frozenset({"TM101", "TM102", "TM103"})
+
+
+def _harmless_for_this_model(
+    finding: Finding, analysis: FileAnalysis, layers: LayerSensitivity | None, locale: str
+) -> Finding:
+    """A mode finding on a model with no mode-dependent layer is true but harmless today: a Hint.
+
+    Only when every ``Net(...)`` the file assigns to that name is known to be made of
+    layers that compute the same in both modes (Linear, Conv, ReLU, LayerNorm...).
+    """
+    if layers is None or finding.code not in _MODE_RULES or not finding.subject:
+        return finding
+    constructors = analysis.constructors.get(finding.subject, ())
+    if not constructors or any(layers.of_expression(call) is not False for call in constructors):
+        return finding
+    model = next(iter(constructors)).func
+    name = access_path(model) or "this model"
+    note = text("layers.harmless", locale, model=name)
+    return replace(finding, severity=Severity.HINT, message=f"{finding.message} {note}")
+
+
 def check_document(document: Document, settings: Settings = DEFAULT_SETTINGS) -> CheckResult:
     rules = [rule for rule in ALL_RULES if _selected(rule.code, settings) and rule.may_apply(document.text)]
     if not rules:
@@ -115,10 +139,16 @@ def check_document(document: Document, settings: Settings = DEFAULT_SETTINGS) ->
     if analysis is None:
         return CheckResult(document, (), document.parse_failure)
     context = RuleContext(document, analysis, normalize_locale(settings.locale), settings)
+    layers = (
+        LayerSensitivity(document.tree, analysis.imports, analysis.module_classes)
+        if document.tree is not None and analysis.imports is not None
+        else None
+    )
     findings: list[Finding] = []
     for rule in rules:
         for finding in rule().check(context):
             if not suppressed(document, finding):
+                finding = _harmless_for_this_model(finding, analysis, layers, context.locale)
                 severity = settings.severity_for(finding.code, finding.severity)
                 findings.append(
                     finding if severity is finding.severity else replace(finding, severity=severity)

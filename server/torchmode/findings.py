@@ -46,6 +46,7 @@ class Finding:
     related: tuple[Related, ...] = ()
     fixes: tuple[Fix, ...] = field(default=())
     url: str = ""
+    subject: str = ""  # the model path a mode finding is about, when there is one
 
     @property
     def preferred_fix(self) -> Fix | None:

@@ -158,6 +158,7 @@ class FileAnalysis:
     trained_paths: frozenset[str] = frozenset()
     imports: ImportMap | None = None  # local name -> imported name, for rules that match APIs
     module_classes: frozenset[str] = frozenset()  # classes of this file deriving from nn.Module
+    constructors: dict[str, tuple[ast.Call, ...]] = field(default_factory=dict)  # path -> its Net(...) calls
     # The state just before each statement (and each if/while test, for iterable, with item),
     # keyed by ``id()`` of its ast node: the grad and modes any rule or hover can ask about.
     states_before: dict[int, State] = field(default_factory=dict)
@@ -266,6 +267,8 @@ class ModuleAnalyzer:
         # Paths ever put in train mode or whose parameters are handed out (to an
         # optimizer): models that get trained, as opposed to frozen teachers.
         self.trained_paths: set[str] = set()
+        # Every ``path = Net(...)`` of the file, for what the model is made of.
+        self.constructors: dict[str, list[ast.Call]] = {}
         self._calls_by_function: dict[int, list[ast.Call]] = {}
         self._events: dict[int, tuple[ast.Call | ast.NamedExpr, ...]] = {}
         self._fixpoints: dict[int, tuple[ControlFlowGraph, list[int], dict[int, State], State]] = {}
@@ -280,6 +283,7 @@ class ModuleAnalyzer:
             trained_paths=frozenset(self.trained_paths),
             imports=self.imports,
             module_classes=self.module_classes,
+            constructors={path: tuple(calls) for path, calls in self.constructors.items()},
         )
 
     # -- which paths are models ---------------------------------------------------------------
@@ -310,6 +314,9 @@ class ModuleAnalyzer:
                     path = access_path(target)
                     if path:
                         paths.add(path)
+                        constructor = _strip_mode_chain(node.value)
+                        if isinstance(constructor, ast.Call):
+                            self.constructors.setdefault(path, []).append(constructor)
         paths.update(self._called_in_training_steps())
         paths.update(self._called_parameters_named_like_models())
         return frozenset(paths)

@@ -303,6 +303,7 @@ class TrainStepInEvalMode(Rule):
             related=tuple(related),
             fixes=tuple(self._fixes(context, forward, forward_span, evals, trains)),
             url=self.url(),
+            subject=forward.path,
         )
 
     def _caller_finding(
@@ -393,6 +394,7 @@ class TrainStepInEvalMode(Rule):
             related=tuple(related),
             fixes=tuple(fixes),
             url=self.url(),
+            subject=forward.path,
         )
 
     # -- fixes --------------------------------------------------------------------------------

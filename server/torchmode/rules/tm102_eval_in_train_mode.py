@@ -219,6 +219,7 @@ def run(model, loaders, optimizer):
             related=tuple(related),
             fixes=tuple(self._fixes(context, forward, evaluation, cause)),
             url=self.url(),
+            subject=forward.path,
         )
 
     # -- fixes --------------------------------------------------------------------------------

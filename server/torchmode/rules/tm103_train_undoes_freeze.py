@@ -128,6 +128,7 @@ def fit(model, optimizer, loader):
             related=tuple(related),
             fixes=tuple(fixes),
             url=self.url(),
+            subject=switch.path,
         )
 
 
