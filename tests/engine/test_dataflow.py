@@ -346,3 +346,34 @@ def test_restoring_a_saved_training_flag_restores_the_mode() -> None:
     assert modes_of(forward_on(analysis, 14).value) == {"eval"}
     assert modes_of(forward_on(analysis, 20).value) == {"train"}
     assert modes_of(forward_on(analysis, 23).value) == {"train"}
+
+
+def test_methods_through_instances_inheritance_and_super() -> None:
+    analysis = run(
+        """
+        class Base:
+            def evaluate(self):
+                self.model.eval()
+
+        class Trainer(Base):
+            def __init__(self, model):
+                self.model = model
+
+            def validate(self):
+                super().evaluate()
+
+            def step(self, x):
+                self.model(x)
+
+        def main(trainer_model, x):
+            trainer = Trainer(trainer_model)
+            trainer.model.train()
+            trainer.evaluate()
+            trainer.model(x)
+            trainer.model.train()
+            trainer.validate()
+            trainer.model(x)
+        """
+    )
+    assert modes_of(forward_on(analysis, 20).value) == {"eval"}
+    assert modes_of(forward_on(analysis, 23).value) == {"eval"}

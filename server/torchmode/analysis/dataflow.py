@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import heapq
+import logging
 import re
 from dataclasses import dataclass, field, replace
 
@@ -48,7 +49,7 @@ from torchmode.analysis.names import (
     root_of,
     stored_names,
 )
-from torchmode.analysis.walk import own_expressions, statements_of
+from torchmode.analysis.walk import all_statements, own_expressions, statements_of
 from torchmode.syntax.document import Document
 
 MODULE_FUNCTION = "<module>"
@@ -175,6 +176,7 @@ class _Collector(ast.NodeVisitor):
         self.functions: list[Function] = []
         self.module_level: dict[str, Function] = {}
         self.classes: dict[str, dict[str, Function]] = {}
+        self.class_bases: dict[str, list[str]] = {}
 
     def collect(self, tree: ast.Module) -> Function:
         module = Function(MODULE_FUNCTION, None, tree.body, [], 0, frozenset(), None, None)
@@ -194,6 +196,9 @@ class _Collector(ast.NodeVisitor):
                 else:
                     parent.nested[statement.name] = function
             elif isinstance(statement, ast.ClassDef):
+                self.class_bases[statement.name] = [
+                    base_path for base_path in map(access_path, statement.bases) if base_path is not None
+                ]
                 self._scan(statement.body, parent, statement.name)
 
     def _function(self, node: FunctionNode, parent: Function, class_name: str | None) -> Function:
@@ -263,18 +268,23 @@ class ModuleAnalyzer:
         self.module = collector.collect(tree)
         self.functions = collector.functions
         self.classes = collector.classes
+        self.class_bases = collector.class_bases
         self.module_classes = api_names.module_classes(tree, self.imports)
         # Paths ever put in train mode or whose parameters are handed out (to an
         # optimizer): models that get trained, as opposed to frozen teachers.
         self.trained_paths: set[str] = set()
         # Every ``path = Net(...)`` of the file, for what the model is made of.
         self.constructors: dict[str, list[ast.Call]] = {}
+        # ``trainer = Trainer(model)``: the classes of this file each path is an instance of
+        # (a path assigned anything else too gets no class).
+        self.instances: dict[str, set[str]] = self._find_instances(tree)
         self._calls_by_function: dict[int, list[ast.Call]] = {}
         self._events: dict[int, tuple[ast.Call | ast.NamedExpr, ...]] = {}
         self._fixpoints: dict[int, tuple[ControlFlowGraph, list[int], dict[int, State], State]] = {}
         self.model_paths = self._find_model_paths()
         self._summaries: dict[int, Summary] = {}
         self._in_progress: set[int] = set()
+        self.work = AnalysisWork()
         self._exit_states: dict[int, State] = {}
         self.result = FileAnalysis(
             document,
@@ -432,6 +442,12 @@ class ModuleAnalyzer:
             return self._summaries[key]
         if key in self._in_progress:
             return Summary()  # recursion: assume no effect rather than loop forever
+        if len(self._in_progress) >= MAX_SUMMARY_DEPTH:
+            # A call chain deeper than real code nests: the callee's effect is unknown, and
+            # following it would exhaust the interpreter's stack (RecursionError). Assume no
+            # effect, which reports nothing, and do not cache it: a shallower caller recomputes.
+            self.work.note_budget("summary depth", self.document)
+            return Summary()
         self._in_progress.add(key)
         try:
             exit_state = self._analyze(function, observe=False)
@@ -499,6 +515,7 @@ class ModuleAnalyzer:
         lookup = self._lookup_for(function)
         while pending and budget > 0:
             budget -= 1
+            self.work.fixpoint_steps += 1
             index = order[heapq.heappop(pending)]
             queued.discard(index)
             node = cfg.nodes[index]
@@ -523,6 +540,8 @@ class ModuleAnalyzer:
                     if edge.target in rank and edge.target not in queued:
                         queued.add(edge.target)
                         heapq.heappush(pending, rank[edge.target])
+        if pending:
+            self.work.note_budget("fixpoint iterations", self.document)
         return cfg, order, in_states, entry
 
     def _entry_state(self, function: Function) -> State:
@@ -646,6 +665,45 @@ class ModuleAnalyzer:
             self.document.span_of(statement) if statement is not None else None,
         )
 
+    def _find_instances(self, tree: ast.Module) -> dict[str, set[str]]:
+        instances: dict[str, set[str]] = {}
+        unknown: set[str] = set()
+        for statement in all_statements(tree):
+            if not isinstance(statement, ast.Assign):
+                continue
+            value = statement.value
+            name = value.func.id if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) else None
+            for target in statement.targets:
+                path = access_path(target)
+                if path is None:
+                    continue
+                if name is not None and name in self.classes:
+                    instances.setdefault(path, set()).add(name)
+                else:
+                    unknown.add(path)
+        return {path: classes for path, classes in instances.items() if path not in unknown}
+
+    def _method(self, class_name: str, name: str, skip_own: bool = False, depth: int = 0) -> Function | None:
+        """A method as Python finds it: the class itself, then its bases of this file in order."""
+        if depth > 20:
+            return None  # a cycle of bases cannot exist at run time; do not loop on one here
+        if not skip_own:
+            method = self.classes.get(class_name, {}).get(name)
+            if method is not None:
+                return method
+        for base in self.class_bases.get(class_name, []):
+            method = self._method(base, name, depth=depth + 1)
+            if method is not None:
+                return method
+        return None
+
+    def _class_of(self, path: str) -> str | None:
+        """The class of this file that every assignment of ``path`` instantiates, if there is one."""
+        classes = self.instances.get(path)
+        if classes is None or len(classes) != 1:
+            return None
+        return next(iter(classes))
+
     def resolve_call(
         self, function: Function, call: ast.Call
     ) -> tuple[Function, list[str | None], dict[str, str | None]] | None:
@@ -662,15 +720,30 @@ class ModuleAnalyzer:
                 scope = scope.parent
             if callee is None:
                 callee = self.module.nested.get(func.id)
-        elif (
-            isinstance(func, ast.Attribute)
-            and isinstance(func.value, ast.Name)
-            and function.class_name is not None
-            and function.parameters
-            and func.value.id == function.parameters[0]
-        ):
-            callee = self.classes.get(function.class_name, {}).get(func.attr)
-            receiver = func.value.id
+        elif isinstance(func, ast.Attribute):
+            owner = func.value
+            self_name = function.parameters[0] if function.class_name and function.parameters else None
+            if (
+                self_name is not None
+                and isinstance(owner, ast.Call)
+                and isinstance(owner.func, ast.Name)
+                and owner.func.id == "super"
+            ):
+                # ``super().evaluate()``: the first base (of this file) that defines it.
+                assert function.class_name is not None
+                callee = self._method(function.class_name, func.attr, skip_own=True)
+                receiver = self_name
+            elif isinstance(owner, ast.Name) and owner.id == self_name:
+                assert function.class_name is not None
+                callee = self._method(function.class_name, func.attr)
+                receiver = self_name
+            else:
+                # ``trainer.fit()`` where ``trainer = Trainer(...)`` in this file.
+                path = access_path(owner)
+                owner_class = self._class_of(path) if path is not None else None
+                if owner_class is not None:
+                    callee = self._method(owner_class, func.attr)
+                    receiver = path
         if callee is None or callee.node is None:
             return None
         positional: list[str | None] = [receiver] if receiver is not None else []
@@ -1190,6 +1263,26 @@ def _chain(site: Site, origin: tuple[Site, ...]) -> tuple[Site, ...]:
 def mode_in(state: State, path: str, function: Function) -> ModeValue:
     """The value of ``path`` in ``state`` inside ``function`` (inherited, entry or unknown if unset)."""
     return _Lookup(function).value(state.mode_map, path)
+
+
+# Nested summaries (f calls g calls h...) followed at most this deep. Each level costs about
+# ten Python frames, so this stays far below the default recursion limit of 1000.
+MAX_SUMMARY_DEPTH = 40
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class AnalysisWork:
+    """What one file's analysis cost, and which budgets it hit (the tests prove the bounds)."""
+
+    fixpoint_steps: int = 0
+    budgets_hit: list[str] = field(default_factory=list)
+
+    def note_budget(self, which: str, document: Document) -> None:
+        if which not in self.budgets_hit:  # logged once per budget and file
+            self.budgets_hit.append(which)
+            _log.info("%s: %s budget exhausted; the rest is treated as unknown", document.path, which)
 
 
 def analyze(document: Document) -> FileAnalysis | None:
