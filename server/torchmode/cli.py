@@ -46,7 +46,8 @@ from torchmode.config import (
 )
 from torchmode.engine import CheckResult, Settings
 from torchmode.findings import Finding, Fix, Severity
-from torchmode.syntax import Document, Span, TextEdit, apply_edits
+from torchmode.notebooks import CellEditError, Notebook, NotebookError, is_notebook_path
+from torchmode.syntax import Document, Position, Span, TextEdit, apply_edits
 
 if TYPE_CHECKING:
     from torchmode.rules.base import Rule
@@ -309,7 +310,11 @@ class Discovery:
                 if self._excluded(path, True, ignores):
                     continue
                 yield from self._walk_folder(path, ignores)
-            elif is_file and entry.name.endswith(".py") and not self._excluded(path, False, ignores):
+            elif (
+                is_file
+                and entry.name.endswith((".py", ".ipynb"))
+                and not self._excluded(path, False, ignores)
+            ):
                 yield path
 
     def _excluded(self, path: Path, is_dir: bool, ignores: list[IgnoreFile]) -> bool:
@@ -335,6 +340,26 @@ class Source:
     # The encoding it was read with; "utf-8-sig" when it starts with a BOM, so that
     # writing it back keeps the BOM.
     encoding: str
+    # For a .ipynb file: the notebook, whose code cells form the checked program.
+    notebook: Notebook | None = None
+
+    @property
+    def program_text(self) -> str:
+        """The Python text the engine checks: the file, or a notebook's cells joined."""
+        return self.text if self.notebook is None else self.notebook.program.text
+
+    def where(self, position: Position) -> str:
+        """``path:line:col`` (1-based column), or ``path:cell N:line:col`` in a notebook, as ruff prints."""
+        cell, line, column = self.locate(position)
+        prefix = self.display if cell is None else f"{self.display}:cell {cell}"
+        return f"{prefix}:{line}:{column + 1}"
+
+    def locate(self, position: Position) -> tuple[int | None, int, int]:
+        """(1-based cell number or None, line, 0-based column) of a program position."""
+        if self.notebook is None:
+            return None, position.line, position.column
+        located = self.notebook.program.to_cell(position)
+        return located.cell + 1, located.line, located.column
 
 
 def display_path(path: Path) -> str:
@@ -378,6 +403,12 @@ def read_source(path: Path) -> Source | str:
         return f"cannot decode file as {name}: {error.reason} (byte 0x{data[error.start]:02x} on line {line})"
     except LookupError:
         return f"cannot decode file: unknown encoding {encoding!r}"
+    if is_notebook_path(path.name):
+        try:
+            notebook = Notebook.parse(text)
+        except NotebookError as error:
+            return f"invalid notebook: {error}"
+        return Source(path, display_path(path), text, encoding, notebook)
     return Source(path, display_path(path), text, encoding)
 
 
@@ -443,7 +474,7 @@ class Checker:
     def check(self, source: Source, settings: Settings, text: str | None = None) -> CheckResult | None:
         """Run the engine; report a parse failure or an engine crash as a file error."""
         # The absolute path lets the engine resolve imports of neighbouring files.
-        document = Document(source.text if text is None else text, os.path.abspath(source.path))
+        document = Document(source.program_text if text is None else text, os.path.abspath(source.path))
         try:
             result = apply_fix_safety(engine.check_document(document, settings), settings)
         except Exception as error:  # an engine bug must not hide the other files' results
@@ -453,8 +484,7 @@ class Checker:
             return None
         if result.parse_failure is not None:
             failure = result.parse_failure
-            where = f"{source.display}:{failure.position.line}:{failure.position.column + 1}"
-            self.problems.error(f"Failed to parse {where}: {failure.message}")
+            self.problems.error(f"Failed to parse {source.where(failure.position)}: {failure.message}")
             return None
         return result
 
@@ -463,7 +493,8 @@ class Checker:
         result = self.check(source, settings)
         if result is None:
             return None
-        text = source.text
+        text = source.program_text
+        program = source.notebook.program if source.notebook is not None else None
         report = FileReport(source, result.findings)
         refused: set[tuple[str, Span, str]] = set()
         seen_texts = {text}
@@ -480,10 +511,16 @@ class Checker:
                 break
             finding, fix = chosen
             key = (finding.code, finding.span, fix.title)
-            where = f"{source.display}:{finding.span.start.line}:{finding.span.start.column + 1}"
+            where = source.where(finding.span.start)
+            new_program = None
             try:
-                new_text = apply_edits(text, fix.edits)
-            except (ValueError, IndexError) as error:
+                if program is not None:
+                    # Edited in the cells' own sources: the notebook keeps its magics.
+                    new_program = program.apply(fix.edits)
+                    new_text = new_program.text
+                else:
+                    new_text = apply_edits(text, fix.edits)
+            except (ValueError, IndexError, CellEditError) as error:
                 refused.add(key)
                 report.fix_problems.append(f"{where}: {finding.code} fix {fix.title!r} not applied: {error}")
                 continue
@@ -500,11 +537,16 @@ class Checker:
             new_result = self.check(source, settings, new_text)
             if new_result is None:
                 return None
-            text, result = new_text, new_result
+            text, result, program = new_text, new_result, new_program
             seen_texts.add(text)
             report.fixed_count += 1
         report.findings = result.findings
-        if text != source.text:
+        if source.notebook is not None and program is not None:
+            # Positions of the remaining findings are in the fixed program.
+            report.source = dataclasses.replace(source, notebook=source.notebook.with_program(program))
+            if text != source.program_text:
+                report.fixed_text = report.source.notebook.dumps() if report.source.notebook else None
+        elif text != source.text:
             report.fixed_text = text
         return report
 
@@ -526,35 +568,46 @@ def _location(line: int, column: int) -> dict[str, int]:
     return {"row": line, "column": column + 1}
 
 
-def _json_edit(edit: TextEdit) -> dict[str, Any]:
+def _relative_location(source: Source, position: Position) -> dict[str, int]:
+    """Row and column within the file, or within the position's cell in a notebook."""
+    _, line, column = source.locate(position)
+    return _location(line, column)
+
+
+def _json_edit(source: Source, edit: TextEdit) -> dict[str, Any]:
     return {
         "content": edit.new_text,
-        "location": _location(edit.span.start.line, edit.span.start.column),
-        "end_location": _location(edit.span.end.line, edit.span.end.column),
+        "location": _relative_location(source, edit.span.start),
+        "end_location": _relative_location(source, edit.span.end),
     }
 
 
 def finding_to_json(source: Source, finding: Finding) -> dict[str, Any]:
-    """One finding in ruff's ``--output-format json`` shape (1-based columns)."""
+    """One finding in ruff's ``--output-format json`` shape (1-based columns).
+
+    In a notebook, ``cell`` is the 1-based cell number (markdown cells count) and
+    rows are relative to that cell, as in ruff; for a .py file it is null.
+    """
     fix = finding.preferred_fix
+    cell, _, _ = source.locate(finding.span.start)
     return {
-        "cell": None,
+        "cell": cell,
         "code": finding.code,
         "name": finding.name,
         "message": finding.message,
         "severity": finding.severity.value,
         "filename": os.path.abspath(source.path),
-        "location": _location(finding.span.start.line, finding.span.start.column),
-        "end_location": _location(finding.span.end.line, finding.span.end.column),
+        "location": _relative_location(source, finding.span.start),
+        "end_location": _relative_location(source, finding.span.end),
         "fix": None
         if fix is None
         else {
             "message": fix.title,
             "applicability": fix.applicability,
-            "edits": [_json_edit(edit) for edit in fix.edits],
+            "edits": [_json_edit(source, edit) for edit in fix.edits],
         },
         "url": finding.url or None,
-        "noqa_row": finding.span.start.line,
+        "noqa_row": source.locate(finding.span.start)[1],
     }
 
 
@@ -577,9 +630,8 @@ _GITHUB_LEVEL = {
 
 
 def _text_line(source: Source, finding: Finding, fixable: bool) -> str:
-    start = finding.span.start
     marker = "[*] " if fixable else ""
-    return f"{source.display}:{start.line}:{start.column + 1}: {finding.code} {marker}{finding.message}"
+    return f"{source.where(finding.span.start)}: {finding.code} {marker}{finding.message}"
 
 
 def _github_line(source: Source, finding: Finding) -> str:
@@ -589,19 +641,21 @@ def _github_line(source: Source, finding: Finding) -> str:
     into repository paths, whatever folder torchmode ran in. The message repeats
     the location so that the raw log line is useful on its own.
     """
-    start, end = finding.span.start, finding.span.end
+    # In a notebook the annotation points at the cell's line; the text names the cell.
+    _, start_line, start_column = source.locate(finding.span.start)
+    _, end_line, end_column = source.locate(finding.span.end)
     properties = ",".join(
         f"{key}={_github_escape(str(value), True)}"
         for key, value in (
             ("title", f"{finding.code} {finding.name}" if finding.name else finding.code),
             ("file", os.path.abspath(source.path)),
-            ("line", start.line),
-            ("col", start.column + 1),
-            ("endLine", end.line),
-            ("endColumn", end.column + 1),
+            ("line", start_line),
+            ("col", start_column + 1),
+            ("endLine", end_line),
+            ("endColumn", end_column + 1),
         )
     )
-    text = f"{source.display}:{start.line}:{start.column + 1}: {finding.code} {finding.message}"
+    text = f"{source.where(finding.span.start)}: {finding.code} {finding.message}"
     return f"::{_GITHUB_LEVEL[finding.severity]} {properties}::{_github_escape(text, False)}"
 
 
@@ -890,23 +944,36 @@ def _source_lines(text: str) -> list[str]:
     return re.findall(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", text)
 
 
+def _diff_pieces(report: FileReport) -> list[tuple[str, str, str]]:
+    """(before, after, name) to diff: the file, or each changed cell (``nb.ipynb:cell 3``, as ruff)."""
+    assert report.fixed_text is not None
+    notebook = report.source.notebook
+    if notebook is None:
+        return [(report.source.text, report.fixed_text, report.source.display)]
+    original = Notebook.parse(report.source.text).program
+    pieces: list[tuple[str, str, str]] = []
+    for cell in notebook.program.cells:
+        before = original.cells[original.slot_of_cell(cell.index)].source
+        if before != cell.source:
+            pieces.append((before, cell.source, f"{report.source.display}:cell {cell.index + 1}"))
+    return pieces
+
+
 def _print_diff(reports: list[FileReport], out: TextIO, err: TextIO, problems: Problems, quiet: bool) -> int:
     fixed = 0
     for report in reports:
         if report.fixed_text is None:
             continue
         fixed += report.fixed_count
-        lines = difflib.unified_diff(
-            _source_lines(report.source.text),
-            _source_lines(report.fixed_text),
-            fromfile=report.source.display,
-            tofile=report.source.display,
-        )
-        for line in lines:
-            out.write(line)
-            if not line.endswith(("\n", "\r")):
-                out.write("\n\\ No newline at end of file\n")
-        out.write("\n")
+        for before, after, name in _diff_pieces(report):
+            lines = difflib.unified_diff(
+                _source_lines(before), _source_lines(after), fromfile=name, tofile=name
+            )
+            for line in lines:
+                out.write(line)
+                if not line.endswith(("\n", "\r")):
+                    out.write("\n\\ No newline at end of file\n")
+            out.write("\n")
     if not quiet:
         print(f"Would fix {_plural(fixed, 'error')}." if fixed else "No errors would be fixed.", file=err)
     if problems.count:

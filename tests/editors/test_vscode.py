@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import cast
 
 import editor_tools
 from code_server import running_code_server
@@ -197,3 +198,128 @@ def test_vsix_client_behaviour_through_the_vscode_api(
     assert result["findingsWithBrokenServer"] == 0
     assert "broken torchmode for the test" in logs, logs
     assert logs.count("exited or failed while starting") == 1, logs
+
+
+# The notebook case: the evaluation cell comes before the training cell, and the training
+# cell runs the evaluation inside its loop after a single model.train() in the setup cell.
+NOTEBOOK_CELLS = [
+    ("markdown", "# Training in a notebook\n"),
+    (
+        "code",
+        "import torch\nfrom torch import nn\n\n"
+        "model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))\n"
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "model.train()",
+    ),
+    (
+        "code",
+        "@torch.no_grad()\ndef evaluate(model, loader):\n    model.eval()\n"
+        "    return sum(model(x).sum().item() for x in loader)",
+    ),
+    (
+        "code",
+        "for epoch in range(3):\n    for x in train_loader:\n        optimizer.zero_grad()\n"
+        "        loss = model(x).sum()\n        loss.backward()\n        optimizer.step()\n"
+        "    print(evaluate(model, val_loader))",
+    ),
+]
+
+
+def _notebook_json() -> dict[str, object]:
+    cells: list[dict[str, object]] = []
+    for index, (kind, source) in enumerate(NOTEBOOK_CELLS):
+        cell: dict[str, object] = {"cell_type": kind, "id": f"cell-{index}", "metadata": {}}
+        if kind == "code":
+            cell["execution_count"] = index
+            cell["outputs"] = [{"name": "stdout", "output_type": "stream", "text": [f"ran cell {index}\n"]}]
+        cell["source"] = source.splitlines(keepends=True)
+        cells.append(cell)
+    return {
+        "cells": cells,
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def test_vsix_notebook_diagnostic_and_multi_cell_fix(
+    vsix: Path, python_without_torchmode: Path, tmp_path: Path
+) -> None:
+    """An .ipynb in VS Code: TM101 on the training cell, the fix edits two cells, the file is saved."""
+    editor_tools.ensure_all()
+    selftest_vsix = tmp_path / "selftest.vsix"
+    subprocess.run(
+        [
+            str(editor_tools.ROOT / "node_modules" / ".bin" / "vsce"),
+            "package",
+            "--no-dependencies",
+            "--skip-license",
+            "--allow-missing-repository",
+            "-o",
+            str(selftest_vsix),
+        ],
+        cwd=SELFTEST,
+        env=editor_tools.node_env(),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    notebook_path = workspace / "train.ipynb"
+    notebook_path.write_text(json.dumps(_notebook_json(), indent=1) + "\n")
+    out = tmp_path / "selftest.json"
+    settings = {"torchmode.interpreter": str(python_without_torchmode)}
+    env = {"TORCHMODE_SELFTEST_OUT": str(out), "TORCHMODE_SELFTEST_CASE": "notebook"}
+    with running_code_server(
+        tmp_path / "code-server", workspace, [vsix, selftest_vsix], settings, env
+    ) as server:
+        browser = subprocess.Popen(
+            [
+                editor_tools.CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={tmp_path / 'chromium'}",
+                "--remote-debugging-port=0",
+                f"{server.url}/?folder={workspace}",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 420
+            while not out.exists() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            time.sleep(0.5)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(browser.pid, signal.SIGKILL)
+            browser.wait()
+        logs = server.extension_logs()
+
+    assert out.exists(), f"the self-test wrote nothing\n{logs}"
+    result = json.loads(out.read_text())
+    assert result.get("ok") is True, f"{result.get('error')}\nsteps: {result['steps']}\n{logs}"
+    # On the training cell (index 3), at `model(x)` of `loss = model(x).sum()`.
+    assert {"cell": 3, "code": "TM101", "line": 3, "character": 15} in result["diagnostics"], result
+    assert any("into the loop" in title for title in result["quickFixes"]), result["quickFixes"]
+    assert sorted(result["editedCells"]) == [1, 3]
+
+    saved = json.loads(notebook_path.read_text())
+    sources = ["".join(cell["source"]) for cell in saved["cells"]]
+    assert sources[0] == NOTEBOOK_CELLS[0][1]
+    assert not sources[1].rstrip().endswith("model.train()")
+    assert "    for x in train_loader:\n        model.train()\n        optimizer.zero_grad()" in sources[3]
+    assert sources[2] == NOTEBOOK_CELLS[2][1]
+    # Outputs survive the edit and the save.
+    original_cells = cast(list[dict[str, object]], _notebook_json()["cells"])
+    assert [cell.get("outputs") for cell in saved["cells"]] == [
+        cell.get("outputs") for cell in original_cells
+    ]

@@ -206,9 +206,11 @@ export class ServerManager implements vscode.Disposable {
       documentSelector: [
         { scheme: "file", language: "python" },
         { scheme: "untitled", language: "python" },
+        // Python cells of Jupyter notebooks: hovers, code actions and hints in cells. Their
+        // text is synced by the notebook feature (the server declares notebookDocumentSync),
+        // never as lone text documents: one cell alone is not the program.
+        { notebook: "jupyter-notebook", language: "python" },
       ],
-      // Notebook cells are synced by the notebook feature once the server declares
-      // notebookDocumentSync; until then they are not sent (one cell alone is not the program).
       outputChannel: log(),
       traceOutputChannel: log(),
       revealOutputChannelOn: RevealOutputChannelOn.Never,

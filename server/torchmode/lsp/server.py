@@ -38,7 +38,7 @@ from torchmode import __version__, engine
 from torchmode.config import PYPROJECT, ConfigLoader, ResolvedConfig, apply_fix_safety
 from torchmode.engine import CheckResult, Settings
 from torchmode.findings import Finding
-from torchmode.lsp import actions
+from torchmode.lsp import actions, notebook_cells
 from torchmode.lsp.config import (
     DEFAULT_DEBOUNCE_SECONDS,
     SECTION,
@@ -57,6 +57,8 @@ from torchmode.lsp.coordinates import (
 )
 from torchmode.lsp.diagnostics import DiagnosticSupport, to_diagnostic
 from torchmode.lsp.hints import inlay_hints
+from torchmode.lsp.notebook_cells import NotebookCells, NotebookState
+from torchmode.notebooks import NotebookProgram
 from torchmode.syntax import Document
 
 if TYPE_CHECKING:
@@ -79,6 +81,8 @@ class OpenText:
     version: int
     text: str
     path: str
+    # For a notebook (keyed by the notebook's URI): its cells; ``text`` is their program.
+    cells: NotebookCells | None = None
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,16 @@ class TorchmodeServer(LanguageServer):
             "torchmode",
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            notebook_document_sync=notebook_cells.SYNC_OPTIONS,
         )
         self.open_texts: dict[str, OpenText] = {}
+        # Open notebooks, by notebook URI: the server's own copy of the cells (as for
+        # texts, pygls' copy splits lines differently), and which notebook a cell is in.
+        self.notebooks: dict[str, NotebookState] = {}
+        self.cell_notebook: dict[str, str] = {}
+        # The cell URIs last given diagnostics, per notebook: a deleted cell's are cleared.
+        self._published_cells: dict[str, frozenset[str]] = {}
+        self._notebook_fix_all: dict[str, tuple[OpenText, Settings, NotebookProgram]] = {}
         self.client_locale = "en"
         self.user_settings = UserSettings()
         # Each document's settings: its pyproject.toml's [tool.torchmode] merged with the
@@ -346,6 +358,78 @@ class TorchmodeServer(LanguageServer):
         # Clients keep pushed diagnostics of closed files unless told otherwise.
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
+    # --- notebook sync -----------------------------------------------------------------
+
+    def on_notebook_did_open(self, params: types.DidOpenNotebookDocumentParams) -> None:
+        uri = params.notebook_document.uri
+        state = NotebookState.opened(params)
+        self.notebooks[uri] = state
+        self._store_notebook(uri, state)
+        self.schedule(uri, delay=0.0)
+
+    def on_notebook_did_change(self, params: types.DidChangeNotebookDocumentParams) -> None:
+        uri = params.notebook_document.uri
+        state = self.notebooks.get(uri)
+        if state is None:
+            self.log(f"notebook didChange for {uri}, which is not open; ignored", types.MessageType.Warning)
+            return
+        state.change(params, self.encoding)
+        self._store_notebook(uri, state)
+        self.schedule(uri, delay=self.debounce_seconds)
+
+    def on_notebook_did_save(self, params: types.DidSaveNotebookDocumentParams) -> None:
+        # The pyproject.toml next to a new notebook may only now apply.
+        if params.notebook_document.uri in self.notebooks:
+            self.schedule(params.notebook_document.uri, delay=0.0)
+
+    def on_notebook_did_close(self, params: types.DidCloseNotebookDocumentParams) -> None:
+        uri = params.notebook_document.uri
+        state = self.notebooks.pop(uri, None)
+        for cell in state.order if state is not None else ():
+            self.cell_notebook.pop(cell, None)
+        self._notebook_fix_all.pop(uri, None)
+        # As for a closed text, but nothing is published for the notebook's own URI: only cells had any.
+        self.open_texts.pop(uri, None)
+        self.analyses.pop(uri, None)
+        self.document_settings.pop(uri, None)
+        task = self._pending.pop(uri, None)
+        if task is not None:
+            task.cancel()
+        for cell in self._published_cells.pop(uri, frozenset()):
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=cell, diagnostics=[]))
+
+    def _store_notebook(self, uri: str, state: NotebookState) -> None:
+        """A new snapshot of the notebook's program; it replaces the previous one as a text would."""
+        cells = state.cells()
+        current = set(state.order)
+        for cell, owner in list(self.cell_notebook.items()):
+            if owner == uri and cell not in current:
+                del self.cell_notebook[cell]  # deleted: requests on it get nothing
+        for cell in state.order:
+            self.cell_notebook[cell] = uri
+        self.open_texts[uri] = OpenText(state.version, cells.program.text, _path_of(uri), cells)
+
+    def _publish_cells(self, uri: str, cells: NotebookCells, analysis: Analysis) -> None:
+        per_cell = notebook_cells.cell_diagnostics(
+            cells, analysis.findings, analysis.document, uri, self.encoding, self.diagnostic_support
+        )
+        # Cells deleted or turned into markdown since the last publish keep nothing.
+        for stale in self._published_cells.get(uri, frozenset()) - per_cell.keys():
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=stale, diagnostics=[]))
+        self._published_cells[uri] = frozenset(per_cell)
+        for cell_uri, diagnostics in per_cell.items():
+            # No version: a cell's version is not the notebook's.
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=cell_uri, diagnostics=diagnostics)
+            )
+
+    def _notebook_of_cell(self, cell_uri: str) -> tuple[str, OpenText, NotebookCells] | None:
+        notebook_uri = self.cell_notebook.get(cell_uri)
+        snapshot = self.open_texts.get(notebook_uri) if notebook_uri is not None else None
+        if notebook_uri is None or snapshot is None or snapshot.cells is None:
+            return None
+        return notebook_uri, snapshot, snapshot.cells
+
     # --- checking ----------------------------------------------------------------------
 
     def schedule(self, uri: str, delay: float) -> None:
@@ -375,6 +459,9 @@ class TorchmodeServer(LanguageServer):
         analysis = await asyncio.shield(self._analysis_future(uri, snapshot))
         if not self._is_current(uri, analysis):
             return  # the newer version's own task publishes
+        if snapshot.cells is not None:
+            self._publish_cells(uri, snapshot.cells, analysis)
+            return
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(
                 uri=uri,
@@ -450,6 +537,8 @@ class TorchmodeServer(LanguageServer):
 
     async def on_code_action(self, params: types.CodeActionParams) -> list[types.CodeAction] | None:
         uri = params.text_document.uri
+        if uri in self.cell_notebook:
+            return await self._notebook_code_action(params)
         snapshot = self.open_texts.get(uri)
         if snapshot is None:
             return None
@@ -488,6 +577,62 @@ class TorchmodeServer(LanguageServer):
                     result.append(action)
         return result
 
+    async def _notebook_code_action(self, params: types.CodeActionParams) -> list[types.CodeAction] | None:
+        """Quick fixes and fix-all in a cell: checked as the whole notebook, edits on each cell's URI."""
+        found = self._notebook_of_cell(params.text_document.uri)
+        if found is None:
+            return None
+        uri, snapshot, cells = found
+        only = None if params.context.only is None else [_kind_name(kind) for kind in params.context.only]
+        want_quick_fixes = actions.kind_requested(types.CodeActionKind.QuickFix.value, only)
+        want_fix_all = actions.kind_requested(actions.FIX_ALL_KIND, only)
+        if not (want_quick_fixes or want_fix_all):
+            return []
+        analysis = await asyncio.shield(self._analysis_future(uri, snapshot))
+        if not self._is_current(uri, analysis) or analysis.result is None:
+            return []
+        result = analysis.result
+        encoding = self.encoding
+        loop = asyncio.get_running_loop()
+        found_actions: list[types.CodeAction] = []
+        try:
+            if want_quick_fixes:
+                work = functools.partial(
+                    notebook_cells.quick_fixes,
+                    cells,
+                    result,
+                    uri,
+                    params.text_document.uri,
+                    params.range,
+                    encoding,
+                    self.diagnostic_support,
+                )
+                found_actions.extend(await loop.run_in_executor(self._executor, work))
+            if want_fix_all and actions.has_safe_fix(result):
+                cached = self._notebook_fix_all.get(uri)
+                if cached is not None and cached[0] is snapshot and cached[1] == analysis.settings:
+                    fixed = cached[2]
+                else:
+                    fix_all = functools.partial(
+                        notebook_cells.fix_all, cells, result, analysis.settings, check_with_policy
+                    )
+                    fixed = await loop.run_in_executor(self._executor, fix_all)
+                    self._notebook_fix_all[uri] = (snapshot, analysis.settings, fixed)
+                edit = notebook_cells.workspace_edit(cells, fixed, encoding)
+                if edit is not None and self._is_current(uri, analysis):
+                    # Any two different texts give the text fix-all's action; only its title is used.
+                    title = actions.fix_all_action(uri, "a", "b", encoding, analysis.settings.locale)
+                    found_actions.append(
+                        types.CodeAction(
+                            title=title.title if title is not None else actions.FIX_ALL_KIND,
+                            kind=actions.FIX_ALL_KIND,
+                            edit=edit,
+                        )
+                    )
+        except Exception:
+            self.report_engine_error(f"code actions failed on {uri}:\n{traceback.format_exc()}")
+        return found_actions
+
     async def _fix_all_text(self, uri: str, analysis: Analysis) -> str | None:
         # Editors ask for code actions on every cursor move; fix-all re-checks the
         # text once per fix, so its result is kept for the version.
@@ -509,6 +654,20 @@ class TorchmodeServer(LanguageServer):
 
     async def on_inlay_hint(self, params: types.InlayHintParams) -> list[types.InlayHint] | None:
         uri = params.text_document.uri
+        # In a cell: the hints of the whole program, on the cell's lines, moved to the cell.
+        cell_offset = 0
+        cell_lines: int | None = None
+        if (found := self._notebook_of_cell(uri)) is not None:
+            uri, _, cells = found
+            offset = cells.offset_of(params.text_document.uri)
+            if offset is None:
+                return []
+            cell_offset = offset
+            cell_lines = cells.program.line_counts[cells.uris.index(params.text_document.uri)]
+            params = types.InlayHintParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=notebook_cells.to_program_range(offset, params.range),
+            )
         snapshot = self.open_texts.get(uri)
         if snapshot is None:
             return None
@@ -525,7 +684,15 @@ class TorchmodeServer(LanguageServer):
         current = self.open_texts.get(uri)
         if current is not snapshot:
             return []
-        return inlay_hints(states, document, params.range, self.encoding, self.settings_of(uri).locale)
+        hints = inlay_hints(states, document, params.range, self.encoding, self.settings_of(uri).locale)
+        if cell_lines is not None:
+            # The requested range may run past the cell into the next ones.
+            hints = [hint for hint in hints if cell_offset <= hint.position.line < cell_offset + cell_lines]
+        for hint in hints:
+            hint.position = types.Position(
+                line=hint.position.line - cell_offset, character=hint.position.character
+            )
+        return hints
 
     def _document_for(self, uri: str, snapshot: OpenText) -> Document:
         """The checked Document of this version if there is one: it carries the parse already."""
@@ -538,12 +705,22 @@ class TorchmodeServer(LanguageServer):
 
     async def on_hover(self, params: types.HoverParams) -> types.Hover | None:
         uri = params.text_document.uri
+        lsp_position = params.position
+        # In a cell: hover in the whole program, at the cell's line there.
+        cell_offset = 0
+        if (found := self._notebook_of_cell(uri)) is not None:
+            uri, _, cells = found
+            offset = cells.offset_of(params.text_document.uri)
+            if offset is None:
+                return None
+            cell_offset = offset
+            lsp_position = types.Position(line=lsp_position.line + offset, character=lsp_position.character)
         snapshot = self.open_texts.get(uri)
         if snapshot is None:
             return None
         document = self._document_for(uri, snapshot)
         encoding = self.encoding
-        position = from_lsp_position(document, params.position, encoding)
+        position = from_lsp_position(document, lsp_position, encoding)
         settings = self.settings_of(uri)
         work = functools.partial(engine.hover_at, document, position, settings)
         try:
@@ -554,9 +731,12 @@ class TorchmodeServer(LanguageServer):
         current = self.open_texts.get(uri)
         if hover is None or current is not snapshot:
             return None
+        hover_range = to_lsp_range(document, hover.span, encoding)
+        if cell_offset:
+            hover_range = notebook_cells.to_program_range(-cell_offset, hover_range)
         return types.Hover(
             contents=types.MarkupContent(kind=self._hover_markup(), value=hover.markdown),
-            range=to_lsp_range(document, hover.span, encoding),
+            range=hover_range,
         )
 
 
@@ -600,6 +780,22 @@ def create_server() -> TorchmodeServer:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(params: types.DidCloseTextDocumentParams) -> None:
         server.on_did_close(params)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_OPEN)
+    def notebook_did_open(params: types.DidOpenNotebookDocumentParams) -> None:
+        server.on_notebook_did_open(params)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CHANGE)
+    def notebook_did_change(params: types.DidChangeNotebookDocumentParams) -> None:
+        server.on_notebook_did_change(params)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_SAVE)
+    def notebook_did_save(params: types.DidSaveNotebookDocumentParams) -> None:
+        server.on_notebook_did_save(params)
+
+    @server.feature(types.NOTEBOOK_DOCUMENT_DID_CLOSE)
+    def notebook_did_close(params: types.DidCloseNotebookDocumentParams) -> None:
+        server.on_notebook_did_close(params)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
