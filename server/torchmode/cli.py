@@ -486,6 +486,22 @@ class Checker:
             failure = result.parse_failure
             self.problems.error(f"Failed to parse {source.where(failure.position)}: {failure.message}")
             return None
+        if source.notebook is not None:
+            program = source.notebook.program
+            result = dataclasses.replace(
+                result,
+                findings=tuple(
+                    dataclasses.replace(
+                        finding,
+                        message=program.relabel_lines(finding.message),
+                        related=tuple(
+                            dataclasses.replace(item, message=program.relabel_lines(item.message))
+                            for item in finding.related
+                        ),
+                    )
+                    for finding in result.findings
+                ),
+            )
         return result
 
     def fix(self, source: Source, settings: Settings, unsafe: bool) -> FileReport | None:
