@@ -66,3 +66,11 @@ vsix: setup
 
 editor-test: setup
 	$(BIN)/python -m pytest tests/editors $(PYTEST_ARGS)
+
+# The long server fuzz: >= 10,000 random incremental edits through the real server over stdio
+# (the bounded run is tests/robustness, part of `make test`). Prints edits, files, crashes,
+# invariant violations and time; fails on any violation.
+.PHONY: fuzz
+
+fuzz: setup
+	$(BIN)/python bench/fuzz_server.py --edits $(or $(FUZZ_EDITS),10000)

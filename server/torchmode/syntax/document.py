@@ -11,6 +11,7 @@ positions, so comments and formatting outside the edited lines cannot change.
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -49,8 +50,13 @@ class Document:
     @cached_property
     def _parsed(self) -> ast.Module | ParseFailure:
         try:
-            # type_comments stays off: they are irrelevant to modes and cost time.
-            return ast.parse(self.text, filename=self.path)
+            # type_comments stays off: they are irrelevant to modes and cost time. The compiler's
+            # warnings (invalid escape sequences...) are about the user's code: printing them would
+            # spam the server's stderr on every keystroke, and ``-W error`` would turn them into
+            # parse failures.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return ast.parse(self.text, filename=self.path)
         except SyntaxError as error:
             line = error.lineno or 1
             column = max((error.offset or 1) - 1, 0)
