@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import tokenize
@@ -376,6 +377,9 @@ def display_path(path: Path) -> str:
 def read_source(path: Path) -> Source | str:
     """The decoded text of a file, or why it cannot be read (a one-line reason)."""
     try:
+        # A FIFO or a device would block the read (or never end): only regular files.
+        if path.exists() and not path.is_dir() and not stat.S_ISREG(path.stat().st_mode):
+            return "not a regular file"
         data = path.read_bytes()
     except IsADirectoryError:
         return "is a directory"

@@ -475,6 +475,8 @@ class TrainStepInEvalMode(Rule):
             or not is_alone_on_its_lines(document, site.span)
         ):
             return None  # the call is part of a larger statement; moving it would move more
+        if _mode_flag(site.text) is not None:
+            return None  # ``model.train(flag)`` moved into the loop could still switch to eval there
         if not site.span.end <= loop_span.start:
             return None
         # Something between the old place and the loop may rely on train mode.
