@@ -139,15 +139,14 @@ def check_document(document: Document, settings: Settings = DEFAULT_SETTINGS) ->
     if analysis is None:
         return CheckResult(document, (), document.parse_failure)
     context = RuleContext(document, analysis, normalize_locale(settings.locale), settings)
-    layers = (
-        LayerSensitivity(document.tree, analysis.imports, analysis.module_classes)
-        if document.tree is not None and analysis.imports is not None
-        else None
-    )
+    layers: LayerSensitivity | None = None  # built on the first mode finding, most files have none
     findings: list[Finding] = []
     for rule in rules:
         for finding in rule().check(context):
             if not suppressed(document, finding):
+                if finding.code in _MODE_RULES and layers is None and analysis.imports is not None:
+                    assert document.tree is not None
+                    layers = LayerSensitivity(document.tree, analysis.imports, analysis.module_classes)
                 finding = _harmless_for_this_model(finding, analysis, layers, context.locale)
                 severity = settings.severity_for(finding.code, finding.severity)
                 findings.append(

@@ -85,25 +85,21 @@ _MODULE_BASES = frozenset(
     }
 )
 
-# Methods a framework calls in the mode it sets itself (Lightning puts the model in eval
-# before validation_step); the code inside needs no eval() of its own.
-FRAMEWORK_EVALUATION_HOOKS = frozenset(
-    {
-        "validation_step",
-        "test_step",
-        "predict_step",
-        "validation_step_end",
-        "test_step_end",
-        "on_validation_batch_start",
-        "on_validation_batch_end",
-        "on_test_batch_start",
-        "on_test_batch_end",
-        "on_predict_batch_start",
-        "on_predict_batch_end",
-        "on_validation_epoch_end",
-        "on_test_epoch_end",
-    }
+# Methods a framework calls in the mode it sets itself (Lightning puts the model in eval and
+# turns grad off around validation_step, test_step, predict_step and their on_* hooks).
+_FRAMEWORK_EVALUATION_HOOK_PREFIXES = (
+    "validation_",
+    "test_",
+    "predict_",
+    "on_validation_",
+    "on_test_",
+    "on_predict_",
 )
+
+
+def is_framework_evaluation_hook(class_name: str | None, method_name: str) -> bool:
+    return class_name is not None and method_name.startswith(_FRAMEWORK_EVALUATION_HOOK_PREFIXES)
+
 
 _FACTORY_PREFIXES = ("torchvision.models.", "timm.models.")
 _FACTORIES = frozenset({"timm.create_model"})

@@ -285,7 +285,6 @@ class ModuleAnalyzer:
         self._summaries: dict[int, Summary] = {}
         self._in_progress: set[int] = set()
         self.work = AnalysisWork()
-        self._exit_states: dict[int, State] = {}
         self.result = FileAnalysis(
             document,
             self.functions,
@@ -495,7 +494,6 @@ class ModuleAnalyzer:
         exit_state = in_states.get(cfg.exit)
         if exit_state is None:
             exit_state = entry
-        self._exit_states[cache_key] = exit_state
         if observe and function.is_module:
             self.result.module_exit = exit_state
         return exit_state
@@ -512,7 +510,7 @@ class ModuleAnalyzer:
         pending = list(range(len(order)))
         queued = set(order)
         budget = 50 * len(order) + 100  # a bound well above what real fixpoints need
-        lookup = self._lookup_for(function)
+        lookup = _Lookup(function)
         while pending and budget > 0:
             budget -= 1
             self.work.fixpoint_steps += 1
@@ -552,9 +550,6 @@ class ModuleAnalyzer:
                 if decorated is not None:
                     grad = decorated
         return make_state({}, grad, (), frozenset())
-
-    def _lookup_for(self, function: Function) -> _Lookup:
-        return _Lookup(function)
 
     def _along(self, state: State, edge: Edge, function: Function) -> State:
         """The state as it arrives over ``edge``: ``with`` blocks left, branch condition known."""

@@ -124,7 +124,7 @@ class EvaluationRoles:
         function_name = forward.function.name.rsplit(".", 1)[-1]
         if self._is_unit_test(forward, function_name):
             return None
-        if forward.function.class_name is not None and function_name in api_names.FRAMEWORK_EVALUATION_HOOKS:
+        if api_names.is_framework_evaluation_hook(forward.function.class_name, function_name):
             return None  # the framework sets the mode around its hooks
         if (
             not forward.function.is_module

@@ -6,6 +6,7 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from torchmode.analysis import api_names
 from torchmode.analysis.dataflow import FileAnalysis, ForwardCall, Function
 from torchmode.analysis.grad_facts import GradFacts
 from torchmode.analysis.lattice import GradFact, Site
@@ -98,15 +99,6 @@ def fit(model, optimizer, train_loader, val_loader):
         print(epoch, correct)
 """
 
-# Lightning runs these hooks under no_grad / inference_mode itself.
-_FRAMEWORK_EVAL_HOOK_PREFIXES = (
-    "validation_",
-    "test_",
-    "predict_",
-    "on_validation_",
-    "on_test_",
-    "on_predict_",
-)
 
 # Names whose use means the evaluation differentiates on purpose (saliency maps,
 # adversarial examples, input gradients): turning grad off there would break it.
@@ -203,8 +195,8 @@ class EvalWithoutNoGrad(Rule):
             if evaluation is None or evaluation.reason == "no_grad":
                 continue
             function = forward.function
-            if self._framework_managed(function):
-                continue
+            if api_names.is_framework_evaluation_hook(function.class_name, function.name.rsplit(".", 1)[-1]):
+                continue  # Lightning runs these hooks with grad off itself
             if (
                 function.class_name in analysis.module_classes
                 and function.parameters
@@ -230,13 +222,6 @@ class EvalWithoutNoGrad(Rule):
             yield self._finding(context, facts, group)
 
     # -- deciding ------------------------------------------------------------------------------
-
-    @staticmethod
-    def _framework_managed(function: Function) -> bool:
-        """Lightning's evaluation hooks: the framework runs them with grad off. (Unit tests are
-        no evaluations at all; the roles leave them out.)"""
-        name = function.name.rsplit(".", 1)[-1]
-        return function.class_name is not None and name.startswith(_FRAMEWORK_EVAL_HOOK_PREFIXES)
 
     @staticmethod
     def _grad_on(facts: GradFacts, forward: ForwardCall) -> list[tuple[ast.Call, bool]] | None:
