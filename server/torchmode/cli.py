@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from torchmode import __version__, engine
+from torchmode.analysis.project import Project, project_for_paths
 from torchmode.config import (
     ConfigLayer,
     ConfigLoader,
@@ -472,15 +473,17 @@ class FileReport:
 
 
 class Checker:
-    def __init__(self, problems: Problems) -> None:
+    def __init__(self, problems: Problems, project: Project | None = None) -> None:
         self.problems = problems
+        # The checked files' projects: calls into their other files are followed.
+        self.project = project
 
     def check(self, source: Source, settings: Settings, text: str | None = None) -> CheckResult | None:
         """Run the engine; report a parse failure or an engine crash as a file error."""
         # The absolute path lets the engine resolve imports of neighbouring files.
         document = Document(source.program_text if text is None else text, os.path.abspath(source.path))
         try:
-            result = apply_fix_safety(engine.check_document(document, settings), settings)
+            result = apply_fix_safety(engine.check_document(document, settings, self.project), settings)
         except Exception as error:  # an engine bug must not hide the other files' results
             self.problems.error(
                 f"{source.display}: internal error while checking: {type(error).__name__}: {error}"
@@ -795,7 +798,7 @@ def _sarif_result(source: Source, finding: Finding, rule_index: dict[str, int]) 
         result["relatedLocations"] = [
             {
                 "id": index,
-                "physicalLocation": _sarif_physical(source.path, item.span),
+                "physicalLocation": _sarif_physical(Path(item.path) if item.path else source.path, item.span),
                 "message": {"text": item.message},
             }
             for index, item in enumerate(finding.related)
@@ -923,7 +926,10 @@ def _run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not paths and problems.count == 0:
         problems.warning("No Python files found under the given path(s)")
 
-    checker = Checker(problems)
+    project = (
+        None if args.no_follow_imports else project_for_paths(Path(path) for path in args.paths or ["."])
+    )
+    checker = Checker(problems, project)
     fixing = args.fix or args.diff
     reports: list[FileReport] = []
     for path in paths:
@@ -947,6 +953,8 @@ def _run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 problems.error(f"{source.display}: {failure}")
                 report.fixed_text = None
                 continue
+            if project is not None:
+                project.changed(Path(os.path.abspath(source.path)))  # later files see the fixed text
         reports.append(report)
 
     if args.diff:
@@ -1301,6 +1309,11 @@ def _add_check_options(parser: argparse.ArgumentParser, fix_default: bool) -> No
         "--isolated",
         action="store_true",
         help="ignore every pyproject.toml: defaults and command-line options only",
+    )
+    parser.add_argument(
+        "--no-follow-imports",
+        action="store_true",
+        help="analyse each file alone: do not follow calls into the other project files it imports",
     )
     parser.add_argument(
         "--show-settings",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from torchmode.analysis.dataflow import FileAnalysis, analyze
 from torchmode.analysis.layers import LayerSensitivity
 from torchmode.analysis.names import access_path
+from torchmode.analysis.project import Project
 from torchmode.analysis.roles import TrainingRoles
 from torchmode.docs import normalize_locale, text
 from torchmode.docs.hover import api_hover, suppression_code_hover
@@ -66,8 +67,8 @@ class ForwardCallState:
     grad: frozenset[str] = frozenset({"unknown"})  # "on" and/or "off", or "unknown"
 
 
-def forward_call_states(document: Document) -> tuple[ForwardCallState, ...]:
-    analysis = analyze(document)
+def forward_call_states(document: Document, project: Project | None = None) -> tuple[ForwardCallState, ...]:
+    analysis = analyze(document, project)
     if analysis is None:
         return ()
     roles = TrainingRoles(analysis)
@@ -130,12 +131,19 @@ def _harmless_for_this_model(
     return replace(finding, severity=Severity.HINT, message=f"{finding.message} {note}")
 
 
-def check_document(document: Document, settings: Settings = DEFAULT_SETTINGS) -> CheckResult:
+def check_document(
+    document: Document, settings: Settings = DEFAULT_SETTINGS, project: Project | None = None
+) -> CheckResult:
+    """Every selected rule's findings on one document.
+
+    With a ``project``, calls into its other files (``from engine import evaluate``) and
+    their classes are followed; without one, the document is analysed alone.
+    """
     rules = [rule for rule in ALL_RULES if _selected(rule.code, settings) and rule.may_apply(document.text)]
     if not rules:
         # Still parse: a file that does not parse is reported whatever the rules.
         return CheckResult(document, (), document.parse_failure)
-    analysis = analyze(document)
+    analysis = analyze(document, project)
     if analysis is None:
         return CheckResult(document, (), document.parse_failure)
     context = RuleContext(document, analysis, normalize_locale(settings.locale), settings)
@@ -161,7 +169,10 @@ def check_source(text: str, path: str = "<string>", settings: Settings = DEFAULT
 
 
 def hover_at(
-    document: Document, position: Position, settings: Settings = DEFAULT_SETTINGS
+    document: Document,
+    position: Position,
+    settings: Settings = DEFAULT_SETTINGS,
+    project: Project | None = None,
 ) -> HoverText | None:
     """Markdown for what is under ``position`` (1-based line, code-point column).
 
@@ -172,7 +183,7 @@ def hover_at(
     locale = normalize_locale(settings.locale)
     found = suppression_code_hover(document, position, locale) or api_hover(document, position, locale)
     if found is None:
-        analysis = analyze(document)
+        analysis = analyze(document, project)
         if analysis is not None:
             found = state_hover(document, analysis, position, locale)
     if found is None:

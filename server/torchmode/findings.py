@@ -25,6 +25,9 @@ class Related:
 
     span: Span
     message: str
+    # The file it is in when that is not the finding's own (a function imported from
+    # another file set the mode); empty for the finding's file.
+    path: str = ""
 
 
 @dataclass(frozen=True)

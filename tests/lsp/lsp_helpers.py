@@ -28,6 +28,7 @@ class RecordingClient(LanguageClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.published: list[types.PublishDiagnosticsParams] = []
+        self.registrations: list[types.Registration] = []
 
 
 def _record_publish(client: RecordingClient, params: types.PublishDiagnosticsParams) -> None:
@@ -35,10 +36,16 @@ def _record_publish(client: RecordingClient, params: types.PublishDiagnosticsPar
     client.diagnostics[params.uri] = params.diagnostics
 
 
+def _record_registration(client: RecordingClient, params: types.RegistrationParams) -> None:
+    """VS Code's answer to ``client/registerCapability`` (the server asks it to watch files)."""
+    client.registrations.extend(params.registrations)
+
+
 def make_recording_client() -> RecordingClient:
     client = RecordingClient(converter_factory=default_converter)
     features = dict(DEFAULT_CLIENT_FEATURES)
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = _record_publish
+    features[types.CLIENT_REGISTER_CAPABILITY] = _record_registration
     register_lsp_features(client, features)
     return client
 

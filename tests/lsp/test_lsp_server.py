@@ -599,14 +599,14 @@ async def test_cli_entry_point_starts_the_server(command: list[str]) -> None:
 FAILING_ENGINE = """
 import torchmode.engine as engine
 real_check, real_hover = engine.check_document, engine.hover_at
-def check_document(document, settings=engine.Settings()):
+def check_document(document, settings=engine.Settings(), project=None):
     if "BOOM" in document.text:
         raise RuntimeError("boom from a rule")
-    return real_check(document, settings)
-def hover_at(document, position, settings=engine.Settings()):
+    return real_check(document, settings, project)
+def hover_at(document, position, settings=engine.Settings(), project=None):
     if "BOOM" in document.text:
         raise RuntimeError("boom from hover")
-    return real_hover(document, position, settings)
+    return real_hover(document, position, settings, project)
 engine.check_document, engine.hover_at = check_document, hover_at
 from torchmode.lsp.server import start_stdio
 start_stdio()

@@ -18,7 +18,10 @@ import ast
 import heapq
 import logging
 import re
+import threading
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from torchmode.analysis import api_names
 from torchmode.analysis.cfg import ControlFlowGraph, Edge, Loop, NodeKind
@@ -51,6 +54,9 @@ from torchmode.analysis.names import (
 )
 from torchmode.analysis.walk import all_statements, own_expressions, statements_of
 from torchmode.syntax.document import Document
+
+if TYPE_CHECKING:
+    from torchmode.analysis.project import Definition, Project
 
 MODULE_FUNCTION = "<module>"
 _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
@@ -235,6 +241,8 @@ def _rebound_names(node: FunctionNode, function: Function) -> frozenset[str]:
             for target in targets:
                 for name in stored_names(target):
                     value = statement.value
+                    while isinstance(value, ast.Call) and value.args and _is_wrapper_call(value):
+                        value = value.args[0]  # ``model = DDP(model)`` keeps the module
                     kept = (
                         value is not None
                         and _strip_wrappers(value) is not None
@@ -245,6 +253,12 @@ def _rebound_names(node: FunctionNode, function: Function) -> frozenset[str]:
         elif isinstance(statement, (ast.For, ast.AsyncFor)):
             rebound.update(name for name in stored_names(statement.target) if name in function.parameters)
     return frozenset(rebound)
+
+
+def _is_wrapper_call(call: ast.Call) -> bool:
+    """``torch.compile(m)``, ``DataParallel(m)``, ``DDP(m)`` by their last name (no import map here)."""
+    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+    return name in {qualified.rsplit(".", 1)[1] for qualified in api_names.WRAPPER_CONSTRUCTORS} | {"DDP"}
 
 
 def _strip_wrappers(expr: ast.expr) -> ast.expr | None:
@@ -260,10 +274,17 @@ def _strip_wrappers(expr: ast.expr) -> ast.expr | None:
 class ModuleAnalyzer:
     """Runs the dataflow over every function of one document."""
 
-    def __init__(self, document: Document, tree: ast.Module) -> None:
+    def __init__(self, document: Document, tree: ast.Module, project: Project | None = None) -> None:
         self.document = document
         self.tree = tree
         self.imports = ImportMap(tree)
+        # Other files, for calls and classes imported from them (None: this file alone).
+        self.project = project
+        self.path: Path | None = _real_path(document.path) if project is not None else None
+        self._imported_module_classes: dict[str, bool] = {}
+        self._alias_maps: dict[int, dict[str, str]] = {}
+        self._imported: dict[str, Definition | None] = {}
+        self._ran = False
         collector = _Collector()
         self.module = collector.collect(tree)
         self.functions = collector.functions
@@ -406,14 +427,18 @@ class ModuleAnalyzer:
         func = call.func
         if isinstance(func, ast.Name) and func.id in self.module_classes:
             return True
+        if isinstance(func, ast.Name) and func.id in self.class_bases:
+            # A class of this file whose nn.Module base is imported from another file.
+            return self.project is not None and self.is_module_class(func.id)
         if isinstance(func, ast.Attribute) and func.attr == "from_pretrained":
             return True
         qualified = self.imports.qualified_name(func)
-        if qualified is None:
-            return False
-        if qualified in api_names.WRAPPER_CONSTRUCTORS:
+        if qualified is not None and qualified in api_names.WRAPPER_CONSTRUCTORS:
             return bool(call.args) and self._constructs_module(call.args[0])
-        return api_names.is_module_factory(qualified)
+        if qualified is not None and api_names.is_module_factory(qualified):
+            return True
+        path = access_path(func)
+        return path is not None and self.project is not None and self._is_imported_module_class(path)
 
     # -- driver --------------------------------------------------------------------------------
 
@@ -431,8 +456,11 @@ class ModuleAnalyzer:
         return events
 
     def run(self) -> FileAnalysis:
-        for function in self.functions:
-            self._analyze(function, observe=True)
+        """Observe every function (once: a second call returns the same result)."""
+        if not self._ran:
+            self._ran = True
+            for function in self.functions:
+                self._analyze(function, observe=True)
         return self.result
 
     def summary_of(self, function: Function) -> Summary:
@@ -441,17 +469,19 @@ class ModuleAnalyzer:
             return self._summaries[key]
         if key in self._in_progress:
             return Summary()  # recursion: assume no effect rather than loop forever
-        if len(self._in_progress) >= MAX_SUMMARY_DEPTH:
+        if _summary_depth() >= MAX_SUMMARY_DEPTH:
             # A call chain deeper than real code nests: the callee's effect is unknown, and
             # following it would exhaust the interpreter's stack (RecursionError). Assume no
             # effect, which reports nothing, and do not cache it: a shallower caller recomputes.
             self.work.note_budget("summary depth", self.document)
             return Summary()
         self._in_progress.add(key)
+        _DEPTH.value = _summary_depth() + 1
         try:
             exit_state = self._analyze(function, observe=False)
         finally:
             self._in_progress.discard(key)
+            _DEPTH.value -= 1
         summary = self._summarize(function, exit_state)
         self._summaries[key] = summary
         return summary
@@ -658,6 +688,7 @@ class ModuleAnalyzer:
             self.document.source_of(node),
             function.name,
             self.document.span_of(statement) if statement is not None else None,
+            self.document.path,
         )
 
     def _find_instances(self, tree: ast.Module) -> dict[str, set[str]]:
@@ -667,80 +698,285 @@ class ModuleAnalyzer:
             if not isinstance(statement, ast.Assign):
                 continue
             value = statement.value
-            name = value.func.id if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) else None
+            name = access_path(value.func) if isinstance(value, ast.Call) else None
             for target in statement.targets:
                 path = access_path(target)
                 if path is None:
                     continue
-                if name is not None and name in self.classes:
+                # A class of this file, or an imported name (resolved when a method is called).
+                if name is not None and (
+                    name in self.classes
+                    or root_of(name) in self.imports.aliases
+                    or root_of(name) in self.imports.relative
+                ):
                     instances.setdefault(path, set()).add(name)
                 else:
                     unknown.add(path)
         return {path: classes for path, classes in instances.items() if path not in unknown}
 
-    def _method(self, class_name: str, name: str, skip_own: bool = False, depth: int = 0) -> Function | None:
-        """A method as Python finds it: the class itself, then its bases of this file in order."""
+    def _method(
+        self, class_name: str, name: str, skip_own: bool = False, depth: int = 0
+    ) -> tuple[Function, ModuleAnalyzer] | None:
+        """A method as Python finds it: the class itself, then its bases in order (those of
+        this file, and those imported from other files of the project)."""
         if depth > 20:
             return None  # a cycle of bases cannot exist at run time; do not loop on one here
         if not skip_own:
             method = self.classes.get(class_name, {}).get(name)
             if method is not None:
-                return method
+                return method, self
         for base in self.class_bases.get(class_name, []):
-            method = self._method(base, name, depth=depth + 1)
-            if method is not None:
-                return method
+            if base in self.classes or base in self.class_bases:
+                found = self._method(base, name, depth=depth + 1)
+            else:
+                imported = self._imported_definition(base)
+                found = None
+                if imported is not None and imported.kind == "class":
+                    owner = imported.analyzer
+                    with owner.project_lock():
+                        found = owner._method(imported.name, name, depth=depth + 1)
+            if found is not None:
+                return found
         return None
 
-    def _class_of(self, path: str) -> str | None:
-        """The class of this file that every assignment of ``path`` instantiates, if there is one."""
+    def _class_of(self, path: str) -> tuple[str, ModuleAnalyzer] | None:
+        """The class (and its file's analyzer) that every assignment of ``path`` instantiates."""
         classes = self.instances.get(path)
         if classes is None or len(classes) != 1:
             return None
-        return next(iter(classes))
+        name = next(iter(classes))
+        if name in self.classes:
+            return name, self
+        imported = self._imported_definition(name)
+        if imported is None or imported.kind != "class":
+            return None
+        return imported.name, imported.analyzer
+
+    # -- aliases ----------------------------------------------------------------------------------
+
+    def aliases(self, function: Function) -> dict[str, str]:
+        """Names of ``function`` that are another path's object: alias path -> that path.
+
+        ``m = model`` (also ``model.to(device)``, ``torch.compile(model)``,
+        ``DataParallel(model)``): switching ``m`` switches ``model``. ``trainer =
+        Trainer(model)`` whose ``__init__`` keeps ``self.model = model``: ``trainer.model``
+        is ``model``. Only names assigned once in the function, from a path whose root
+        is not assigned another object there, so the alias holds wherever it is used.
+        """
+        cached = self._alias_maps.get(id(function))
+        if cached is not None:
+            return cached
+        assigned: dict[str, list[ast.expr | None]] = {}
+        for statement in statements_of(function.body):
+            if isinstance(statement, ast.Assign):
+                for target in statement.targets:
+                    for name in stored_names(target):
+                        assigned.setdefault(name, []).append(
+                            statement.value if isinstance(target, ast.Name) else None
+                        )
+            elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)):
+                for name in stored_names(statement.target):
+                    value = statement.value if isinstance(statement, ast.AnnAssign) else None
+                    assigned.setdefault(name, []).append(value)
+            elif isinstance(statement, (ast.For, ast.AsyncFor)):
+                for name in stored_names(statement.target):
+                    assigned.setdefault(name, []).append(None)
+            elif isinstance(statement, (ast.With, ast.AsyncWith)):
+                for item in statement.items:
+                    if item.optional_vars is not None:
+                        for name in stored_names(item.optional_vars):
+                            assigned.setdefault(name, []).append(None)
+        aliases: dict[str, str] = {}
+
+        def stable(path: str) -> bool:
+            root = root_of(path)
+            if root in function.parameters:
+                return root not in function.rebound
+            values = assigned.get(root)
+            return values is None or (len(values) == 1 and values[0] is not None)
+
+        for name, values in assigned.items():
+            if len(values) != 1 or values[0] is None or name in function.parameters:
+                continue
+            value = values[0]
+            source = self._same_object(value)
+            if source is not None:
+                if root_of(source) != name and stable(source):
+                    aliases[name] = source
+                continue
+            if isinstance(value, ast.Call):
+                for attribute, argument in self._kept_arguments(value).items():
+                    if root_of(argument) != name and stable(argument):
+                        aliases[f"{name}.{attribute}"] = argument
+        self._alias_maps[id(function)] = aliases
+        return aliases
+
+    def _same_object(self, value: ast.expr) -> str | None:
+        """The path whose module ``value`` is (mode-wise), through ``.to()`` and wrappers."""
+        if isinstance(value, ast.Call) and value.args:
+            qualified = self.imports.qualified_name(value.func)
+            if qualified in api_names.WRAPPER_CONSTRUCTORS:
+                # ``torch.compile(model)``: its ``.training`` is the module's; DataParallel's
+                # ``train()`` reaches the wrapped module.
+                return self._same_object(value.args[0])
+        stripped = _strip_wrappers(value)
+        if stripped is None or isinstance(stripped, ast.Call):
+            return None
+        return access_path(stripped)
+
+    def _kept_arguments(self, call: ast.Call) -> dict[str, str]:
+        """``Trainer(model, opt)`` with ``self.model = model`` in ``__init__``: {"model": "model"}."""
+        path = access_path(call.func)
+        if path is None:
+            return {}
+        if path in self.classes or path in self.class_bases:
+            found = self._method(path, "__init__")
+        else:
+            imported = self._imported_definition(path)
+            if imported is None or imported.kind != "class":
+                return {}
+            with imported.analyzer.project_lock():
+                found = imported.analyzer._method(imported.name, "__init__")
+        if found is None:
+            return {}
+        init = found[0]
+        if not init.parameters or init.node is None:
+            return {}
+        self_name = init.parameters[0]
+        arguments: dict[str, str] = {}
+        for name, argument in zip(init.parameters[1 : init.positional_count], call.args, strict=False):
+            if isinstance(argument, ast.Starred):
+                break
+            stripped = _strip_wrappers(argument)
+            argument_path = access_path(stripped) if stripped is not None else None
+            if argument_path is not None:
+                arguments[name] = argument_path
+        for keyword in call.keywords:
+            if keyword.arg is not None and keyword.arg in init.parameters:
+                stripped = _strip_wrappers(keyword.value)
+                argument_path = access_path(stripped) if stripped is not None else None
+                if argument_path is not None:
+                    arguments[keyword.arg] = argument_path
+        kept: dict[str, str] = {}
+        for statement in init.node.body:  # the direct body: a conditional assignment may not run
+            if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+                continue
+            target = statement.targets[0]
+            source = _strip_wrappers(statement.value)
+            if (
+                isinstance(target, ast.Attribute)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == self_name
+                and isinstance(source, ast.Name)
+                and source.id in arguments
+                and source.id not in init.rebound
+            ):
+                kept[target.attr] = arguments[source.id]
+        return kept
+
+    # -- other files ----------------------------------------------------------------------------
+
+    def project_lock(self) -> threading.RLock | _NoLock:
+        return self.project.lock if self.project is not None else _NO_LOCK
+
+    def _imported_definition(self, local_path: str) -> Definition | None:
+        """The function or class an imported name refers to in another file of the project."""
+        if self.project is None or self.path is None:
+            return None
+        root = root_of(local_path)
+        if root not in self.imports.aliases and root not in self.imports.relative:
+            return None
+        if local_path not in self._imported:
+            self._imported[local_path] = self.project.resolve(self, local_path)
+        return self._imported[local_path]
+
+    def _is_imported_module_class(self, local_path: str) -> bool:
+        """``from models import Net``: is ``Net`` an nn.Module subclass in its file (or through
+        its bases in further files)?"""
+        known = self._imported_module_classes.get(local_path)
+        if known is not None:
+            return known
+        self._imported_module_classes[local_path] = False  # a cycle of imports ends here
+        definition = self._imported_definition(local_path)
+        found = False
+        if definition is not None and definition.kind == "class":
+            found = definition.project.is_module_class(definition.path, definition.name)
+        self._imported_module_classes[local_path] = found
+        return found
+
+    def is_module_class(self, class_name: str, depth: int = 0) -> bool:
+        """A class of this file that derives from nn.Module, here or through imported bases."""
+        if class_name in self.module_classes:
+            return True
+        if depth > 20:
+            return False
+        for base in self.class_bases.get(class_name, []):
+            if base in self.class_bases:
+                if self.is_module_class(base, depth + 1):
+                    return True
+            elif self._is_imported_module_class(base):
+                return True
+        return False
 
     def resolve_call(
         self, function: Function, call: ast.Call
-    ) -> tuple[Function, list[str | None], dict[str, str | None]] | None:
-        """The same-file function a call runs, with its argument paths bound to parameter names."""
+    ) -> tuple[Function, list[str | None], dict[str, str | None], ModuleAnalyzer] | None:
+        """The function a call runs (in this file, or imported from another file of the
+        project, with the analyzer of its file), with its argument paths bound to parameter names."""
         func = call.func
         receiver: str | None = None
-        callee: Function | None = None
+        found: tuple[Function, ModuleAnalyzer] | None = None
         if isinstance(func, ast.Name):
             scope: Function | None = function
-            while scope is not None and callee is None:
-                callee = scope.nested.get(func.id)
-                if func.id in scope.locals and callee is None and not scope.is_module:
+            while scope is not None and found is None:
+                nested = scope.nested.get(func.id)
+                if nested is not None:
+                    found = nested, self
+                elif func.id in scope.locals and not scope.is_module:
                     return None  # a local variable shadows any def of that name
                 scope = scope.parent
-            if callee is None:
-                callee = self.module.nested.get(func.id)
+            if found is None and func.id in self.module.nested:
+                found = self.module.nested[func.id], self
+            if found is None and func.id not in self.classes:
+                # ``from engine import evaluate``
+                imported = self._imported_definition(func.id)
+                if imported is not None and imported.function is not None:
+                    found = imported.function, imported.analyzer
         elif isinstance(func, ast.Attribute):
-            owner = func.value
+            target = func.value
             self_name = function.parameters[0] if function.class_name and function.parameters else None
             if (
                 self_name is not None
-                and isinstance(owner, ast.Call)
-                and isinstance(owner.func, ast.Name)
-                and owner.func.id == "super"
+                and isinstance(target, ast.Call)
+                and isinstance(target.func, ast.Name)
+                and target.func.id == "super"
             ):
-                # ``super().evaluate()``: the first base (of this file) that defines it.
+                # ``super().evaluate()``: the first base that defines it.
                 assert function.class_name is not None
-                callee = self._method(function.class_name, func.attr, skip_own=True)
+                found = self._method(function.class_name, func.attr, skip_own=True)
                 receiver = self_name
-            elif isinstance(owner, ast.Name) and owner.id == self_name:
+            elif isinstance(target, ast.Name) and target.id == self_name:
                 assert function.class_name is not None
-                callee = self._method(function.class_name, func.attr)
+                found = self._method(function.class_name, func.attr)
                 receiver = self_name
             else:
-                # ``trainer.fit()`` where ``trainer = Trainer(...)`` in this file.
-                path = access_path(owner)
+                # ``trainer.fit()`` where ``trainer = Trainer(...)``, a class of this file or
+                # an imported one.
+                path = access_path(target)
                 owner_class = self._class_of(path) if path is not None else None
                 if owner_class is not None:
-                    callee = self._method(owner_class, func.attr)
+                    class_name, class_owner = owner_class
+                    with class_owner.project_lock():
+                        found = class_owner._method(class_name, func.attr)
                     receiver = path
-        if callee is None or callee.node is None:
+                elif path is not None and (function.is_module or root_of(path) not in function.locals):
+                    # ``engine.evaluate(...)`` after ``import engine``.
+                    imported = self._imported_definition(f"{path}.{func.attr}")
+                    if imported is not None and imported.function is not None:
+                        found = imported.function, imported.analyzer
+        if found is None or found[0].node is None:
             return None
+        callee, owner = found
         positional: list[str | None] = [receiver] if receiver is not None else []
         for argument in call.args:
             if isinstance(argument, ast.Starred):
@@ -752,7 +988,7 @@ class ModuleAnalyzer:
             if keyword.arg is not None:
                 stripped = _strip_wrappers(keyword.value)
                 keywords[keyword.arg] = access_path(stripped) if stripped is not None else None
-        return callee, positional, keywords
+        return callee, positional, keywords, owner
 
 
 def _collect_events(expr: ast.expr, found: list[ast.Call | ast.NamedExpr]) -> None:
@@ -872,6 +1108,7 @@ class _Step:
         self.loops = loops
         self.record = record
         self.lookup = _Lookup(function)
+        self.aliases = analyzer.aliases(function)
 
     def finish(self) -> State:
         return make_state(self.modes, self.grad, self.grad_stack, self.assumptions)
@@ -884,6 +1121,34 @@ class _Step:
         for existing in [existing for existing in self.modes if is_under(existing, path)]:
             del self.modes[existing]
         self.modes[path] = value
+        self.mirror(path)
+
+    def mirror(self, path: str) -> None:
+        """Copy what is known under ``path`` to the other names of the same object."""
+        if not self.aliases:
+            return
+        for other, prefix in self._equivalents(path):
+            for existing in [existing for existing in self.modes if is_under(existing, other)]:
+                del self.modes[existing]
+            for existing, value in list(self.modes.items()):
+                if is_under(existing, prefix):
+                    self.modes[other + existing[len(prefix) :]] = value
+
+    def _equivalents(self, path: str) -> list[tuple[str, str]]:
+        """(other name, the prefix of ``path`` it stands for) for each alias of ``path``."""
+        found: list[tuple[str, str]] = []
+        for alias, target in self.aliases.items():
+            if is_under(path, alias):
+                found.append((target + path[len(alias) :], path))
+            elif is_under(path, target):
+                found.append((alias + path[len(target) :], path))
+        return found
+
+    def is_model(self, path: str) -> bool:
+        if path in self.analyzer.model_paths:
+            return True
+        target = self.aliases.get(path)
+        return target is not None and target in self.analyzer.model_paths
 
     def forget(self, names: set[str] | frozenset[str]) -> None:
         """An assignment to a name makes every condition that mentions it unknown."""
@@ -956,14 +1221,34 @@ class _Step:
                 if name in self.modes or any(is_under(existing, name) for existing in self.modes):
                     self.set_path(name, UNKNOWN_MODE)
             return
+        same = self.aliases.get(path)
+        if same is not None:
+            # ``m = model``: ``m`` is ``model``, sub-modules and all.
+            for existing, known in list(self.modes.items()):
+                if is_under(existing, same):
+                    self.modes[path + existing[len(same) :]] = known
+            if path not in self.modes:
+                self.modes[path] = self.value(same)
+            return
         new_value = self._value_of(value, statement) if value is not None else None
         if new_value is not None:
             self.set_path(path, new_value)
         elif path in self.analyzer.model_paths or any(is_under(existing, path) for existing in self.modes):
             self.set_path(path, UNKNOWN_MODE)
+        for alias, alias_target in self.aliases.items():
+            if root_of(alias) == path and alias != path:
+                # ``trainer = Trainer(model)``: ``trainer.model`` is ``model`` from here on.
+                for existing in [existing for existing in self.modes if is_under(existing, alias)]:
+                    del self.modes[existing]
+                self.modes[alias] = self.value(alias_target)
 
     def _value_of(self, value: ast.expr, statement: ast.stmt) -> ModeValue | None:
         """The mode of the module an expression gives, when it gives one we know."""
+        if isinstance(value, ast.Call) and value.args:
+            qualified = self.analyzer.imports.qualified_name(value.func)
+            if qualified in api_names.WRAPPER_CONSTRUCTORS:
+                # ``model = DistributedDataParallel(model)``: the wrapper is in the module's mode.
+                return self._value_of(value.args[0], statement)
         switches: list[ast.Call] = []
         expr = value
         while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
@@ -1051,7 +1336,7 @@ class _Step:
         if isinstance(func, ast.Attribute):
             receiver = _strip_wrappers(func.value)
             receiver_path = access_path(receiver) if receiver is not None else None
-            if func.attr in ("train", "eval") and receiver_path in analyzer.model_paths:
+            if func.attr in ("train", "eval") and receiver_path is not None and self.is_model(receiver_path):
                 assert receiver_path is not None
                 # ``for m in model.modules(): m.eval()`` switches some of model's sub-modules.
                 receiver_path = _submodule_alias(self.loops, receiver_path) or receiver_path
@@ -1069,18 +1354,18 @@ class _Step:
                         TrainingStep(self.function, call, step_kind, self.assumptions, self.loops, self.grad)
                     )
                 return
-            if func.attr == "forward" and receiver_path in analyzer.model_paths:
+            if func.attr == "forward" and receiver_path is not None and self.is_model(receiver_path):
                 assert receiver_path is not None
                 self._forward(call, statement, receiver_path)
                 return
         path = access_path(func)
-        if path is not None and path in analyzer.model_paths:
+        if path is not None and self.is_model(path):
             self._forward(call, statement, path)
             return
         resolved = analyzer.resolve_call(self.function, call)
         if resolved is not None:
-            callee, positional, keywords = resolved
-            self._apply_summary(call, statement, callee, positional, keywords)
+            callee, positional, keywords, owner = resolved
+            self._apply_summary(call, statement, callee, positional, keywords, owner)
 
     def _forward(self, call: ast.Call, statement: ast.stmt | None, path: str) -> None:
         if self.record is not None:
@@ -1128,15 +1413,22 @@ class _Step:
         callee: Function,
         positional: list[str | None],
         keywords: dict[str, str | None],
+        owner: ModuleAnalyzer,
     ) -> None:
-        summary = self.analyzer.summary_of(callee)
+        other_file = owner is not self.analyzer
+        if other_file:
+            with owner.project_lock():
+                summary = owner.summary_of(callee)
+        else:
+            summary = self.analyzer.summary_of(callee)
         bindings: dict[str, str | None] = {}
         for name, argument in zip(callee.parameters[: callee.positional_count], positional, strict=False):
             bindings[name] = argument
         for name, argument in keywords.items():
             if name in callee.parameters:
                 bindings[name] = argument
-        if self.record is not None:
+        if self.record is not None and not other_file:
+            # Rules look into a same-file callee's own facts; another file's are in its analysis.
             bound = tuple((name, path) for name, path in bindings.items() if path is not None)
             self.record.call_sites.append(
                 CallSite(
@@ -1162,8 +1454,9 @@ class _Step:
                     continue
                 target = argument + dot + rest
             else:
-                # A global of the callee: the same object only if it is a global here too.
-                if not self.function.is_module and root in self.function.locals:
+                # A global of the callee: the same object only if it is a global here too
+                # (another file's globals are its own).
+                if other_file or (not self.function.is_module and root in self.function.locals):
                     continue
                 target = effect_path
             affected = [path for path in before if is_under(path, target) and path != target]
@@ -1181,6 +1474,7 @@ class _Step:
                     else:
                         new.add(replace(fact, origin=_chain(site, fact.origin), conditions=self.assumptions))
                 self.modes[path] = frozenset(new)
+            self.mirror(target)
         if summary.grad is not None:
             new_grad: set[GradFact] = set()
             for grad_fact in summary.grad:
@@ -1255,6 +1549,37 @@ def _chain(site: Site, origin: tuple[Site, ...]) -> tuple[Site, ...]:
     return (site, *origin[:2], *origin[-(_MAX_CHAIN - 3) :])
 
 
+class _NoLock:
+    """The lock of an analyzer without a project: nothing is shared."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_LOCK = _NoLock()
+
+# Summaries being computed in this thread, across every file's analyzer: a call chain
+# through several files counts against one depth budget.
+_DEPTH = threading.local()
+
+
+def _summary_depth() -> int:
+    return getattr(_DEPTH, "value", 0)
+
+
+def _real_path(path: str) -> Path | None:
+    """A document's path on disk, for resolving its imports (None for ``<string>``, untitled...)."""
+    if not path or path.startswith("<"):
+        return None
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
 def mode_in(state: State, path: str, function: Function) -> ModeValue:
     """The value of ``path`` in ``state`` inside ``function`` (inherited, entry or unknown if unset)."""
     return _Lookup(function).value(state.mode_map, path)
@@ -1280,9 +1605,21 @@ class AnalysisWork:
             _log.info("%s: %s budget exhausted; the rest is treated as unknown", document.path, which)
 
 
-def analyze(document: Document) -> FileAnalysis | None:
-    """All facts of one document, or None when it does not parse."""
+def analyze(document: Document, project: Project | None = None) -> FileAnalysis | None:
+    """All facts of one document, or None when it does not parse.
+
+    With a project, calls and classes imported from its other files are followed.
+    """
     tree = document.tree
     if tree is None:
         return None
-    return ModuleAnalyzer(document, tree).run()
+    if project is not None:
+        project.begin_check()
+        path = _real_path(document.path)
+        cached = project.cached_analyzer(path, document.text) if path is not None else None
+        if cached is not None:
+            # Other files' checks already built this file's analyzer for its summaries:
+            # its fixpoints are reused. Under the project lock, as all shared analyzers.
+            with project.lock:
+                return cached.run()
+    return ModuleAnalyzer(document, tree, project).run()

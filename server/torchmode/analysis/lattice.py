@@ -28,6 +28,7 @@ class Site:
     text: str
     function: str  # "<module>" at module level
     statement: Span | None = None  # the whole simple statement holding the site, for fixes
+    path: str = ""  # the file it is in; a summary of another file's function brings its sites
 
     def short_text(self, limit: int = 48) -> str:
         """Source text for messages: one line, long argument lists elided like ``test(model, …)``."""

@@ -18,6 +18,11 @@ class ImportMap:
 
     def __init__(self, tree: ast.Module) -> None:
         self.aliases: dict[str, str] = {}
+        # ``from .core import evaluate as ev``: ev -> (1, "core.evaluate"). Kept apart from
+        # ``aliases``, whose qualified names the rules match against library APIs.
+        self.relative: dict[str, tuple[int, str]] = {}
+        # ``from x import *`` (level, module), for names a package re-exports wholesale.
+        self.star_imports: list[tuple[int, str]] = []
         for node in all_statements(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -27,10 +32,32 @@ class ImportMap:
                         # ``import torch.nn`` binds ``torch``.
                         root = alias.name.split(".")[0]
                         self.aliases[root] = root
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
                 for alias in node.names:
-                    if alias.name != "*":
-                        self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                    if alias.name == "*":
+                        self.star_imports.append((node.level, module))
+                    elif node.level == 0 and module:
+                        self.aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
+                    elif node.level > 0:
+                        dotted = f"{module}.{alias.name}" if module else alias.name
+                        self.relative[alias.asname or alias.name] = (node.level, dotted)
+
+    def import_target(self, path: str) -> tuple[int, str] | None:
+        """What an access path names through the imports: (relative level, dotted name).
+
+        ``evaluate`` after ``from engine import evaluate`` -> (0, "engine.evaluate");
+        ``E.Trainer`` after ``import pkg.engine as E`` -> (0, "pkg.engine.Trainer");
+        ``ev`` after ``from .core import evaluate as ev`` -> (1, "core.evaluate").
+        """
+        root, dot, rest = path.partition(".")
+        if root in self.relative:
+            level, dotted = self.relative[root]
+            return level, dotted + dot + rest
+        absolute = self.aliases.get(root)
+        if absolute is None:
+            return None
+        return 0, absolute + dot + rest
 
     def qualified_name(self, expr: ast.expr) -> str | None:
         """``torch.no_grad`` for ``no_grad`` (from-imported) or ``T.no_grad`` (``import torch as T``)."""

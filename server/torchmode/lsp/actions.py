@@ -46,6 +46,7 @@ def quick_fixes(
     support: DiagnosticSupport,
     context_diagnostics: Sequence[types.Diagnostic] = (),
     locale: str = "en",
+    other_document: Callable[[str], Document | None] | None = None,
 ) -> list[types.CodeAction]:
     """Fixes for findings overlapping ``requested`` or listed in the request's context,
     then a "disable for this line" action per finding.
@@ -58,7 +59,7 @@ def quick_fixes(
     actions: list[types.CodeAction] = []
     suppressions: list[types.CodeAction] = []
     for finding in findings_of(result):
-        diagnostic = to_diagnostic(finding, document, uri, encoding, support)
+        diagnostic = to_diagnostic(finding, document, uri, encoding, support, other_document)
         if not ranges_overlap(diagnostic.range, requested) and _identity(diagnostic) not in listed:
             continue
         for index, fix in enumerate(finding.fixes):

@@ -3,7 +3,9 @@ so the diagnostics attached to a quick fix equal the published ones."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from lsprotocol import types
 
@@ -50,17 +52,24 @@ def to_diagnostic(
     uri: str,
     encoding: Encoding,
     support: DiagnosticSupport = DiagnosticSupport(),
+    other_document: Callable[[str], Document | None] | None = None,
 ) -> types.Diagnostic:
+    """``other_document`` gives the text of another file a related place is in (a function
+    imported from it set the mode): its ranges are counted in that file's UTF-16 units."""
     related: list[types.DiagnosticRelatedInformation] | None = None
     if support.related_information and finding.related:
-        # Related spans are in the same document: the analysis is per file.
-        related = [
-            types.DiagnosticRelatedInformation(
-                location=types.Location(uri=uri, range=to_lsp_range(document, item.span, encoding)),
-                message=item.message,
-            )
-            for item in finding.related
-        ]
+        related = []
+        for item in finding.related:
+            if not item.path:
+                location = types.Location(uri=uri, range=to_lsp_range(document, item.span, encoding))
+            else:
+                other = other_document(item.path) if other_document is not None else None
+                if other is None:
+                    continue  # no longer known: better no link than a wrong one
+                location = types.Location(
+                    uri=Path(item.path).as_uri(), range=to_lsp_range(other, item.span, encoding)
+                )
+            related.append(types.DiagnosticRelatedInformation(location=location, message=item.message))
     description = (
         types.CodeDescription(href=finding.url) if support.code_description and finding.url else None
     )

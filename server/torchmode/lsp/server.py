@@ -23,8 +23,9 @@ import asyncio
 import functools
 import sys
 import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from torchmode import __version__, engine
+from torchmode.analysis.project import Project, read_disk
 from torchmode.config import PYPROJECT, ConfigLoader, ResolvedConfig, apply_fix_safety
 from torchmode.engine import CheckResult, Settings
 from torchmode.findings import Finding
@@ -69,9 +71,9 @@ if TYPE_CHECKING:
 ANALYSIS_WORKERS = 2
 
 
-def check_with_policy(document: Document, settings: Settings) -> CheckResult:
+def check_with_policy(document: Document, settings: Settings, project: Project | None = None) -> CheckResult:
     """The engine's check, with ``fix-safe`` applied: what fix-all and quick fixes must see."""
-    return apply_fix_safety(engine.check_document(document, settings), settings)
+    return apply_fix_safety(engine.check_document(document, settings, project), settings)
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,10 @@ class TorchmodeServer(LanguageServer):
         self._executor = ThreadPoolExecutor(
             max_workers=ANALYSIS_WORKERS, thread_name_prefix="torchmode-check"
         )
+        # The workspace's other files, for calls into them: open documents are read from
+        # the editor's text, the rest from disk (only inside the workspace folders).
+        self.project = Project(reader=self._read_for_project)
+        self._open_paths: dict[Path, str] = {}  # resolved path -> uri of an open text document
 
     # --- client facts ------------------------------------------------------------------
 
@@ -219,6 +225,10 @@ class TorchmodeServer(LanguageServer):
     # --- lifecycle and settings ----------------------------------------------------------
 
     def on_initialize(self, params: types.InitializeParams) -> None:
+        for folder in params.workspace_folders or ():
+            self._add_project_root(folder.uri)
+        if not params.workspace_folders and params.root_uri:
+            self._add_project_root(params.root_uri)
         self.client_locale = locale_from_client(params.locale)
         options = parse_initialization_options(params.initialization_options)
         self.user_settings = options.settings
@@ -226,7 +236,70 @@ class TorchmodeServer(LanguageServer):
         # Shown once the client is ready for notifications (after `initialized`).
         self._startup_warnings = options.warnings
 
+    def _add_project_root(self, uri: str) -> None:
+        if uri.startswith("file:"):
+            self.project.add_root(Path(_path_of(uri)))
+
+    def on_did_change_workspace_folders(self, params: types.DidChangeWorkspaceFoldersParams) -> None:
+        for folder in params.event.added:
+            self._add_project_root(folder.uri)
+
+    def _read_for_project(self, path: Path) -> str | None:
+        """A file the analysis of an open document imports from: the editor's text if it is
+        open, else the disk's, and only inside the workspace folders (or beside an open
+        document when there are none)."""
+        uri = self._open_paths.get(path)
+        snapshot = self.open_texts.get(uri) if uri is not None else None
+        if snapshot is not None:
+            return snapshot.text
+        allowed = self.project.roots or [opened.parent for opened in self._open_paths]
+        if not any(path.is_relative_to(root) for root in allowed):
+            return None
+        return read_disk(path)
+
+    async def _watch_python_files(self) -> None:
+        """Ask the client to report changes to Python files and pyproject.toml on disk, so a
+        change to an imported module re-checks the open files that use it."""
+        capabilities = self.client_capabilities.workspace
+        watched = capabilities.did_change_watched_files if capabilities is not None else None
+        if watched is None or not watched.dynamic_registration:
+            return
+        options = types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[
+                types.FileSystemWatcher(glob_pattern="**/*.py"),
+                types.FileSystemWatcher(glob_pattern=f"**/{PYPROJECT}"),
+            ]
+        )
+        registration = types.Registration(
+            id="torchmode-watched-files",
+            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+            register_options=options,
+        )
+        try:
+            await self.client_register_capability_async(
+                types.RegistrationParams(registrations=[registration])
+            )
+        except Exception as error:
+            self.log(f"could not register file watchers: {error!r}", types.MessageType.Warning)
+
+    def _check_function(self) -> Callable[[Document, Settings], CheckResult]:
+        """The check fix-all repeats after each fix, following imports like every check."""
+        return functools.partial(check_with_policy, project=self.project)
+
+    def _dependency_changed(self, path: Path, text: str | None = None) -> None:
+        """``path`` has a new text: re-check the open documents whose analysis read it."""
+        for stale in self.project.changed(path, text):
+            uri = self._open_paths.get(stale)
+            snapshot = self.open_texts.get(uri) if uri is not None else None
+            if uri is None or snapshot is None:
+                continue
+            # A new snapshot of the same text: a check already running (or cached) for
+            # the old one used the old dependency and will not be published.
+            self.open_texts[uri] = replace(snapshot)
+            self.schedule(uri, delay=self.debounce_seconds)
+
     def on_initialized(self) -> None:
+        asyncio.get_running_loop().create_task(self._watch_python_files())
         for warning in self._startup_warnings:
             self.warn(warning)
         self._startup_warnings = ()
@@ -289,6 +362,11 @@ class TorchmodeServer(LanguageServer):
         check picks up the change at the next edit."""
         if any(change.uri.endswith(f"/{PYPROJECT}") for change in params.changes):
             self.refresh_settings()
+        for change in params.changes:
+            if change.uri.startswith("file:") and change.uri.endswith(".py"):
+                path = Path(_path_of(change.uri)).resolve()
+                if path not in self._open_paths:  # an open document's text is the editor's
+                    self._dependency_changed(path)
 
     async def on_did_change_configuration(self, params: types.DidChangeConfigurationParams) -> None:
         found, section = section_from_notification(params.settings)
@@ -330,6 +408,10 @@ class TorchmodeServer(LanguageServer):
     def on_did_open(self, params: types.DidOpenTextDocumentParams) -> None:
         item = params.text_document
         self.open_texts[item.uri] = OpenText(item.version, item.text, _path_of(item.uri))
+        if item.uri.startswith("file:"):
+            path = Path(_path_of(item.uri)).resolve()
+            self._open_paths[path] = item.uri
+            self._dependency_changed(path, item.text)
         # Nobody is typing yet: check at once.
         self.schedule(item.uri, delay=0.0)
 
@@ -345,11 +427,17 @@ class TorchmodeServer(LanguageServer):
             text = apply_content_change(text, change, encoding)
         self.open_texts[uri] = OpenText(params.text_document.version, text, current.path)
         self.schedule(uri, delay=self.debounce_seconds)
+        if uri.startswith("file:"):
+            self._dependency_changed(Path(current.path).resolve(), text)
 
     def on_did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         self.open_texts.pop(uri, None)
         self.analyses.pop(uri, None)
+        if uri.startswith("file:"):
+            path = Path(_path_of(uri)).resolve()
+            self._open_paths.pop(path, None)
+            self._dependency_changed(path)  # back to the text on disk
         self.document_settings.pop(uri, None)
         self._fix_all_texts.pop(uri, None)
         task = self._pending.pop(uri, None)
@@ -474,7 +562,8 @@ class TorchmodeServer(LanguageServer):
         encoding = self.encoding
         support = self.diagnostic_support
         return [
-            to_diagnostic(finding, analysis.document, uri, encoding, support) for finding in analysis.findings
+            to_diagnostic(finding, analysis.document, uri, encoding, support, self.project.document_of)
+            for finding in analysis.findings
         ]
 
     def _is_current(self, uri: str, analysis: Analysis) -> bool:
@@ -509,7 +598,7 @@ class TorchmodeServer(LanguageServer):
             # Queued behind other checks while the user kept typing: not worth running.
             return Analysis(snapshot, settings, document, None, superseded=True)
         try:
-            result = check_with_policy(document, settings)
+            result = check_with_policy(document, settings, self.project)
         except Exception:
             return Analysis(snapshot, settings, document, None, error=traceback.format_exc())
         return Analysis(snapshot, settings, document, result)
@@ -564,6 +653,7 @@ class TorchmodeServer(LanguageServer):
                 self.diagnostic_support,
                 params.context.diagnostics,
                 analysis.settings.locale,
+                self.project.document_of,
             )
             try:
                 result.extend(await asyncio.get_running_loop().run_in_executor(self._executor, work))
@@ -614,7 +704,7 @@ class TorchmodeServer(LanguageServer):
                     fixed = cached[2]
                 else:
                     fix_all = functools.partial(
-                        notebook_cells.fix_all, cells, result, analysis.settings, check_with_policy
+                        notebook_cells.fix_all, cells, result, analysis.settings, self._check_function()
                     )
                     fixed = await loop.run_in_executor(self._executor, fix_all)
                     self._notebook_fix_all[uri] = (snapshot, analysis.settings, fixed)
@@ -640,7 +730,9 @@ class TorchmodeServer(LanguageServer):
         if cached is not None and cached[0] is analysis.snapshot and cached[1] == analysis.settings:
             return cached[2]
         assert analysis.result is not None
-        work = functools.partial(actions.fix_all_text, analysis.result, analysis.settings, check_with_policy)
+        work = functools.partial(
+            actions.fix_all_text, analysis.result, analysis.settings, self._check_function()
+        )
         try:
             fixed = await asyncio.get_running_loop().run_in_executor(self._executor, work)
         except Exception:
@@ -676,7 +768,7 @@ class TorchmodeServer(LanguageServer):
         document = self._document_for(uri, snapshot)
         try:
             states = await asyncio.get_running_loop().run_in_executor(
-                self._executor, engine.forward_call_states, document
+                self._executor, engine.forward_call_states, document, self.project
             )
         except Exception:
             self.report_engine_error(f"inlay hints failed on {uri}:\n{traceback.format_exc()}")
@@ -722,7 +814,7 @@ class TorchmodeServer(LanguageServer):
         encoding = self.encoding
         position = from_lsp_position(document, lsp_position, encoding)
         settings = self.settings_of(uri)
-        work = functools.partial(engine.hover_at, document, position, settings)
+        work = functools.partial(engine.hover_at, document, position, settings, self.project)
         try:
             hover = await asyncio.get_running_loop().run_in_executor(self._executor, work)
         except Exception:
@@ -800,6 +892,10 @@ def create_server() -> TorchmodeServer:
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
         await server.on_did_change_configuration(params)
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def did_change_workspace_folders(params: types.DidChangeWorkspaceFoldersParams) -> None:
+        server.on_did_change_workspace_folders(params)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(params: types.DidChangeWatchedFilesParams) -> None:

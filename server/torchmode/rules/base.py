@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import ClassVar
 
 from torchmode.analysis.dataflow import FileAnalysis
+from torchmode.analysis.lattice import Site
 from torchmode.analysis.roles import EvaluationRoles, TrainingRoles
 from torchmode.docs import text
-from torchmode.findings import Finding, Severity
+from torchmode.findings import Finding, Related, Severity
 from torchmode.settings import Settings
 from torchmode.syntax.document import Document
 
@@ -60,6 +61,17 @@ class RuleContext:
 
     def text(self, key: str, **values: object) -> str:
         return text(key, self.locale, **values)
+
+    def related(self, site: Site, message: str) -> Related:
+        """A related place from a provenance site, which may be in another file."""
+        other = site.path if site.path and site.path != self.document.path else ""
+        return Related(site.span, message, other)
+
+    def line_of(self, site: Site) -> str:
+        """A site's line for a message: ``12``, or ``engine.py:12`` in another file."""
+        if site.path and site.path != self.document.path:
+            return f"{PurePath(site.path).name}:{site.span.start.line}"
+        return str(site.span.start.line)
 
 
 class Rule:

@@ -280,9 +280,8 @@ class TrainStepInEvalMode(Rule):
             )
         ]
         related.extend(
-            Related(
-                site.span,
-                context.text("TM101.related.eval_inner", site=site.short_text(), function=site.function),
+            context.related(
+                site, context.text("TM101.related.eval_inner", site=site.short_text(), function=site.function)
             )
             for site in cause_fact.origin[1:]
         )

@@ -103,8 +103,8 @@ def fit(model, optimizer, loader):
         )
         related = [Related(freeze_site.span, context.text("TM103.related.freeze"))]
         related.extend(
-            Related(
-                site.span, context.text("TM103.related.inner", site=site.short_text(), function=site.function)
+            context.related(
+                site, context.text("TM103.related.inner", site=site.short_text(), function=site.function)
             )
             for site in freeze.origin[1:]
         )

@@ -463,11 +463,11 @@ class BackwardUnderNoGrad(Rule):
         ]
         if leak and fact.origin:
             first, last = fact.origin[0], fact.origin[-1]
-            related.append(Related(last.span, context.text("TM202.related.off_site")))
+            related.append(context.related(last, context.text("TM202.related.off_site")))
             inner = ""
             if len(fact.origin) > 1:
                 related.append(Related(first.span, context.text("TM202.related.leaking_call")))
-                inner = context.text("TM202.leak.inner", site=last.short_text(), line=last.span.start.line)
+                inner = context.text("TM202.leak.inner", site=last.short_text(), line=context.line_of(last))
             message = context.text(
                 "TM202.message.leak",
                 call=call_text,
@@ -524,7 +524,7 @@ class BackwardUnderNoGrad(Rule):
         if not fact.origin:
             return context.text("TM202.cause.unknown")
         site = fact.origin[-1]
-        related.append(Related(site.span, context.text("TM202.related.off_site")))
+        related.append(context.related(site, context.text("TM202.related.off_site")))
         if len(fact.origin) > 1:
             outer = fact.origin[0]
             related.append(Related(outer.span, context.text("TM202.related.caller")))
@@ -533,7 +533,7 @@ class BackwardUnderNoGrad(Rule):
                 call=outer.short_text(),
                 call_line=outer.span.start.line,
                 site=site.short_text(),
-                line=site.span.start.line,
+                line=context.line_of(site),
             )
         key = "TM202.cause.unscoped" if not fact.scoped else "TM202.cause.scoped"
         return context.text(key, site=site.short_text(), line=site.span.start.line)

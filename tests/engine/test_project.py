@@ -1,0 +1,371 @@
+"""Other files: import resolution, cross-file summaries and classes, invalidation."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from torchmode.analysis.dataflow import ModuleAnalyzer
+from torchmode.analysis.project import Project, project_for_paths
+from torchmode.engine import check_document
+from torchmode.findings import Finding
+from torchmode.syntax import Document
+
+TRAIN_LOOP = """\
+import torch
+from torch import nn
+{import_line}
+
+
+def train(model, loader, val_loader, opt):
+    model.train()
+    for epoch in range(3):
+        for x, y in loader:
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+        {call}(model, val_loader)
+"""
+
+EVALUATE = """\
+import torch
+
+
+def evaluate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        for x in loader:
+            model(x)
+"""
+
+EVALUATE_RESTORING = EVALUATE + "    model.train()\n"
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def check(root: Path, name: str, project: Project | None = None) -> list[Finding]:
+    path = root / name
+    project = project if project is not None else Project([root])
+    document = Document(path.read_text(encoding="utf-8"), str(path))
+    return list(check_document(document, project=project).findings)
+
+
+def codes(findings: list[Finding]) -> list[str]:
+    return [finding.code for finding in findings]
+
+
+def train_loop(import_line: str, call: str = "evaluate") -> str:
+    return TRAIN_LOOP.format(import_line=import_line, call=call)
+
+
+# --- resolution ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("files", "import_line", "call"),
+    [
+        pytest.param({"engine.py": EVALUATE}, "from engine import evaluate", "evaluate", id="from-import"),
+        pytest.param({"engine.py": EVALUATE}, "from engine import evaluate as ev", "ev", id="alias"),
+        pytest.param({"engine.py": EVALUATE}, "import engine", "engine.evaluate", id="module-import"),
+        pytest.param({"engine.py": EVALUATE}, "import engine as E", "E.evaluate", id="module-alias"),
+        pytest.param(
+            {"pkg/__init__.py": "", "pkg/engine.py": EVALUATE},
+            "from pkg.engine import evaluate",
+            "evaluate",
+            id="package-module",
+        ),
+        pytest.param(
+            {"pkg/__init__.py": "from .core import evaluate as ev\n", "pkg/core.py": EVALUATE},
+            "from pkg import ev",
+            "ev",
+            id="init-reexport-alias",
+        ),
+        pytest.param(
+            {"pkg/__init__.py": "from pkg.core import *\n", "pkg/core.py": EVALUATE},
+            "from pkg import evaluate",
+            "evaluate",
+            id="init-star-reexport",
+        ),
+        pytest.param(
+            {"pkg/__init__.py": "from . import engine\n", "pkg/engine.py": EVALUATE},
+            "import pkg",
+            "pkg.engine.evaluate",
+            id="submodule-attribute",
+        ),
+    ],
+)
+def test_an_imported_evaluate_that_switches_to_eval_is_followed(
+    tmp_path: Path, files: dict[str, str], import_line: str, call: str
+) -> None:
+    write(tmp_path, {**files, "train.py": train_loop(import_line, call)})
+    findings = check(tmp_path, "train.py")
+    assert codes(findings) == ["TM101"]
+    # Without other files, the call is unknown and nothing is reported.
+    alone = check_document(Document((tmp_path / "train.py").read_text(), str(tmp_path / "train.py")))
+    assert codes(list(alone.findings)) == []
+
+
+def test_relative_import_inside_a_package(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/engine.py": EVALUATE,
+            "proj/training/__init__.py": "",
+            "proj/training/loop.py": train_loop("from ..engine import evaluate"),
+            "proj/training/loop2.py": train_loop("from .. import engine", "engine.evaluate"),
+        },
+    )
+    assert codes(check(tmp_path, "proj/training/loop.py")) == ["TM101"]
+    assert codes(check(tmp_path, "proj/training/loop2.py")) == ["TM101"]
+
+
+def test_src_layout_resolves_from_the_project_root(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": "[project]\nname = 'x'\n",
+            "src/mylib/__init__.py": "",
+            "src/mylib/engine.py": EVALUATE,
+            "scripts/train.py": train_loop("from mylib.engine import evaluate"),
+        },
+    )
+    project = project_for_paths([tmp_path / "scripts" / "train.py"])
+    assert codes(check(tmp_path, "scripts/train.py", project)) == ["TM101"]
+
+
+def test_related_information_points_into_the_other_file(tmp_path: Path) -> None:
+    write(tmp_path, {"engine.py": EVALUATE, "train.py": train_loop("from engine import evaluate")})
+    (finding,) = check(tmp_path, "train.py")
+    inner = [related for related in finding.related if related.path]
+    assert [Path(related.path).name for related in inner] == ["engine.py"]
+    assert inner[0].span.start.line == 5  # model.eval() in engine.py
+
+
+def test_an_evaluate_that_restores_train_mode_is_silent(tmp_path: Path) -> None:
+    write(tmp_path, {"engine.py": EVALUATE_RESTORING, "train.py": train_loop("from engine import evaluate")})
+    assert codes(check(tmp_path, "train.py")) == []
+
+
+def test_a_local_def_shadows_the_import(tmp_path: Path) -> None:
+    text = train_loop("from engine import evaluate") + "\n\ndef evaluate(model, loader):\n    pass\n"
+    write(tmp_path, {"engine.py": EVALUATE, "train.py": text})
+    assert codes(check(tmp_path, "train.py")) == []
+
+
+def test_unresolvable_and_library_imports_stay_unknown(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "a.py": train_loop("from nowhere import evaluate"),
+            "b.py": train_loop("from torch.utils import evaluate"),
+        },
+    )
+    project = Project([tmp_path])
+    assert codes(check(tmp_path, "a.py", project)) == []
+    assert codes(check(tmp_path, "b.py", project)) == []
+    assert project.files_parsed == 0
+
+
+def test_import_cycles_terminate(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "a.py": "from b import g\n\ndef f(model):\n    g(model)\n",
+            "b.py": "from a import f\n\ndef g(model):\n    f(model)\n    model.eval()\n",
+            "pkg/__init__.py": "from pkg import x\nfrom .x import *\n",
+            "pkg/x.py": "from pkg import *\n",
+            "train.py": train_loop("from a import f", "f") + "\nfrom pkg import missing\nmissing(1)\n",
+        },
+    )
+    assert codes(check(tmp_path, "train.py")) == ["TM101"]
+
+
+# --- classes from other files --------------------------------------------------------------
+
+TRAINER = """\
+import torch
+
+
+class Trainer:
+    def __init__(self, model, opt):
+        self.model = model
+        self.opt = opt
+
+    def evaluate(self, loader):
+        self.model.eval()
+        with torch.no_grad():
+            for x in loader:
+                self.model(x)
+{restore}
+    def fit(self, loader, val_loader):
+        self.model.train()
+        for epoch in range(3):
+            for x, y in loader:
+                self.opt.zero_grad()
+                loss = (self.model(x) - y).pow(2).mean()
+                loss.backward()
+                self.opt.step()
+            self.evaluate(val_loader)
+"""
+
+
+def test_a_subclass_inherits_a_mid_epoch_evaluate_from_another_file(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "base.py": TRAINER.format(restore=""),
+            "my_trainer.py": """\
+                from base import Trainer
+
+
+                class MyTrainer(Trainer):
+                    def run(self, loader, val_loader):
+                        self.model.train()
+                        for epoch in range(3):
+                            for x, y in loader:
+                                self.opt.zero_grad()
+                                self.model(x).sum().backward()
+                                self.opt.step()
+                            self.evaluate(val_loader)
+            """,
+        },
+    )
+    assert codes(check(tmp_path, "my_trainer.py")) == ["TM101"]
+    write(
+        tmp_path,
+        {"base.py": TRAINER.format(restore="        self.model.train()\n")},
+    )
+    assert codes(check(tmp_path, "my_trainer.py")) == []
+
+
+def test_a_trainer_instance_of_an_imported_class(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "trainers.py": """\
+                class Evaluator:
+                    def __init__(self, model):
+                        self.model = model
+
+                    def run(self, loader):
+                        self.model.eval()
+            """,
+            "train.py": """\
+                from trainers import Evaluator
+
+
+                def train(model, loader, val_loader, opt):
+                    evaluator = Evaluator(model)
+                    model.train()
+                    for epoch in range(3):
+                        for x, y in loader:
+                            opt.zero_grad()
+                            model(x).sum().backward()
+                            opt.step()
+                        evaluator.run(val_loader)
+            """,
+        },
+    )
+    # ``__init__`` keeps ``self.model = model``: ``evaluator.model`` is the caller's model.
+    assert codes(check(tmp_path, "train.py")) == ["TM101"]
+
+
+def test_a_model_class_imported_from_another_file_is_a_model(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "models/__init__.py": "from .net import Net\n",
+            "models/base.py": "from torch import nn\n\n\nclass Base(nn.Module):\n    pass\n",
+            "models/net.py": """\
+                from torch import nn
+                from .base import Base
+
+
+                class Net(Base):
+                    def __init__(self):
+                        super().__init__()
+                        self.drop = nn.Dropout(0.5)
+            """,
+            "predict.py": """\
+                import torch
+                from models import Net
+
+
+                def predict(loader):
+                    model = Net()
+                    model.load_state_dict(torch.load("w.pt"))
+                    with torch.no_grad():
+                        return [model(x) for x in loader]
+            """,
+        },
+    )
+    # A fresh Net is in train mode: predicting with it is TM102.
+    assert codes(check(tmp_path, "predict.py")) == ["TM102"]
+    # Alone, ``Net`` is just a name: nothing is known.
+    alone = check_document(Document((tmp_path / "predict.py").read_text(), str(tmp_path / "predict.py")))
+    assert codes(list(alone.findings)) == []
+
+
+def test_a_module_class_check_through_bases_in_several_files(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "a.py": "import torch.nn as nn\n\nclass A(nn.Module):\n    pass\n",
+            "b.py": "from a import A\n\nclass B(A):\n    pass\n",
+            "c.py": "from b import B\n\nclass C(B):\n    pass\n\nclass Plain:\n    pass\n",
+        },
+    )
+    project = Project([tmp_path])
+    analyzer = project.analyzer_for(tmp_path / "c.py")
+    assert isinstance(analyzer, ModuleAnalyzer)
+    assert analyzer.is_module_class("C")
+    assert not analyzer.is_module_class("Plain")
+
+
+# --- caching and invalidation ---------------------------------------------------------------
+
+
+def test_changed_file_invalidates_its_dependents_transitively(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "helpers.py": "def switch(model):\n    model.eval()\n",
+            "engine.py": "from helpers import switch\n\ndef evaluate(model, loader):\n    switch(model)\n",
+            "train.py": train_loop("from engine import evaluate"),
+        },
+    )
+    texts: dict[Path, str] = {}
+
+    def reader(path: Path) -> str | None:
+        return texts.get(path) or (path.read_text() if path.is_file() else None)
+
+    project = Project([tmp_path], reader=reader)
+    assert codes(check(tmp_path, "train.py", project)) == ["TM101"]
+    parsed = project.files_parsed
+    # Unchanged: served from the cache.
+    assert codes(check(tmp_path, "train.py", project)) == ["TM101"]
+    assert project.files_parsed == parsed
+    helpers = (tmp_path / "helpers.py").resolve()
+    texts[helpers] = "def switch(model):\n    model.eval()\n    model.train()\n"
+    stale = project.changed(helpers, texts[helpers])
+    assert {path.name for path in stale} == {"engine.py", "train.py"}
+    assert codes(check(tmp_path, "train.py", project)) == []
+    # The same text again changes nothing.
+    assert project.changed(helpers, texts[helpers]) == set()
+
+
+def test_file_budget_degrades_to_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchmode.analysis.project as project_module
+
+    monkeypatch.setattr(project_module, "MAX_FILES_PER_CHECK", 0)
+    write(tmp_path, {"engine.py": EVALUATE, "train.py": train_loop("from engine import evaluate")})
+    assert codes(check(tmp_path, "train.py")) == []
