@@ -139,6 +139,8 @@ def check_document(
     With a ``project``, calls into its other files (``from engine import evaluate``) and
     their classes are followed; without one, the document is analysed alone.
     """
+    if project is not None:
+        document = project.shared_document(document)
     rules = [rule for rule in ALL_RULES if _selected(rule.code, settings) and rule.may_apply(document.text)]
     if not rules:
         # Still parse: a file that does not parse is reported whatever the rules.

@@ -369,3 +369,21 @@ def test_file_budget_degrades_to_unknown(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(project_module, "MAX_FILES_PER_CHECK", 0)
     write(tmp_path, {"engine.py": EVALUATE, "train.py": train_loop("from engine import evaluate")})
     assert codes(check(tmp_path, "train.py")) == []
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("en", "(engine.py, line 5, in `evaluate`)"), ("zh-cn", "(engine.py 第 5 行,位于 `evaluate`)")],
+)
+def test_state_hover_names_the_other_file(tmp_path: Path, locale: str, expected: str) -> None:
+    from torchmode.engine import Settings, hover_at
+    from torchmode.syntax import Position
+
+    write(tmp_path, {"engine.py": EVALUATE, "train.py": train_loop("from engine import evaluate")})
+    path = tmp_path / "train.py"
+    document = Document(path.read_text(), str(path))
+    line = next(number for number, text in enumerate(document.text.splitlines(), 1) if "model(x)" in text)
+    column = document.line_text(line).index("model(x)")
+    hover = hover_at(document, Position(line, column + 1), Settings(locale=locale), Project([tmp_path]))
+    assert hover is not None
+    assert expected in hover.markdown

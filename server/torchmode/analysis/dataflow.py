@@ -1610,16 +1610,18 @@ def analyze(document: Document, project: Project | None = None) -> FileAnalysis 
 
     With a project, calls and classes imported from its other files are followed.
     """
-    tree = document.tree
-    if tree is None:
-        return None
     if project is not None:
         project.begin_check()
         path = _real_path(document.path)
-        cached = project.cached_analyzer(path, document.text) if path is not None else None
-        if cached is not None:
-            # Other files' checks already built this file's analyzer for its summaries:
-            # its fixpoints are reused. Under the project lock, as all shared analyzers.
+        if path is not None and path.suffix == ".py":
+            # The project keeps this file's analyzer: a later file importing from it reuses
+            # its parse and fixpoints, and if an earlier one did, this check reuses theirs.
+            # Under the project lock, as every shared analyzer.
             with project.lock:
-                return cached.run()
+                analyzer = project.analyzer_for_document(path, document)
+                if analyzer is not None:
+                    return analyzer.run()
+    tree = document.tree
+    if tree is None:
+        return None
     return ModuleAnalyzer(document, tree, project).run()

@@ -336,14 +336,39 @@ class Project:
             stale.discard(path)
             return stale
 
-    def cached_analyzer(self, path: Path, text: str) -> ModuleAnalyzer | None:
-        """The analyzer of ``path`` if the project has one for exactly ``text`` (a file checked
-        after others imported from it reuses what they computed)."""
+    def analyzer_for_document(self, path: Path, document: Document) -> ModuleAnalyzer | None:
+        """The analyzer of a document being checked, kept as the project's entry for ``path``
+        (its cached one when the text is the same)."""
+        from torchmode.analysis.dataflow import ModuleAnalyzer
+
         with self.lock:
             entry = self._entries.get(path)
-            if entry is None or entry.analyzer is None or entry.document.text != text:
-                return None
+            if entry is None or entry.document.text != document.text:
+                tree = document.tree
+                if tree is None:
+                    return None
+                entry = _summarize_file(document, tree, _digest(document.text))
+                self._entries[path] = entry
+                while len(self._entries) > MAX_CACHED_FILES:
+                    self._entries.popitem(last=False)
+            self._entries.move_to_end(path)
+            if entry.analyzer is None:
+                tree = entry.document.tree
+                assert tree is not None
+                entry.analyzer = ModuleAnalyzer(entry.document, tree, project=self)
             return entry.analyzer
+
+    def shared_document(self, document: Document) -> Document:
+        """The project's parsed copy of ``document`` if it has one with the same text (an
+        earlier check imported from it): one parse serves both."""
+        path = Path(document.path) if document.path and not document.path.startswith("<") else None
+        if path is None or not path.is_absolute():
+            return document
+        with self.lock:
+            entry = self._entries.get(path)
+            if entry is not None and entry.document.text == document.text:
+                return entry.document
+        return document
 
     def document_of(self, path: str) -> Document | None:
         """The text of another file as it was analysed (for ranges of places in it)."""

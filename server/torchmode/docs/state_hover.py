@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from pathlib import PurePath
 
 from torchmode.analysis.dataflow import FileAnalysis, Function, mode_in
 from torchmode.analysis.lattice import GradFact, ModeFact, Site
@@ -89,12 +90,15 @@ def _origin_line(
         line=site.span.start.line,
     )
     for inner in origin[1:]:
+        same_file = inner.path == site.path
         line += text(
-            "state.origin.inner",
+            # A site in another file (a function imported from it) names that file.
+            "state.origin.inner" if same_file else "state.origin.inner_file",
             locale,
             site=inner.short_text(),
             line=inner.span.start.line,
             function=inner.function,
+            file=PurePath(inner.path).name,
         )
     return line
 

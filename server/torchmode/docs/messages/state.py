@@ -34,4 +34,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": " → `{site}` (line {line}, in `{function}`)",
         "zh-cn": " → `{site}`(第 {line} 行,位于 `{function}`)",
     },
+    "state.origin.inner_file": {
+        "en": " → `{site}` ({file}, line {line}, in `{function}`)",
+        "zh-cn": " → `{site}`({file} 第 {line} 行,位于 `{function}`)",
+    },
 }
