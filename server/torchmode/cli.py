@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from torchmode import __version__, engine
-from torchmode.analysis.project import Project, project_for_paths
+from torchmode.analysis.project import Project, interpreter_library_paths, project_for_paths
 from torchmode.config import (
     ConfigLayer,
     ConfigLoader,
@@ -927,7 +927,9 @@ def _run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         problems.warning("No Python files found under the given path(s)")
 
     project = (
-        None if args.no_follow_imports else project_for_paths(Path(path) for path in args.paths or ["."])
+        None
+        if args.no_follow_imports
+        else project_for_paths((Path(path) for path in args.paths or ["."]), interpreter_library_paths())
     )
     checker = Checker(problems, project)
     fixing = args.fix or args.diff

@@ -387,3 +387,24 @@ def test_state_hover_names_the_other_file(tmp_path: Path, locale: str, expected:
     hover = hover_at(document, Position(line, column + 1), Settings(locale=locale), Project([tmp_path]))
     assert hover is not None
     assert expected in hover.markdown
+
+
+def test_installed_packages_are_read_only_for_calls_that_get_a_model(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    write(site, {"trainlib/__init__.py": "from .loops import evaluate\n", "trainlib/loops.py": EVALUATE})
+    workspace = tmp_path / "ws"
+    write(
+        workspace,
+        {
+            "train.py": train_loop("from trainlib import evaluate"),
+            "other.py": "from trainlib import evaluate\n\nevaluate(1, 2)\n",
+        },
+    )
+    project = Project([workspace], library_paths=[site])
+    assert codes(check(workspace, "train.py", project)) == ["TM101"]
+    # Without the installed package's folder it is unknown.
+    assert codes(check(workspace, "train.py", Project([workspace]))) == []
+    # A call that gets no model does not read the package at all.
+    fresh = Project([workspace], library_paths=[site])
+    assert codes(check(workspace, "other.py", fresh)) == []
+    assert fresh.files_parsed == 0  # no file read besides the checked one

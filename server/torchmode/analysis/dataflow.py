@@ -283,7 +283,7 @@ class ModuleAnalyzer:
         self.path: Path | None = _real_path(document.path) if project is not None else None
         self._imported_module_classes: dict[str, bool] = {}
         self._alias_maps: dict[int, dict[str, str]] = {}
-        self._imported: dict[str, Definition | None] = {}
+        self._imported: dict[tuple[str, bool], Definition | None] = {}
         self._ran = False
         collector = _Collector()
         self.module = collector.collect(tree)
@@ -879,16 +879,27 @@ class ModuleAnalyzer:
     def project_lock(self) -> threading.RLock | _NoLock:
         return self.project.lock if self.project is not None else _NO_LOCK
 
-    def _imported_definition(self, local_path: str) -> Definition | None:
-        """The function or class an imported name refers to in another file of the project."""
+    def _imported_definition(self, local_path: str, library: bool = False) -> Definition | None:
+        """The function or class an imported name refers to in another file of the project
+        (with ``library``, also in installed packages: only for calls that get a model)."""
         if self.project is None or self.path is None:
             return None
         root = root_of(local_path)
         if root not in self.imports.aliases and root not in self.imports.relative:
             return None
-        if local_path not in self._imported:
-            self._imported[local_path] = self.project.resolve(self, local_path)
-        return self._imported[local_path]
+        key = (local_path, library)
+        if key not in self._imported:
+            self._imported[key] = self.project.resolve(self, local_path, library)
+        return self._imported[key]
+
+    def _gets_a_model(self, call: ast.Call) -> bool:
+        """Is a model passed to this call? Only then is an installed package worth reading."""
+        for argument in [*call.args, *(keyword.value for keyword in call.keywords)]:
+            stripped = _strip_wrappers(argument.value if isinstance(argument, ast.Starred) else argument)
+            path = access_path(stripped) if stripped is not None else None
+            if path is not None and path in self.model_paths:
+                return True
+        return False
 
     def _is_imported_module_class(self, local_path: str) -> bool:
         """``from models import Net``: is ``Net`` an nn.Module subclass in its file (or through
@@ -939,7 +950,7 @@ class ModuleAnalyzer:
                 found = self.module.nested[func.id], self
             if found is None and func.id not in self.classes:
                 # ``from engine import evaluate``
-                imported = self._imported_definition(func.id)
+                imported = self._imported_definition(func.id, self._gets_a_model(call))
                 if imported is not None and imported.function is not None:
                     found = imported.function, imported.analyzer
         elif isinstance(func, ast.Attribute):
@@ -971,7 +982,7 @@ class ModuleAnalyzer:
                     receiver = path
                 elif path is not None and (function.is_module or root_of(path) not in function.locals):
                     # ``engine.evaluate(...)`` after ``import engine``.
-                    imported = self._imported_definition(f"{path}.{func.attr}")
+                    imported = self._imported_definition(f"{path}.{func.attr}", self._gets_a_model(call))
                     if imported is not None and imported.function is not None:
                         found = imported.function, imported.analyzer
         if found is None or found[0].node is None:

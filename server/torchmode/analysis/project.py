@@ -161,7 +161,7 @@ class Project:
         self.lock = threading.RLock()
         self._entries: OrderedDict[Path, _Entry | None] = OrderedDict()
         self._module_class_answers: dict[tuple[Path, str], bool] = {}
-        self._module_files: dict[tuple[str, Path | None], Path | None] = {}
+        self._module_files: dict[tuple[str, Path | None, bool], Path | None] = {}
         for root in roots:
             self.add_root(root)
         # file -> the files whose analysis used it (their cached analyzers depend on it)
@@ -178,7 +178,7 @@ class Project:
             self.roots.append(resolved)
             self._module_files.clear()
 
-    def search_roots(self, importer: Path | None) -> list[Path]:
+    def search_roots(self, importer: Path | None, library: bool = False) -> list[Path]:
         """Where an absolute import from ``importer`` may be found, first match wins.
 
         The importer's own folder (as for a script run directly), the folder above its
@@ -199,18 +199,21 @@ class Project:
                 found.append(root)
                 if (root / "src").is_dir():
                     found.append(root / "src")
-        found.extend(path for path in self.library_paths if path not in found)
+        if library:
+            found.extend(path for path in self.library_paths if path not in found)
         return found
 
     # -- modules to files -----------------------------------------------------------------------
 
-    def module_file(self, module: str, importer: Path | None, level: int = 0) -> Path | None:
+    def module_file(
+        self, module: str, importer: Path | None, level: int = 0, library: bool = False
+    ) -> Path | None:
         """The file ``import module`` (with ``level`` leading dots) reads, or None."""
         if not module and level == 0:
             return None
         if level == 0 and module.split(".", 1)[0] in _KNOWN_LIBRARIES:
             return None
-        key = (f"{'.' * level}{module}", importer.parent if importer is not None else None)
+        key = (f"{'.' * level}{module}", importer.parent if importer is not None else None, library)
         if key in self._module_files:
             return self._module_files[key]
         found: Path | None = None
@@ -221,7 +224,7 @@ class Project:
                     base = base.parent
                 found = _file_in(base, module)
         else:
-            for root in self.search_roots(importer):
+            for root in self.search_roots(importer, library):
                 found = _file_in(root, module)
                 if found is not None:
                     break
@@ -382,7 +385,7 @@ class Project:
 
     # -- names to definitions -------------------------------------------------------------------
 
-    def resolve(self, analyzer: ModuleAnalyzer, local_name: str) -> Definition | None:
+    def resolve(self, analyzer: ModuleAnalyzer, local_name: str, library: bool = False) -> Definition | None:
         """The function or class a name imported into ``analyzer``'s file refers to.
 
         ``local_name`` is a dotted access path: ``evaluate`` (``from engine import
@@ -396,7 +399,7 @@ class Project:
             return None
         level, dotted = target
         with self.lock:
-            return self._resolve_dotted(dotted, level, importer, hops=0)
+            return self._resolve_dotted(dotted, level, importer, hops=0, library=library)
 
     def _resolve_in(self, entry: _Entry, path: Path, local_name: str) -> Definition | None:
         target = entry.imports.import_target(local_name)
@@ -405,7 +408,9 @@ class Project:
         level, dotted = target
         return self._resolve_dotted(dotted, level, path, hops=0)
 
-    def _resolve_dotted(self, dotted: str, level: int, importer: Path, hops: int) -> Definition | None:
+    def _resolve_dotted(
+        self, dotted: str, level: int, importer: Path, hops: int, library: bool = False
+    ) -> Definition | None:
         if hops > MAX_REEXPORT_HOPS:
             return None
         parts = dotted.split(".") if dotted else []
@@ -414,16 +419,18 @@ class Project:
             module = ".".join(parts[:split])
             if split == 0 and level == 0:
                 return None
-            file = self.module_file(module, importer, level)
+            file = self.module_file(module, importer, level, library)
             if file is None:
                 continue
             rest = parts[split:]
             if not rest:
                 return None  # a module itself, not a function or class
-            return self._lookup(file, rest, importer, hops)
+            return self._lookup(file, rest, importer, hops, library)
         return None
 
-    def _lookup(self, file: Path, names: list[str], importer: Path, hops: int) -> Definition | None:
+    def _lookup(
+        self, file: Path, names: list[str], importer: Path, hops: int, library: bool = False
+    ) -> Definition | None:
         if hops > MAX_REEXPORT_HOPS:
             return None  # a cycle of re-exports (``from pkg import *`` both ways)
         entry = self._entry(file, dependent=importer)
@@ -441,16 +448,16 @@ class Project:
         if target is not None:
             level, dotted = target
             dotted = ".".join([dotted, *rest]) if dotted else ".".join(rest)
-            return self._resolve_dotted(dotted, level, file, hops + 1)
+            return self._resolve_dotted(dotted, level, file, hops + 1, library)
         # A submodule of a package: ``import pkg`` then ``pkg.engine.evaluate``.
         if file.name == "__init__.py" and rest:
             sub = _file_in(file.parent, first)
             if sub is not None:
-                return self._lookup(sub, rest, importer, hops + 1)
+                return self._lookup(sub, rest, importer, hops + 1, library)
         for level, module in entry.imports.star_imports:
-            star_file = self.module_file(module, file, level)
+            star_file = self.module_file(module, file, level, library)
             if star_file is not None and star_file != file:
-                found = self._lookup(star_file, names, importer, hops + 1)
+                found = self._lookup(star_file, names, importer, hops + 1, library)
                 if found is not None:
                     return found
         return None
@@ -489,14 +496,27 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def project_for_paths(paths: Iterable[Path]) -> Project:
+def project_for_paths(paths: Iterable[Path], library_paths: Sequence[Path] = ()) -> Project:
     """The CLI's project: each checked path's own project root (pyproject.toml, setup.py or
-    .git above it), else the path's folder."""
+    .git above it), else the path's folder; installed packages under ``library_paths``."""
     roots: list[Path] = []
     for path in paths:
         start = path if path.is_dir() else path.parent
         roots.append(find_project_root(start) or start)
-    return Project(roots)
+    return Project(roots, library_paths=library_paths)
+
+
+def interpreter_library_paths() -> list[Path]:
+    """This interpreter's site-packages: where the checked project's dependencies are installed
+    when the CLI runs in its environment (CI, pre-commit with ``language: system``)."""
+    import sysconfig
+
+    found: list[Path] = []
+    for key in ("purelib", "platlib"):
+        folder = Path(sysconfig.get_paths()[key])
+        if folder.is_dir() and folder not in found:
+            found.append(folder)
+    return found
 
 
 def find_project_root(start: Path) -> Path | None:
