@@ -90,15 +90,49 @@ _MODULE_BASES = frozenset(
 _FRAMEWORK_EVALUATION_HOOK_PREFIXES = (
     "validation_",
     "test_",
-    "predict_",
     "on_validation_",
     "on_test_",
     "on_predict_",
 )
+# Only Lightning's own ``predict_*`` hooks: ``predict_proba`` or ``predict_batch`` of a
+# scikit-learn-style estimator is an evaluation the class runs itself.
+_FRAMEWORK_PREDICT_HOOKS = frozenset(
+    {"predict_step", "predict_step_end", "predict_epoch_end", "predict_dataloader"}
+)
 
 
 def is_framework_evaluation_hook(class_name: str | None, method_name: str) -> bool:
-    return class_name is not None and method_name.startswith(_FRAMEWORK_EVALUATION_HOOK_PREFIXES)
+    return class_name is not None and (
+        method_name.startswith(_FRAMEWORK_EVALUATION_HOOK_PREFIXES) or method_name in _FRAMEWORK_PREDICT_HOOKS
+    )
+
+
+# Methods that a framework's loop calls with the mode and grad mode already set, by the
+# (unqualified) name of the framework base class that declares them. An override in a
+# subclass runs in whatever mode the loop chose: ``eval_step`` of a torchtnt ``EvalUnit``
+# under ``module.eval()`` and ``no_grad``, ``prediction_step`` of a transformers
+# ``Trainer`` after ``evaluation_loop``'s ``model.eval()``, skorch's ``infer`` (the
+# forward pass of both ``train_step`` and ``evaluation_step``) in the mode each set.
+_FRAMEWORK_MODE_HOOKS: dict[str, frozenset[str]] = {
+    # torchtnt.framework
+    "EvalUnit": frozenset({"eval_step"}),
+    "PredictUnit": frozenset({"predict_step"}),
+    "AutoUnit": frozenset({"eval_step", "predict_step"}),
+    "AutoPredictUnit": frozenset({"predict_step"}),
+    # transformers
+    "Trainer": frozenset({"prediction_step"}),
+    "Seq2SeqTrainer": frozenset({"prediction_step"}),
+    # skorch
+    "NeuralNet": frozenset({"infer"}),
+    "NeuralNetClassifier": frozenset({"infer"}),
+    "NeuralNetBinaryClassifier": frozenset({"infer"}),
+    "NeuralNetRegressor": frozenset({"infer"}),
+}
+
+
+def is_framework_mode_hook(base_names: frozenset[str], method_name: str) -> bool:
+    """An override of a method the framework of one of these base classes calls in its own mode."""
+    return any(method_name in _FRAMEWORK_MODE_HOOKS.get(base, ()) for base in base_names)
 
 
 _FACTORY_PREFIXES = ("torchvision.models.", "timm.models.")
@@ -133,7 +167,9 @@ def is_module_factory(qualified: str) -> bool:
         return True
     if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional."):
         last = qualified.rsplit(".", 1)[-1]
-        return last[:1].isupper() and last not in ("Parameter", "DataParallel")
+        # Loss modules (``nn.CrossEntropyLoss()``) compute the same in both modes and are
+        # never the model being trained or evaluated.
+        return last[:1].isupper() and last not in ("Parameter", "DataParallel") and not last.endswith("Loss")
     return False
 
 

@@ -392,13 +392,36 @@ class ModuleAnalyzer:
                 name
                 for name in function.parameters
                 if api_names.MODEL_NAME_WORDS & {word.lower() for word in _NAME_WORD.findall(name)}
-            }
+            } - self._function_defaults(function)
             if not candidates:
                 continue
             for call in self._own_calls(function):
                 if isinstance(call.func, ast.Name) and call.func.id in candidates:
                     found.add(call.func.id)
         return found
+
+    def _function_defaults(self, function: Function) -> set[str]:
+        """Parameters whose default is a function (``decoder=decode_tokens``, ``fn=lambda x: x``):
+        whatever their name says, callers pass functions there, not models."""
+        node = function.node
+        if node is None:
+            return set()
+        arguments = node.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        pairs = list(
+            zip(positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True)
+        )
+        pairs += [
+            (arg, default)
+            for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True)
+            if default is not None
+        ]
+        return {
+            arg.arg
+            for arg, default in pairs
+            if isinstance(default, ast.Lambda)
+            or (isinstance(default, ast.Name) and default.id in self.module.nested)
+        }
 
     def _own_calls(self, function: Function) -> list[ast.Call]:
         """The calls in a function's own code (not nested defs), found once and kept."""

@@ -176,16 +176,24 @@ class GradFacts:
                         and builds_grad_off_context(statement.value, imports)
                     ):
                         return True
-        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
-            for candidate in self.analysis.functions:
-                if candidate.name == expr.func.id and candidate.node is not None:
-                    for statement in statements_of(candidate.body):
-                        if (
-                            isinstance(statement, ast.Return)
-                            and statement.value is not None
-                            and builds_grad_off_context(statement.value, imports)
-                        ):
-                            return True
+        if isinstance(expr, ast.Call):
+            for candidate in called_functions(self.analysis, function, expr):
+                for statement in statements_of(candidate.body):
+                    if (
+                        isinstance(statement, ast.Return)
+                        and statement.value is not None
+                        and builds_grad_off_context(statement.value, imports)
+                    ):
+                        return True
+                    # A generator context manager: ``with torch.set_grad_enabled(flag): yield``.
+                    if (
+                        isinstance(statement, (ast.With, ast.AsyncWith))
+                        and any(
+                            builds_grad_off_context(item.context_expr, imports) for item in statement.items
+                        )
+                        and _yields(statement.body)
+                    ):
+                        return True
         return False
 
     # -- callers ----------------------------------------------------------------------------
@@ -216,6 +224,40 @@ class GradFacts:
                     grad = frozenset(fact for fact in grad if fact.grad != "entry") | inherited
             results.append((call_site, grad))
         return results
+
+
+def called_functions(analysis: FileAnalysis, caller: Function, call: ast.Call) -> list[Function]:
+    """The functions of this file a call may run: ``helper(...)`` by name, ``self.helper(...)``
+    (and ``cls.``) as a method of the caller's class."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return [
+            candidate
+            for candidate in analysis.functions
+            if candidate.node is not None and candidate.name == func.id
+        ]
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and caller.class_name is not None
+        and caller.parameters
+        and func.value.id == caller.parameters[0]
+    ):
+        wanted = f"{caller.class_name}.{func.attr}"
+        return [
+            candidate
+            for candidate in analysis.functions
+            if candidate.node is not None
+            and candidate.class_name == caller.class_name
+            and (candidate.name == wanted or candidate.name.endswith(f".{wanted}"))
+        ]
+    return []
+
+
+def _yields(body: list[ast.stmt]) -> bool:
+    return any(
+        isinstance(node, (ast.Yield, ast.YieldFrom)) for statement in body for node in ast.walk(statement)
+    )
 
 
 def _walrus_binds(node: ast.AST, name: str) -> bool:

@@ -47,6 +47,25 @@ class TrainingRoles:
         return steps[bisect_right(self._positions_by_region[region], _position(forward)) :]
 
 
+def _base_names(tree: ast.AST | None) -> dict[str, frozenset[str]]:
+    """Each class of the file (nested ones too) -> the last names of its bases.
+
+    ``class Unit(EvalUnit[Batch])`` -> {EvalUnit}.
+    """
+    bases: dict[str, set[str]] = {}
+    for node in ast.walk(tree) if tree is not None else ():
+        if isinstance(node, ast.ClassDef):
+            names = bases.setdefault(node.name, set())
+            for base in node.bases:
+                while isinstance(base, ast.Subscript):
+                    base = base.value
+                if isinstance(base, ast.Name):
+                    names.add(base.id)
+                elif isinstance(base, ast.Attribute):
+                    names.add(base.attr)
+    return {name: frozenset(found) for name, found in bases.items()}
+
+
 def _position(item: ForwardCall | TrainingStep) -> tuple[int, int]:
     return (item.call.lineno, item.call.col_offset)
 
@@ -104,6 +123,20 @@ class EvaluationRoles:
         self.loader_names = frozenset(name.lower() for name in loader_names)
         self.train_names = frozenset(name.lower() for name in train_names)
         self._functions_with_steps = {id(step.function) for step in analysis.steps}
+        self._class_bases: dict[str, frozenset[str]] | None = None
+
+    def _bases_of(self, class_name: str) -> frozenset[str]:
+        """Unqualified names of a class's bases, through the file's own classes (``A(B)``, ``B(Trainer)``)."""
+        if self._class_bases is None:
+            self._class_bases = _base_names(self.analysis.document.tree)
+        found: set[str] = set()
+        pending = [class_name]
+        while pending:
+            for base in self._class_bases.get(pending.pop(), ()):
+                if base not in found:
+                    found.add(base)
+                    pending.append(base)
+        return frozenset(found)
 
     def _is_unit_test(self, forward: ForwardCall, function_name: str) -> bool:
         """pytest/unittest tests call models to test them, not to evaluate a trained one."""
@@ -126,6 +159,11 @@ class EvaluationRoles:
             return None
         if api_names.is_framework_evaluation_hook(forward.function.class_name, function_name):
             return None  # the framework sets the mode around its hooks
+        class_name = forward.function.class_name
+        if class_name is not None and api_names.is_framework_mode_hook(
+            self._bases_of(class_name), function_name
+        ):
+            return None  # an override of a framework method its loop calls in the mode it set
         if (
             not forward.function.is_module
             and name_words(function_name) & self.eval_names

@@ -7,11 +7,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from torchmode.analysis.dataflow import CallSite, ForwardCall, Function
+from torchmode.analysis.grad_facts import called_functions
 from torchmode.analysis.lattice import ModeFact, contradicts
-from torchmode.analysis.names import root_of
+from torchmode.analysis.names import access_path, root_of
 from torchmode.analysis.roles import Evaluation
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.fixes import insert_line_after, insert_line_before, parses_after
+from torchmode.fixes.wrap import parent_of
 from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
 from torchmode.syntax.positions import Span, TextEdit
 
@@ -143,6 +145,8 @@ def run(model, loaders, optimizer):
             return None
         if any(fact.mode == "eval" for fact in relevant):
             return None  # eval() on some paths here: leave the rest to the callers' own checks
+        if _inside_eval_context(context, forward):
+            return None
         root = root_of(forward.path)
         function = forward.function
         if function.is_module or root not in function.parameters:
@@ -297,6 +301,66 @@ def run(model, loaders, optimizer):
             if span.start >= after:
                 return "before", span
         return None
+
+
+def _inside_eval_context(context: RuleContext, forward: ForwardCall) -> bool:
+    """Inside ``with helper(...):`` where ``helper`` is a generator context manager of this file
+    that may put the forward's model in eval mode before it yields (``model.eval()``,
+    ``model.train(flag)``): the dataflow does not follow context managers.
+
+    poutyne's ``with self._set_training_mode(False): self.network(x)``.
+    """
+    document = context.document
+    child: ast.AST = forward.call
+    parent = parent_of(document, child)
+    while parent is not None and parent is not forward.function.node:
+        if isinstance(parent, (ast.With, ast.AsyncWith)) and any(child is item for item in parent.body):
+            for item in parent.items:
+                call = item.context_expr
+                if isinstance(call, ast.Call) and any(
+                    _switches_to_eval(helper, call, forward)
+                    for helper in called_functions(context.analysis, forward.function, call)
+                ):
+                    return True
+        child, parent = parent, parent_of(document, parent)
+    return False
+
+
+def _switches_to_eval(helper: Function, call: ast.Call, forward: ForwardCall) -> bool:
+    """``helper`` yields after ``X.eval()``/``X.train(not-True)`` where X, seen from the
+    caller, is the forward's model (``self`` stays ``self``; a parameter is its argument)."""
+    if not any(isinstance(node, (ast.Yield, ast.YieldFrom)) for node in ast.walk(helper.node or ast.Pass())):
+        return False
+    bound: dict[str, str] = {}
+    parameters = list(helper.parameters)
+    if helper.class_name is not None and parameters and forward.function.parameters:
+        bound[parameters.pop(0)] = forward.function.parameters[0]
+    for name, argument in zip(parameters, call.args, strict=False):
+        path = access_path(argument)
+        if path is not None:
+            bound[name] = path
+    for keyword in call.keywords:
+        path = access_path(keyword.value) if keyword.arg is not None else None
+        if path is not None and keyword.arg is not None:
+            bound[keyword.arg] = path
+    for node in ast.walk(helper.node or ast.Pass()):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        if node.func.attr == "eval" and not node.args:
+            pass
+        elif node.func.attr == "train" and node.args:
+            flag = node.args[0]
+            if isinstance(flag, ast.Constant) and flag.value is True:
+                continue
+        else:
+            continue
+        path = access_path(node.func.value)
+        if path is None:
+            continue
+        root, _, rest = path.partition(".")
+        if root in bound and ".".join(filter(None, (bound[root], rest))) == forward.path:
+            return True
+    return False
 
 
 def _first_statement(function: Function) -> ast.stmt:
