@@ -8,6 +8,7 @@ The LSP layer converts columns to UTF-16 units; the CLI prints ``column + 1``.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 
@@ -38,21 +39,16 @@ class TextEdit:
     new_text: str
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def line_start_offsets(text: str) -> list[int]:
-    """Offsets (str indices) at which each line starts; index 0 is line 1."""
-    offsets = [0]
-    index = 0
-    length = len(text)
-    while index < length:
-        char = text[index]
-        if char == "\n":
-            offsets.append(index + 1)
-        elif char == "\r":
-            if index + 1 < length and text[index + 1] == "\n":
-                index += 1
-            offsets.append(index + 1)
-        index += 1
-    return offsets
+    """Offsets (str indices) at which each line starts; index 0 is line 1.
+
+    Lines end at ``\n``, ``\r\n`` or a lone ``\r`` (as Python's tokenizer and LSP count
+    them), never at form feeds or other Unicode separators.
+    """
+    return [0, *(match.end() for match in _LINE_BREAK.finditer(text))]
 
 
 def offset_of(offsets: list[int], text: str, position: Position) -> int:
@@ -69,13 +65,16 @@ def offset_of(offsets: list[int], text: str, position: Position) -> int:
     return min(start + max(position.column, 0), end)
 
 
-def apply_edits(text: str, edits: list[TextEdit] | tuple[TextEdit, ...]) -> str:
+def apply_edits(
+    text: str, edits: list[TextEdit] | tuple[TextEdit, ...], offsets: list[int] | None = None
+) -> str:
     """Apply non-overlapping edits; they may come in any order.
 
     Raises ``ValueError`` when two edits overlap, because applying both would
-    silently mangle the user's code.
+    silently mangle the user's code. ``offsets`` are the text's line starts if known.
     """
-    offsets = line_start_offsets(text)
+    if offsets is None:
+        offsets = line_start_offsets(text)
     resolved = sorted(
         (offset_of(offsets, text, edit.span.start), offset_of(offsets, text, edit.span.end), edit.new_text)
         for edit in edits
