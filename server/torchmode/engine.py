@@ -5,8 +5,11 @@ text -> syntax.Document -> analysis (facts) -> rules (findings with fixes).
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from torchmode.analysis.dataflow import FileAnalysis, analyze
 from torchmode.analysis.layers import LayerSensitivity
@@ -131,6 +134,17 @@ def _harmless_for_this_model(
     return replace(finding, severity=Severity.HINT, message=f"{finding.message} {note}")
 
 
+def _imported_class_sensitivity(
+    project: Project | None, document: Document, analysis: FileAnalysis
+) -> Callable[[str], bool | None] | None:
+    """How a model class imported from another project file answers ``LayerSensitivity``."""
+    imports = analysis.imports
+    if project is None or imports is None or not os.path.isabs(document.path):
+        return None
+    importer = Path(document.path)
+    return lambda local: project.class_sensitivity(importer, imports, local)
+
+
 def check_document(
     document: Document, settings: Settings = DEFAULT_SETTINGS, project: Project | None = None
 ) -> CheckResult:
@@ -156,7 +170,12 @@ def check_document(
             if not suppressed(document, finding):
                 if finding.code in _MODE_RULES and layers is None and analysis.imports is not None:
                     assert document.tree is not None
-                    layers = LayerSensitivity(document.tree, analysis.imports, analysis.module_classes)
+                    layers = LayerSensitivity(
+                        document.tree,
+                        analysis.imports,
+                        analysis.module_classes,
+                        _imported_class_sensitivity(project, document, analysis),
+                    )
                 finding = _harmless_for_this_model(finding, analysis, layers, context.locale)
                 severity = settings.severity_for(finding.code, finding.severity)
                 findings.append(

@@ -408,3 +408,59 @@ def test_installed_packages_are_read_only_for_calls_that_get_a_model(tmp_path: P
     fresh = Project([workspace], library_paths=[site])
     assert codes(check(workspace, "other.py", fresh)) == []
     assert fresh.files_parsed == 0  # no file read besides the checked one
+
+
+MODELS = """\
+from torch import nn
+
+
+class Base(nn.Module):
+    pass
+
+
+class LinearNet(Base):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+
+
+class DropoutNet(Base):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 1))
+
+
+class Wrapper(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = DropoutNet()
+"""
+
+SCRIPT = """\
+import torch
+from models import {name}
+
+
+def main(loader, val_loader):
+    model = {name}()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    for epoch in range(3):
+        for x, y in loader:
+            opt.zero_grad()
+            model(x).sum().backward()
+            opt.step()
+        model.eval()
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "severity"),
+    [("LinearNet", "hint"), ("DropoutNet", "warning"), ("Wrapper", "warning")],
+)
+def test_layer_aware_severity_for_a_model_class_from_another_file(
+    tmp_path: Path, name: str, severity: str
+) -> None:
+    write(tmp_path, {"models.py": MODELS, "train.py": SCRIPT.format(name=name)})
+    (finding,) = check(tmp_path, "train.py")
+    assert (finding.code, finding.severity.value) == ("TM101", severity)

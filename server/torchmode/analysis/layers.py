@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from torchmode.analysis.api_names import MODEL_NAME_WORDS
 from torchmode.analysis.names import ImportMap, access_path
@@ -116,8 +116,17 @@ _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 class LayerSensitivity:
     """Per class of this file: can a wrong mode change what it computes?"""
 
-    def __init__(self, tree: ast.Module, imports: ImportMap, module_classes: frozenset[str]) -> None:
+    def __init__(
+        self,
+        tree: ast.Module,
+        imports: ImportMap,
+        module_classes: frozenset[str],
+        external: Callable[[str], Sensitivity] | None = None,
+    ) -> None:
         self.imports = imports
+        # A class imported from another file of the project, by its local name: that file's
+        # answer (None: unknown, as without a project).
+        self.external = external
         self.classes = {
             node.name: node
             for node in all_statements(tree)
@@ -140,8 +149,12 @@ class LayerSensitivity:
             if self.imports.qualified_name(base) in ("torch.nn.Module", "torch.nn.modules.module.Module"):
                 continue
             base_name = access_path(base)
-            # A base of this file counts like a part; one from elsewhere (Lightning...) is unknown.
-            results.append(self.of_class(base_name) if base_name in self.classes else None)
+            # A base of this file counts like a part; one from another file of the project too;
+            # one from elsewhere (Lightning...) is unknown.
+            if base_name in self.classes:
+                results.append(self.of_class(base_name))
+            else:
+                results.append(self._external(base_name))
         for child in ast.walk(node):
             if (
                 isinstance(child, ast.Attribute)
@@ -209,7 +222,12 @@ class LayerSensitivity:
             return None
         if local is not None and local in self.classes:
             return self.of_class(local)
-        return None
+        return self._external(local)
+
+    def _external(self, local: str | None) -> Sensitivity:
+        if local is None or self.external is None:
+            return None
+        return self.external(local)
 
 
 def _keyword(call: ast.Call, name: str) -> ast.expr | None:

@@ -161,6 +161,7 @@ class Project:
         self.lock = threading.RLock()
         self._entries: OrderedDict[Path, _Entry | None] = OrderedDict()
         self._module_class_answers: dict[tuple[Path, str], bool] = {}
+        self._sensitivities: dict[tuple[Path, str], bool | None] = {}
         self._module_files: dict[tuple[str, Path | None, bool], Path | None] = {}
         for root in roots:
             self.add_root(root)
@@ -334,6 +335,7 @@ class Project:
             for file in stale:
                 self._entries.pop(file, None)
             self._module_class_answers.clear()
+            self._sensitivities.clear()
             # A new file may now shadow another, or a deleted one stop resolving.
             self._module_files.clear()
             stale.discard(path)
@@ -372,6 +374,37 @@ class Project:
             if entry is not None and entry.document.text == document.text:
                 return entry.document
         return document
+
+    def class_sensitivity(
+        self, importer: Path, imports: ImportMap, local_name: str, depth: int = 0
+    ) -> bool | None:
+        """Can a wrong mode change what an imported model class computes? (see ``layers``)"""
+        from torchmode.analysis.layers import LayerSensitivity
+
+        with self.lock:
+            target = imports.import_target(local_name)
+            if target is None or depth > MAX_REEXPORT_HOPS:
+                return None
+            level, dotted = target
+            definition = self._resolve_dotted(dotted, level, importer, hops=0)
+            if definition is None or definition.kind != "class":
+                return None
+            key = (definition.path, definition.name)
+            if key in self._sensitivities:
+                return self._sensitivities[key]
+            self._sensitivities[key] = None  # a cycle of imports: unknown, not a loop
+            entry = self._entry(definition.path)
+            if entry is None or entry.document.tree is None:
+                return None
+            path = definition.path
+            sensitivity = LayerSensitivity(
+                entry.document.tree,
+                entry.imports,
+                frozenset(entry.class_bases),
+                lambda name: self.class_sensitivity(path, entry.imports, name, depth + 1),
+            ).of_class(definition.name)
+            self._sensitivities[key] = sensitivity
+            return sensitivity
 
     def document_of(self, path: str) -> Document | None:
         """The text of another file as it was analysed (for ranges of places in it)."""
