@@ -912,6 +912,80 @@ class SettingsResolver:
                 self.problems.warning(text)
 
 
+def _project(args: argparse.Namespace) -> Project | None:
+    if args.no_follow_imports:
+        return None
+    return project_for_paths((Path(path) for path in args.paths or ["."]), interpreter_library_paths())
+
+
+# Below this many files per process, starting processes costs more than it saves.
+_FILES_PER_JOB = 8
+
+
+def _jobs(requested: int | None, files: int) -> int:
+    """Processes to check ``files`` files in: ``--jobs`` (default: the cores), never more than
+    the files can keep busy."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    wanted = requested if requested is not None else cores
+    return max(1, min(wanted, files // _FILES_PER_JOB))
+
+
+def _check_chunk(
+    args: argparse.Namespace, paths: list[Path]
+) -> tuple[list[FileReport], list[tuple[str, str]]]:
+    """A worker process: check some files with its own project; problems are returned, not printed."""
+    rules = _rules()
+    known_codes = None if rules is None else [rule.code for rule in rules]
+    problems = Problems(io.StringIO())
+    resolver = SettingsResolver(args, known_codes, problems)
+    checker = Checker(problems, _project(args))
+    reports: list[FileReport] = []
+    for path in paths:
+        source = read_source(path)
+        if isinstance(source, str):
+            problems.error(f"{display_path(path)}: {source}")
+            continue
+        result = checker.check(source, resolver.resolve(path).settings)
+        if result is not None:
+            reports.append(FileReport(source, result.findings))
+    return reports, problems.messages
+
+
+def _check_in_processes(
+    args: argparse.Namespace, paths: list[Path], jobs: int, problems: Problems
+) -> list[FileReport]:
+    """``--jobs N``: the files in contiguous chunks (a package's files share one worker's cache
+    of imported files), results and problems in the order of the files."""
+    import concurrent.futures
+    import multiprocessing
+
+    chunk_count = jobs * 4
+    size = -(-len(paths) // chunk_count)
+    chunks = [paths[start : start + size] for start in range(0, len(paths), size)]
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    reports: list[FileReport] = []
+    seen: set[tuple[str, str]] = set()
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
+        for chunk_reports, messages in pool.map(_check_chunk, [args] * len(chunks), chunks):
+            reports.extend(chunk_reports)
+            for level, message in messages:
+                if level == "warning" and (level, message) in seen:
+                    continue  # a bad pyproject.toml read by several workers: said once
+                seen.add((level, message))
+                (problems.error if level == "error" else problems.warning)(message)
+    return reports
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {number}")
+    return number
+
+
 def _run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rules = _rules()
     known_codes = None if rules is None else [rule.code for rule in rules]
@@ -926,13 +1000,18 @@ def _run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not paths and problems.count == 0:
         problems.warning("No Python files found under the given path(s)")
 
-    project = (
-        None
-        if args.no_follow_imports
-        else project_for_paths((Path(path) for path in args.paths or ["."]), interpreter_library_paths())
-    )
-    checker = Checker(problems, project)
     fixing = args.fix or args.diff
+    jobs = _jobs(args.jobs, len(paths))
+    if jobs > 1 and not fixing:
+        parallel_reports = _check_in_processes(args, paths, jobs, problems)
+        _print_findings(parallel_reports, args, out, problems, rules or [])
+        if problems.count:
+            return EXIT_ERROR
+        remaining = sum(len(report.findings) for report in parallel_reports)
+        return EXIT_FINDINGS if remaining and not args.exit_zero else EXIT_CLEAN
+
+    project = _project(args)
+    checker = Checker(problems, project)
     reports: list[FileReport] = []
     for path in paths:
         source = read_source(path)
@@ -1311,6 +1390,14 @@ def _add_check_options(parser: argparse.ArgumentParser, fix_default: bool) -> No
         "--isolated",
         action="store_true",
         help="ignore every pyproject.toml: defaults and command-line options only",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="check files in N processes (default: the number of cores; --fix and --diff use one)",
     )
     parser.add_argument(
         "--no-follow-imports",
