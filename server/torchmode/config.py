@@ -45,7 +45,9 @@ Problems
 Nothing here raises on bad input. A bad key is one ``ConfigProblem`` naming the
 file (and line when it can be found), the key and the expected form; that key
 keeps its default and every other key still applies. Invalid TOML is one problem
-with its line, and the file's table is then ignored as a whole.
+with its line, and the file's table is then ignored as a whole; so is a file that
+is not UTF-8 (Latin-1 bytes, UTF-16), which TOML requires. A UTF-8 byte order mark
+is accepted. A broken file that never mentions torchmode is skipped silently.
 """
 
 from __future__ import annotations
@@ -530,6 +532,44 @@ def _line_locator(text: str) -> Callable[[str], int | None]:
     return locate
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+# Longest first: the UTF-32 little-endian mark starts with the UTF-16 one.
+_OTHER_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def _decode_toml(data: bytes) -> tuple[str, tuple[str, int | None] | None]:
+    """The text of a TOML file, and why it is not UTF-8 (message, line) or None.
+
+    TOML files must be UTF-8. A UTF-8 byte order mark is accepted and dropped (Windows
+    editors write one; the text is unambiguous). Anything else that is not UTF-8 is a
+    problem, and the text returned is a best-effort reading, only good for looking
+    for the word "torchmode".
+    """
+    expected = "cannot decode the file as UTF-8, which TOML requires"
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+    for bom, name in _OTHER_BOMS:
+        if data.startswith(bom):
+            text = data.decode(name.lower().replace("-", ""), errors="replace")
+            return text, (f"{expected}: it is {name} (it starts with a {name} byte order mark)", None)
+    if b"\x00" in data:
+        # UTF-16 or UTF-32 without a byte order mark, or a binary file.
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        text = data.replace(b"\x00", b"").decode("utf-8", errors="replace")
+        return text, (f"{expected}: it contains null bytes (UTF-16 without a byte order mark?)", line)
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        reason = f"{error.reason} (byte 0x{data[error.start]:02x})"
+        return data.decode("utf-8", errors="replace"), (f"{expected}: {reason}", line)
+
+
 def read_pyproject(path: Path, known_codes: Collection[str] = ()) -> FileConfig:
     """Parse one pyproject.toml. Never raises."""
     source = str(path)
@@ -538,7 +578,16 @@ def read_pyproject(path: Path, known_codes: Collection[str] = ()) -> FileConfig:
     except OSError as error:
         problem = ConfigProblem(source, None, f"cannot read the file: {error.strerror or error}; ignored")
         return FileConfig(False, problems=(problem,))
-    text = data.decode("utf-8", errors="replace")
+    text, undecodable = _decode_toml(data)
+    if undecodable is not None:
+        # As with invalid TOML: a file that never mentions torchmode is another tool's business.
+        if "torchmode" not in text:
+            return FileConfig(False)
+        message, line = undecodable
+        problem = ConfigProblem(
+            source, None, f"{message}; [{TABLE}] is ignored and the defaults are used", line
+        )
+        return FileConfig(True, problems=(problem,))
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -5,6 +5,7 @@ text -> syntax.Document -> analysis (facts) -> rules (findings with fixes).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from torchmode.docs import normalize_locale, text
 from torchmode.docs.hover import api_hover, suppression_code_hover
 from torchmode.docs.state_hover import state_hover
 from torchmode.findings import Finding, Severity
-from torchmode.rules import ALL_RULES, RuleContext
+from torchmode.rules import ALL_RULES, Rule, RuleContext
 from torchmode.settings import Settings
 from torchmode.syntax import Document, ParseFailure, Position, Span
 
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 DEFAULT_SETTINGS = Settings()
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,18 @@ def check_document(
     if not rules:
         # Still parse: a file that does not parse is reported whatever the rules.
         return CheckResult(document, (), document.parse_failure)
+    try:
+        return _check_parsed(document, settings, project, rules)
+    except RecursionError:
+        # Code nested deeper than the interpreter's stack (a generated file): the depth
+        # budget of last resort. Nothing is known, so nothing is reported; said once.
+        _log.info("%s: nested too deeply to analyse; no findings", document.path)
+        return CheckResult(document, (), None)
+
+
+def _check_parsed(
+    document: Document, settings: Settings, project: Project | None, rules: list[type[Rule]]
+) -> CheckResult:
     analysis = analyze(document, project)
     if analysis is None:
         return CheckResult(document, (), document.parse_failure)

@@ -243,10 +243,95 @@ def test_a_table_that_is_not_a_table(tmp_path: Path) -> None:
     ]
 
 
-def test_undecodable_bytes_do_not_crash(tmp_path: Path) -> None:
+# --- encodings: TOML files are UTF-8 ----------------------------------------------------------
+
+TABLE_TEXT = '[tool.torchmode]\nignore = ["TM3"]\nlocale = "zh-cn"\n'
+IGNORED = "[tool.torchmode] is ignored and the defaults are used"
+
+
+def test_a_utf8_bom_is_accepted(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_bytes(b"\xef\xbb\xbf" + TABLE_TEXT.encode())
+    settings, problems, path = resolve(tmp_path / "a.py")
+    assert (settings, problems, path) == (Settings(ignore=("TM3",), locale="zh-cn"), [], pyproject)
+
+
+def test_a_utf8_bom_keeps_problem_lines_right(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_bytes(b"\xef\xbb\xbf[tool.torchmode]\n\nselect = 3\n")
+    _, problems, _ = resolve(tmp_path / "a.py")
+    assert [problem.split(": ")[0] for problem in problems] == [f"{pyproject}:3"]
+
+
+def test_latin1_bytes_name_the_file_line_and_byte(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_bytes('[tool.torchmode]\n# Müller\nignore = ["TM3"]\n'.encode("latin-1"))
+    settings, problems, path = resolve(tmp_path / "a.py")
+    assert (settings, path) == (Settings(), pyproject)
+    assert problems == [
+        f"{pyproject}:2: cannot decode the file as UTF-8, which TOML requires: invalid start byte "
+        f"(byte 0xfc); {IGNORED}"
+    ]
+
+
+def test_a_latin1_value_is_not_read_as_a_replacement_character(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_bytes(b'[tool.torchmode]\nlocale = "\xff"\n')
     settings, problems, _ = resolve(tmp_path / "a.py")
-    assert settings == Settings() and len(problems) == 1 and "locale" in problems[0]
+    assert settings == Settings()
+    (problem,) = problems
+    assert ":2: cannot decode the file as UTF-8" in problem and "\ufffd" not in problem
+
+
+@pytest.mark.parametrize(
+    ("encoding", "name"),
+    [("utf-16", "UTF-16"), ("utf-16-be", "UTF-16"), ("utf-32", "UTF-32")],
+)
+def test_utf16_and_utf32_with_a_bom_are_named(tmp_path: Path, encoding: str, name: str) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    data = TABLE_TEXT.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data  # the -be codec writes no byte order mark of its own
+    pyproject.write_bytes(data)
+    settings, problems, path = resolve(tmp_path / "a.py")
+    assert (settings, path) == (Settings(), pyproject)
+    assert problems == [
+        f"{pyproject}: cannot decode the file as UTF-8, which TOML requires: it is {name} "
+        f"(it starts with a {name} byte order mark); {IGNORED}"
+    ]
+
+
+def test_utf16_without_a_bom_is_caught_by_its_null_bytes(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_bytes(TABLE_TEXT.encode("utf-16-le"))
+    settings, problems, _ = resolve(tmp_path / "a.py")
+    assert settings == Settings()
+    assert problems == [
+        f"{pyproject}:1: cannot decode the file as UTF-8, which TOML requires: it contains null bytes "
+        f"(UTF-16 without a byte order mark?); {IGNORED}"
+    ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "[project]\nname = 'Müller'\n".encode("latin-1"),
+        "[project]\nname = 'x'\n".encode("utf-16"),
+        "[project]\nname = 'x'\n".encode("utf-16-le"),
+    ],
+    ids=["latin-1", "utf-16", "utf-16-no-bom"],
+)
+def test_an_undecodable_file_of_another_tool_is_not_our_business(tmp_path: Path, data: bytes) -> None:
+    outer = write(tmp_path / "pyproject.toml", '[tool.torchmode]\nignore = ["TM3"]\n')
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "pyproject.toml").write_bytes(data)
+    settings, problems, path = resolve(tmp_path / "pkg" / "a.py")
+    assert (settings.ignore, problems, path) == (("TM3",), [], outer)
+
+
+def test_binary_garbage_never_raises(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_bytes(b"torchmode" + bytes(range(256)) * 8)
+    settings, problems, _ = resolve(tmp_path / "a.py")
+    assert settings == Settings() and len(problems) == 1 and "cannot decode" in problems[0]
 
 
 def test_unreadable_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -50,9 +50,25 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# Workspace trust on, and no prompt: a folder opened for the first time stays untrusted
+# (restricted mode) until someone trusts it, which no test does.
+UNTRUSTED_SETTINGS: dict[str, Any] = {
+    "security.workspace.trust.enabled": True,
+    "security.workspace.trust.startupPrompt": "never",
+    "security.workspace.trust.emptyWindow": False,
+}
+
+
 class CodeServer:
-    def __init__(self, home: Path, settings: dict[str, Any], env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        settings: dict[str, Any],
+        env: dict[str, str] | None = None,
+        workspace_trust: bool = False,
+    ) -> None:
         self.home = home
+        self.workspace_trust = workspace_trust
         self.user_data = home / "user-data"
         self.extensions = home / "extensions"
         self.config = home / "config.yaml"
@@ -66,7 +82,9 @@ class CodeServer:
         self.extensions.mkdir(parents=True, exist_ok=True)
         self.config.write_text(f"bind-addr: 127.0.0.1:{self.port}\nauth: none\ncert: false\n")
         (self.user_data / "User" / "settings.json").write_text(
-            json.dumps({**BASE_SETTINGS, **settings}, indent=2)
+            json.dumps(
+                {**BASE_SETTINGS, **(UNTRUSTED_SETTINGS if workspace_trust else {}), **settings}, indent=2
+            )
         )
 
     @property
@@ -109,7 +127,7 @@ class CodeServer:
             "none",
             "--disable-telemetry",
             "--disable-update-check",
-            "--disable-workspace-trust",
+            *([] if self.workspace_trust else ["--disable-workspace-trust"]),
             "--disable-getting-started-override",
             str(folder),
         ]
@@ -183,8 +201,10 @@ def running_code_server(
     vsixes: Sequence[Path],
     settings: dict[str, Any],
     env: dict[str, str] | None = None,
+    workspace_trust: bool = False,
 ) -> Iterator[CodeServer]:
-    server = CodeServer(home, settings, env)
+    """``workspace_trust``: trust enabled and ``folder`` untrusted (restricted mode)."""
+    server = CodeServer(home, settings, env, workspace_trust)
     for vsix in vsixes:
         server.install_extension(vsix)
     try:

@@ -34,6 +34,71 @@ SELFTEST = HERE / "vscode" / "selftest"
 DOCS_SCREENSHOT = editor_tools.ROOT / "docs" / "vscode-screenshot.png"
 
 
+def build_selftest_vsix(tmp_path: Path) -> Path:
+    """The test-only extension (vscode/selftest) packaged, to install beside torchmode."""
+    selftest_vsix = tmp_path / "selftest.vsix"
+    subprocess.run(
+        [
+            str(editor_tools.ROOT / "node_modules" / ".bin" / "vsce"),
+            "package",
+            "--no-dependencies",
+            "--skip-license",
+            "--allow-missing-repository",
+            "-o",
+            str(selftest_vsix),
+        ],
+        cwd=SELFTEST,
+        env=editor_tools.node_env(),
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return selftest_vsix
+
+
+def wait_for_selftest(server_url: str, workspace: Path, tmp_path: Path, out: Path) -> None:
+    """Open the workspace in headless chromium (the extension host runs only while a window is
+    connected) until the self-test has written ``out``, or 420 s."""
+    browser = subprocess.Popen(
+        [
+            editor_tools.CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "--remote-debugging-port=0",
+            f"{server_url}/?folder={workspace}",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 420
+        while not out.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(0.5)  # the file is written in one call; let it land
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(browser.pid, signal.SIGKILL)
+        browser.wait()
+
+
+def python_on_path(tmp_path: Path, python: Path) -> str:
+    """A PATH whose only ``python3`` is ``python``."""
+    path_dir = tmp_path / "bin"
+    path_dir.mkdir()
+    # A script, not a symlink: Python finds its venv from the path it was started by.
+    (path_dir / "python3").write_text(f'#!/bin/sh\nexec "{python}" "$@"\n')
+    (path_dir / "python3").chmod(0o755)
+    return f"{path_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"
+
+
 def test_vsix_in_vscode_shows_tm101_hover_and_applies_the_quick_fix(
     vsix: Path, python_without_torchmode: Path, tmp_path: Path, artifacts: Path
 ) -> None:
@@ -104,23 +169,7 @@ def test_vsix_client_behaviour_through_the_vscode_api(
     is a fresh venv without torchmode (the Python extension is not installed).
     """
     editor_tools.ensure_all()
-    selftest_vsix = tmp_path / "selftest.vsix"
-    subprocess.run(
-        [
-            str(editor_tools.ROOT / "node_modules" / ".bin" / "vsce"),
-            "package",
-            "--no-dependencies",
-            "--skip-license",
-            "--allow-missing-repository",
-            "-o",
-            str(selftest_vsix),
-        ],
-        cwd=SELFTEST,
-        env=editor_tools.node_env(),
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    selftest_vsix = build_selftest_vsix(tmp_path)
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     shutil.copy(WORKSPACE_FILE, workspace / "train.py")
@@ -133,50 +182,17 @@ def test_vsix_client_behaviour_through_the_vscode_api(
     (broken / "lsp" / "server.py").write_text("")
     (broken / "__main__.py").write_text('import sys\n\nsys.exit("broken torchmode for the test")\n')
     out = tmp_path / "selftest.json"
-    path_dir = tmp_path / "bin"
-    path_dir.mkdir()
-    # A script, not a symlink: Python finds its venv from the path it was started by.
-    (path_dir / "python3").write_text(f'#!/bin/sh\nexec "{python_without_torchmode}" "$@"\n')
-    (path_dir / "python3").chmod(0o755)
     settings: dict[str, object] = {}
     env = {
         "TORCHMODE_SELFTEST_OUT": str(out),
-        "PATH": f"{path_dir}{os.pathsep}/usr/bin{os.pathsep}/bin",
+        "PATH": python_on_path(tmp_path, python_without_torchmode),
         # Otherwise VS Code gives extensions the PATH of a login shell, not this one.
         "VSCODE_CLI": "1",
     }
     with running_code_server(
         tmp_path / "code-server", workspace, [vsix, selftest_vsix], settings, env
     ) as server:
-        # The extension host runs only while a browser window is connected.
-        browser = subprocess.Popen(
-            [
-                editor_tools.CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={tmp_path / 'chromium'}",
-                "--remote-debugging-port=0",
-                f"{server.url}/?folder={workspace}",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 420
-            while not out.exists() and time.monotonic() < deadline:
-                time.sleep(0.5)
-            time.sleep(0.5)  # the file is written in one call; let it land
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(browser.pid, signal.SIGKILL)
-            browser.wait()
+        wait_for_selftest(server.url, workspace, tmp_path, out)
         logs = server.extension_logs()
 
     assert out.exists(), f"the self-test wrote nothing\n{logs}"
@@ -198,6 +214,84 @@ def test_vsix_client_behaviour_through_the_vscode_api(
     assert result["findingsWithBrokenServer"] == 0
     assert "broken torchmode for the test" in logs, logs
     assert logs.count("exited or failed while starting") == 1, logs
+
+
+def test_untrusted_workspace_ignores_its_interpreter_and_import_strategy(
+    vsix: Path, python_without_torchmode: Path, tmp_path: Path
+) -> None:
+    """Workspace trust on, workspace not trusted: its own settings must run nothing.
+
+    The workspace's .vscode/settings.json sets ``torchmode.interpreter`` to a script that
+    leaves a marker (outside the workspace, so only VS Code's restriction of the workspace's
+    settings, declared in package.json ``capabilities.untrustedWorkspaces``, keeps it from
+    running) and ``importStrategy`` to ``fromEnvironment`` next to a ``torchmode`` package in
+    the workspace whose import leaves another marker. The extension must still check
+    train.py, with the bundled server made from the default Python (``python3`` on PATH).
+    An unrestricted setting in the same file (``severity``) does apply: the file was read.
+    """
+    editor_tools.ensure_all()
+    selftest_vsix = build_selftest_vsix(tmp_path)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    shutil.copy(WORKSPACE_FILE, workspace / "train.py")
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    interpreter = tmp_path / "not-trusted" / "python3"
+    interpreter.parent.mkdir()
+    interpreter.write_text(
+        f'#!/bin/sh\necho "$@" > "{markers / "interpreter-ran"}"\nexec "{python_without_torchmode}" "$@"\n'
+    )
+    interpreter.chmod(0o755)
+    package = workspace / "torchmode"
+    (package / "lsp").mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        f"open({str(markers / 'workspace-torchmode-imported')!r}, 'w').close()\n__version__ = '0.0.0'\n"
+    )
+    (package / "lsp" / "__init__.py").write_text("")
+    (package / "lsp" / "server.py").write_text("")
+    (package / "__main__.py").write_text(f"open({str(markers / 'workspace-torchmode-ran')!r}, 'w').close()\n")
+    (workspace / ".vscode").mkdir()
+    (workspace / ".vscode" / "settings.json").write_text(
+        json.dumps(
+            {
+                "torchmode.interpreter": str(interpreter),
+                "torchmode.importStrategy": "fromEnvironment",
+                # Not restricted, so it applies: proof that VS Code read this file.
+                "torchmode.severity": {"TM101": "information"},
+            }
+        )
+    )
+    out = tmp_path / "selftest.json"
+    env = {
+        "TORCHMODE_SELFTEST_OUT": str(out),
+        "TORCHMODE_SELFTEST_CASE": "untrusted",
+        "PATH": python_on_path(tmp_path, python_without_torchmode),
+        "VSCODE_CLI": "1",
+    }
+    with running_code_server(
+        tmp_path / "code-server", workspace, [vsix, selftest_vsix], {}, env, workspace_trust=True
+    ) as server:
+        wait_for_selftest(server.url, workspace, tmp_path, out)
+        logs = server.extension_logs()
+
+    assert out.exists(), f"the self-test wrote nothing\n{logs}"
+    result = json.loads(out.read_text())
+    assert result.get("ok") is True, f"{result.get('error')}\nsteps: {result['steps']}\n{logs}"
+    # Really untrusted, from start to end, and torchmode still ran there.
+    assert result["isTrusted"] is False and result["isTrustedAtEnd"] is False, result
+    assert result["extensionActive"] is True, result
+    # VS Code hands the extension the defaults, not the workspace's values.
+    assert result["interpreter"]["effective"] == "", result
+    assert result["importStrategy"]["effective"] == "useBundled", result
+    # ... while its unrestricted settings do apply (the file was read).
+    assert result["severity"]["workspaceValue"] == {"TM101": "information"}, result
+    # Nothing of the workspace's ran: not its interpreter, not its torchmode package.
+    assert sorted(path.name for path in markers.iterdir()) == [], logs
+    # The default Python made the bundled server, and it checked the file.
+    assert "Python: python3 (from PATH)" in logs, logs
+    assert "starting bundled torchmode" in logs, logs
+    # vscode.DiagnosticSeverity.Information: the workspace's severity setting reached the server.
+    assert {"code": "TM101", "line": 29, "character": 17, "severity": 2} in result["diagnostics"], result
 
 
 # The notebook case: the evaluation cell comes before the training cell, and the training
@@ -247,23 +341,7 @@ def test_vsix_notebook_diagnostic_and_multi_cell_fix(
 ) -> None:
     """An .ipynb in VS Code: TM101 on the training cell, the fix edits two cells, the file is saved."""
     editor_tools.ensure_all()
-    selftest_vsix = tmp_path / "selftest.vsix"
-    subprocess.run(
-        [
-            str(editor_tools.ROOT / "node_modules" / ".bin" / "vsce"),
-            "package",
-            "--no-dependencies",
-            "--skip-license",
-            "--allow-missing-repository",
-            "-o",
-            str(selftest_vsix),
-        ],
-        cwd=SELFTEST,
-        env=editor_tools.node_env(),
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    selftest_vsix = build_selftest_vsix(tmp_path)
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     notebook_path = workspace / "train.ipynb"
@@ -274,34 +352,7 @@ def test_vsix_notebook_diagnostic_and_multi_cell_fix(
     with running_code_server(
         tmp_path / "code-server", workspace, [vsix, selftest_vsix], settings, env
     ) as server:
-        browser = subprocess.Popen(
-            [
-                editor_tools.CHROMIUM,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--user-data-dir={tmp_path / 'chromium'}",
-                "--remote-debugging-port=0",
-                f"{server.url}/?folder={workspace}",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + 420
-            while not out.exists() and time.monotonic() < deadline:
-                time.sleep(0.5)
-            time.sleep(0.5)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(browser.pid, signal.SIGKILL)
-            browser.wait()
+        wait_for_selftest(server.url, workspace, tmp_path, out)
         logs = server.extension_logs()
 
     assert out.exists(), f"the self-test wrote nothing\n{logs}"

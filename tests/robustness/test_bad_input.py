@@ -111,7 +111,19 @@ CASES: list[tuple[str, Setup]] = [
     ("50,000-line file", huge_simple_file),
     ("notebook that is not JSON", bad_file("nb.ipynb", "{not json")),
     ("pyproject.toml: invalid TOML", pyproject("[tool.torchmode\n")),
-    ("pyproject.toml: not UTF-8", pyproject(b"[tool.torchmode]\nlocale = '\xff'\n")),
+    (
+        "pyproject.toml: Latin-1 byte (not UTF-8)",
+        pyproject("[tool.torchmode]\nlocale = 'é'\n".encode("latin-1")),
+    ),
+    (
+        "pyproject.toml: UTF-16 with a byte order mark",
+        pyproject("[tool.torchmode]\nlocale = 'en'\n".encode("utf-16")),
+    ),
+    ("pyproject.toml: UTF-16 without a byte order mark", pyproject("[tool.torchmode]\n".encode("utf-16-le"))),
+    (
+        "pyproject.toml: UTF-8 byte order mark (accepted)",
+        pyproject("\ufeff[tool.torchmode]\nlocale = 'en'\n"),
+    ),
     ("pyproject.toml: unknown rule code in select", pyproject('[tool.torchmode]\nselect = ["TM999"]\n')),
     ("pyproject.toml: select is a string", pyproject('[tool.torchmode]\nselect = "TM101"\n')),
     ("pyproject.toml: ignore holds numbers", pyproject("[tool.torchmode]\nignore = [1, 2]\n")),

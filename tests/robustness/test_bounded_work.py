@@ -65,7 +65,29 @@ def test_a_call_chain_within_the_depth_budget_is_followed() -> None:
 
 
 @pytest.mark.parametrize("depth", [3_000])
-def test_a_3000_deep_expression_is_a_parse_failure_not_a_crash(depth: int) -> None:
+def test_a_3000_deep_expression_never_crashes(depth: int) -> None:
+    # CPython 3.11 and 3.12 refuse to parse it (a parse failure); 3.10 and 3.13 parse it,
+    # and the analysis must then walk it without recursing once per level.
     result = check_document(Document(generated.deep_expression(depth), "deep.py"))
     assert result.findings == ()
-    assert result.parse_failure is not None
+
+
+def test_a_1500_term_expression_is_analysed() -> None:
+    terms = " + ".join(["model(x)"] * 1_500)
+    source = f"def validate(model, x):\n    model.eval()\n    return {terms}\n"
+    result = check_document(Document(source, "wide.py"))
+    assert result.parse_failure is None
+    # The forward calls are seen: evaluation without no_grad.
+    assert {finding.code for finding in result.findings} == {"TM201"}
+
+
+def test_recursion_beyond_the_stack_degrades_to_no_findings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchmode.engine as engine_module
+
+    def too_deep(*_: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(engine_module, "analyze", too_deep)
+    result = engine_module.check_document(Document("import torch\nmodel.eval()\n", "deep.py"))
+    assert result.findings == ()
+    assert result.parse_failure is None

@@ -9,6 +9,7 @@ preferred fix, applied to the text and run again, removes the misbehaviour.
 from __future__ import annotations
 
 import gc
+import sys
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -584,7 +585,11 @@ def test_tm302_with_the_class_raises_type_error(name: str) -> None:
     found = findings(code, "TM302")
     assert [finding.span.start.line for finding in found] == [5]
     assert NOT_A_CONTEXT_MANAGER in found[0].message
-    with pytest.raises(TypeError, match=NOT_A_CONTEXT_MANAGER):
+    # Python 3.11 made `with` on a non-context-manager a TypeError; 3.10 raises AttributeError.
+    error, match = (
+        (TypeError, NOT_A_CONTEXT_MANAGER) if sys.version_info >= (3, 11) else (AttributeError, "__enter__")
+    )
+    with pytest.raises(error, match=match):
         load(code)["run"]()
     if name != "set_grad_enabled":
         assert load(preferred_fix(code, "TM302"))["run"]() == 1  # an instance can be entered

@@ -1026,24 +1026,36 @@ class ModuleAnalyzer:
 
 
 def _collect_events(expr: ast.expr, found: list[ast.Call | ast.NamedExpr]) -> None:
-    """Post-order: a call's callee and arguments are evaluated before the call itself."""
-    if isinstance(expr, ast.Lambda):
-        return  # its body runs later, if ever
-    if isinstance(expr, ast.NamedExpr):
-        _collect_events(expr.value, found)
-        found.append(expr)
-        return
-    for child in ast.iter_child_nodes(expr):
-        if isinstance(child, ast.expr):
-            _collect_events(child, found)
-        elif isinstance(child, ast.comprehension):
-            _collect_events(child.iter, found)
-            for condition in child.ifs:
-                _collect_events(condition, found)
-        elif isinstance(child, ast.keyword):
-            _collect_events(child.value, found)
-    if isinstance(expr, ast.Call):
-        found.append(expr)
+    """Post-order: a call's callee and arguments are evaluated before the call itself.
+
+    Iterative: an expression can nest thousands deep (``a + a + ... + a``, a long
+    method chain), deeper than the interpreter's recursion limit.
+    """
+    stack: list[tuple[ast.AST, bool]] = [(expr, False)]
+    while stack:
+        node, finished = stack.pop()
+        if finished:
+            assert isinstance(node, (ast.Call, ast.NamedExpr))
+            found.append(node)
+            continue
+        if isinstance(node, ast.Lambda):
+            continue  # its body runs later, if ever
+        if isinstance(node, ast.NamedExpr):
+            stack.append((node, True))
+            stack.append((node.value, False))
+            continue
+        children: list[ast.AST] = []
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                children.append(child)
+            elif isinstance(child, ast.comprehension):
+                children.append(child.iter)
+                children.extend(child.ifs)
+            elif isinstance(child, ast.keyword):
+                children.append(child.value)
+        if isinstance(node, ast.Call):
+            stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children))
 
 
 SUBMODULES = "<submodules>"  # the path component for "some of its sub-modules"

@@ -442,19 +442,29 @@ _GROWING_METHODS = frozenset({"append", "extend", "add", "update", "insert", "pu
 
 
 def _is_scalar(value: ast.expr) -> bool:
-    """A Python number or string, not a tensor: ``loss.item()``, ``float(x)``, ``len(batch)``."""
-    if isinstance(value, ast.Constant):
-        return True
-    if isinstance(value, ast.Call):
-        func = value.func
-        if isinstance(func, ast.Attribute):
-            return func.attr in _SCALAR_METHODS
-        return isinstance(func, ast.Name) and func.id in _SCALAR_FUNCTIONS
-    if isinstance(value, ast.BinOp):
-        return _is_scalar(value.left) and _is_scalar(value.right)
-    if isinstance(value, ast.UnaryOp):
-        return _is_scalar(value.operand)
-    return False
+    """A Python number or string, not a tensor: ``loss.item()``, ``float(x)``, ``len(batch)``.
+
+    Iterative: ``a + b + ... + z`` nests as deep as it is long.
+    """
+    pending = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Constant):
+            continue
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute):
+                if func.attr not in _SCALAR_METHODS:
+                    return False
+            elif not (isinstance(func, ast.Name) and func.id in _SCALAR_FUNCTIONS):
+                return False
+        elif isinstance(node, ast.BinOp):
+            pending.extend((node.left, node.right))
+        elif isinstance(node, ast.UnaryOp):
+            pending.append(node.operand)
+        else:
+            return False
+    return True
 
 
 def _tensors_escape(function: Function, run: list[ast.stmt]) -> bool:

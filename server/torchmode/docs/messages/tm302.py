@@ -12,12 +12,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-cn": "梯度模式的上下文管理器没有被调用",
     },
     "TM302.message.with": {
-        "en": "`with {name}:` raises TypeError (\"'type' object does not support the context manager protocol\") when it runs: `{name}` is a class, and only an instance, `{name}()`, can be entered. Add `()`.",
-        "zh-cn": "`with {name}:` 执行时会抛出 TypeError(\"'type' object does not support the context manager protocol\"):`{name}` 是一个类,只有它的实例 `{name}()` 才能用于 `with`。请加上 `()`。",
+        "en": "`with {name}:` raises TypeError (\"'type' object does not support the context manager protocol\"; AttributeError `__enter__` before Python 3.11) when it runs: `{name}` is a class, and only an instance, `{name}()`, can be entered. Add `()`.",
+        "zh-cn": "`with {name}:` 执行时会抛出 TypeError(\"'type' object does not support the context manager protocol\";Python 3.11 之前是 AttributeError `__enter__`):`{name}` 是一个类,只有它的实例 `{name}()` 才能用于 `with`。请加上 `()`。",
     },
     "TM302.message.with_set_grad_enabled": {
-        "en": "`with {name}:` raises TypeError (\"'type' object does not support the context manager protocol\") when it runs: `{name}` is a class and needs the mode to build the context manager. Write `with {name}(False):` (or a flag such as `is_train`).",
-        "zh-cn": "`with {name}:` 执行时会抛出 TypeError(\"'type' object does not support the context manager protocol\"):`{name}` 是一个类,需要传入模式才能得到上下文管理器。请写成 `with {name}(False):`(或传入 `is_train` 之类的标志)。",
+        "en": "`with {name}:` raises TypeError (\"'type' object does not support the context manager protocol\"; AttributeError `__enter__` before Python 3.11) when it runs: `{name}` is a class and needs the mode to build the context manager. Write `with {name}(False):` (or a flag such as `is_train`).",
+        "zh-cn": "`with {name}:` 执行时会抛出 TypeError(\"'type' object does not support the context manager protocol\";Python 3.11 之前是 AttributeError `__enter__`):`{name}` 是一个类,需要传入模式才能得到上下文管理器。请写成 `with {name}(False):`(或传入 `is_train` 之类的标志)。",
     },
     "TM302.message.bare": {
         "en": "`{call}` on its own has no effect: it builds a context manager and throws it away without entering it, so the grad mode of the code after it does not change. Use `with {call}:` around that code, or decorate the function.",

@@ -164,10 +164,56 @@ async function runNotebook(out) {
   fs.writeFileSync(out, JSON.stringify(result, undefined, 2));
 }
 
+// The untrusted-workspace case: workspace trust is on and this workspace is not trusted.
+// The workspace's own settings point torchmode.interpreter and importStrategy at things
+// that must never run; torchmode must still check train.py with the default Python.
+async function runUntrusted(out) {
+  const result = { steps: [] };
+  const started = Date.now();
+  const step = (name) => result.steps.push({ name, atMs: Date.now() - started });
+  try {
+    result.isTrusted = vscode.workspace.isTrusted;
+    const config = vscode.workspace.getConfiguration("torchmode");
+    const inspected = (key) => {
+      const value = config.inspect(key);
+      return { workspaceValue: value.workspaceValue, effective: config.get(key) };
+    };
+    result.interpreter = inspected("interpreter");
+    result.importStrategy = inspected("importStrategy");
+    // Not restricted: the workspace's value applies even here (so its settings file is read).
+    result.severity = inspected("severity");
+    const extension = vscode.extensions.getExtension("torchmode.torchmode");
+    result.extensionActive = extension ? extension.isActive : null;
+    const [uri] = await vscode.workspace.findFiles("train.py");
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document);
+    step("opened");
+    const findings = () => vscode.languages.getDiagnostics(uri).filter((d) => d.source === "torchmode");
+    await waitFor("the TM101 diagnostic", () => findings().length > 0, 240000);
+    result.extensionActive = extension ? extension.isActive : null;
+    result.diagnostics = findings().map((d) => ({
+      code: typeof d.code === "object" ? d.code.value : d.code,
+      line: d.range.start.line,
+      character: d.range.start.character,
+      severity: d.severity,
+    }));
+    step("diagnostics");
+    // Time for anything that would still run the workspace's interpreter to do it.
+    await sleep(3000);
+    result.isTrustedAtEnd = vscode.workspace.isTrusted;
+    result.ok = true;
+  } catch (error) {
+    result.error = String((error && error.stack) || error);
+  }
+  fs.writeFileSync(out, JSON.stringify(result, undefined, 2));
+}
+
 function activate() {
   const out = process.env.TORCHMODE_SELFTEST_OUT;
   if (out && process.env.TORCHMODE_SELFTEST_CASE === "notebook") {
     void runNotebook(out);
+  } else if (out && process.env.TORCHMODE_SELFTEST_CASE === "untrusted") {
+    void runUntrusted(out);
   } else if (out) {
     void run(out);
   }
