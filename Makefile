@@ -11,7 +11,7 @@ PYPROJECT_SUM := $(shell cksum < pyproject.toml | cut -d ' ' -f 1)
 STAMP := $(VENV)/.torchmode-setup-$(PYPROJECT_SUM)
 
 # Lint only the folders that exist (git keeps no empty folders).
-LINT_PATHS := $(wildcard server tests bench examples)
+LINT_PATHS := $(wildcard server tests bench examples .ci/*.py)
 
 .PHONY: all setup demo test lint clean
 
@@ -53,7 +53,17 @@ test: lint
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache
-	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+	find . -name __pycache__ -type d -not -path './$(VENV)/*' -not -path './.venv-3.*/*' -prune -exec rm -rf {} +
+
+# The suite on the other supported Pythons (3.10-3.13 less the main one), each in its own
+# .venv-3.X: python3.X from PATH or pyenv, torch where its wheel installs (where it does not,
+# tests/runtime is left out and the reason printed). The real-editor tests run once, in `make test`.
+# PYTHON_VERSIONS picks versions (e.g. `make test-pythons PYTHON_VERSIONS=3.13`); PYTEST_ARGS
+# passes through. See .ci/test_pythons.py. `.ci/run` runs it after `make test`.
+.PHONY: test-pythons
+
+test-pythons: setup
+	$(BIN)/python .ci/test_pythons.py $(PYTHON_VERSIONS) $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
 # The VS Code extension: torchmode-<version>.vsix, with the server wheel inside. Node 24 comes
 # from the npm registry into ~/.cache/torchmode-editor-tests when needed (vsce 4 needs Node >= 22).
@@ -74,3 +84,22 @@ editor-test: setup
 
 fuzz: setup
 	$(BIN)/python bench/fuzz_server.py --edits $(or $(FUZZ_EDITS),10000)
+
+# The registry corpus: pinned releases of real PyTorch projects from PyPI (tests/realworld/corpus.py,
+# downloaded once into ~/.cache/torchmode-realworld or $$TORCHMODE_CORPUS_CACHE), checked by the
+# real CLI against the reviewed findings in tests/realworld/expected.toml, and every offered fix
+# checked for safety. `TORCHMODE_UPDATE_CORPUS=1 make realworld` rewrites the list (new findings
+# come in as "unreviewed", which fails until reviewed). Needs the package registry; fails without it.
+.PHONY: realworld
+
+realworld: setup
+	$(BIN)/python -m pytest tests/realworld $(PYTEST_ARGS)
+
+# The performance figures (bench/run_all.py; docs/performance.md): CLI throughput against libcst
+# and the peers TorchFix and dslinter (each installed on first use into its own venv under
+# ~/.cache/torchmode-bench), editor latency, hover and code action, cold start, memory, and a
+# profile of every missed target. Writes bench/results.md. BENCH_ARGS=--quick for a rough look.
+.PHONY: bench
+
+bench: setup
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
