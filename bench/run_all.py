@@ -1,0 +1,532 @@
+"""``make bench``: run every figure's benchmark, profile each missed target, write bench/results.md.
+
+    python bench/run_all.py [--quick] [--no-peers] [--out bench/results.md]
+
+Each figure is its own command (``bench/<figure>.py``, runnable alone, see its
+``--help``); this runs them one after another as subprocesses, collects their
+JSON, profiles every figure that misses its target (``bench/profiles.py``) and
+renders one Markdown report with the machine, the date, every figure as median
+and spread (min-max) over repeated runs, and each ratio as measured within one
+run. ``--quick`` lowers the repetitions for a rough look (not for results.md
+in the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import BENCH, ROOT, Spread, machine_info, server_environment, spread_from
+
+RESULTS = BENCH / "results.md"
+
+
+DURATIONS: dict[str, float] = {}
+
+
+def run_figure(script: str, arguments: Sequence[str], out: Path) -> dict[str, Any] | None:
+    """Run ``bench/<script>`` with ``--json out``; its output streams through. None if it failed."""
+    command = [sys.executable, str(BENCH / script), *arguments, "--json", str(out)]
+    print(f"\n$ python bench/{script} {' '.join(arguments)}", flush=True)
+    started = time.perf_counter()
+    completed = subprocess.run(command, cwd=ROOT, env=server_environment(), check=False)
+    elapsed = time.perf_counter() - started
+    DURATIONS[f"{script} {' '.join(arguments)}".strip()] = elapsed
+    print(f"  ({elapsed:.0f} s)", flush=True)
+    if completed.returncode != 0 or not out.exists():
+        print(f"  bench/{script} failed with exit code {completed.returncode}", file=sys.stderr)
+        return None
+    data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return data
+
+
+# --- verdicts -------------------------------------------------------------------------
+
+
+def ms(spread: Spread) -> str:
+    return spread.format("ms", 1, 1000)
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def summary_rows(results: dict[str, dict[str, Any] | None]) -> tuple[list[list[str]], set[str]]:
+    """Rows of the summary table, and the figures (profile workloads) that missed a target."""
+    rows: list[list[str]] = []
+    missed: set[str] = set()
+    cli = results.get("cli")
+    if cli is not None:
+        ratios = cli["ratios"]
+        if "cli / libcst" in ratios:
+            ratio = spread_from(ratios["cli / libcst"])
+            engine = spread_from(ratios["engine / libcst"])
+            ok = ratio.median <= cli["target_ratio"]
+            rows.append(
+                [
+                    f"1. CLI: `torchmode check` / `libcst.parse_module`, {cli['lines']:,} lines",
+                    f"{ratio.format('x')} (engine alone {engine.format('x')})",
+                    f"<= {cli['target_ratio']}x",
+                    verdict(ok),
+                ]
+            )
+            if not ok:
+                missed.add("cli")
+        for peer in cli["peers"]:
+            ratio = spread_from(ratios[f"{peer} / torchmode"])
+            ok = ratio.median > 1.0
+            rows.append(
+                [
+                    f"1. CLI: {peer} / torchmode, {cli['peer_lines']:,} lines",
+                    f"{ratio.format('x')} (torchmode {ratio.median:.1f}x faster)"
+                    if ok
+                    else ratio.format("x"),
+                    "> 1x (torchmode faster)",
+                    verdict(ok),
+                ]
+            )
+            if not ok:
+                missed.add("cli")
+        if "cli --no-follow-imports / libcst" in ratios:
+            ratio = spread_from(ratios["cli --no-follow-imports / libcst"])
+            rows.append(
+                ["1. CLI with `--no-follow-imports` / `libcst.parse_module`", ratio.format("x"), "-", "-"]
+            )
+        if "--jobs 2 speed-up" in ratios:
+            speed_up = spread_from(ratios["--jobs 2 speed-up"])
+            rows.append(["1. CLI: `--jobs 2` speed-up over `--jobs 1`", speed_up.format("x"), "scales", "-"])
+        elif not cli["jobs_option"]:
+            rows.append(["1. CLI: `--jobs N` scaling", "no `--jobs` option yet", "scales", "not measured"])
+    latency = results.get("latency")
+    if latency is not None:
+        for row in latency["sizes"]:
+            p95 = spread_from(row["p95"])
+            target = row["target_p95_ms"]
+            ok = target is None or p95.median * 1000 <= target
+            rows.append(
+                [
+                    f"2. edit -> diagnostics p95, {row['lines']:,} lines",
+                    f"{ms(p95)} (p50 {ms(spread_from(row['p50']))})",
+                    f"<= {target:.0f} ms" if target else "-",
+                    verdict(ok),
+                ]
+            )
+            if not ok:
+                missed.add("latency")
+    requests = results.get("requests")
+    if requests is not None:
+        for kind in ("hover", "codeAction"):
+            p95 = spread_from(requests[kind]["p95"])
+            ok = p95.median * 1000 <= requests["target_p95_ms"]
+            rows.append(
+                [
+                    f"3. {kind} p95, {requests['lines']:,} lines",
+                    f"{ms(p95)} (p50 {ms(spread_from(requests[kind]['p50']))})",
+                    f"<= {requests['target_p95_ms']:.0f} ms",
+                    verdict(ok),
+                ]
+            )
+            if not ok:
+                missed.add("requests")
+    cold = results.get("cold")
+    if cold is not None:
+        first = spread_from(cold["first_diagnostics"])
+        ok = first.median <= cold["target_seconds"]
+        rows.append(
+            [
+                f"4. cold start to first diagnostics, {cold['lines']:,} lines",
+                first.format("s", 2),
+                f"<= {cold['target_seconds']} s",
+                verdict(ok),
+            ]
+        )
+        if not ok:
+            missed.add("cold")
+    memory = results.get("memory")
+    if memory is not None:
+        rss = spread_from(memory["rss_mb"])
+        ok = rss.median <= memory["target_mb"]
+        rows.append(
+            [
+                f"5. server RSS, {memory['documents']} open documents, {memory['lines']:,} lines",
+                f"{rss.format('MB', 0)} (peak {spread_from(memory['hwm_mb']).format('MB', 0)})",
+                f"<= {memory['target_mb']:.0f} MB",
+                verdict(ok),
+            ]
+        )
+        if not ok:
+            missed.add("memory")
+    return rows, missed
+
+
+# --- rendering ------------------------------------------------------------------------
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def render_cli(cli: dict[str, Any]) -> list[str]:
+    out = [
+        "## 1. CLI throughput",
+        "",
+        f"{cli['files']:,} corpus files, {cli['lines']:,} lines (`tests/realworld/corpus.py`); "
+        f"{cli['findings']} findings; {cli['libcst_parse_failures']} files libcst cannot parse. "
+        f"Peers on every {cli['peer_sample']}th file: {cli['peer_files']} files, "
+        f"{cli['peer_lines']:,} lines, "
+        f"torchmode's CLI timed again on exactly those. {cli['rounds']} rounds; in each round every "
+        "measurement runs once, and each ratio is taken within the round. Single process everywhere "
+        "(`-j 1` for the peers). Wall time is the figure; CPU time (user + system) is beside it, "
+        "as it is less disturbed by other load on the machine.",
+        "",
+        "Versions: " + "; ".join(f"{name} {version}" for name, version in sorted(cli["versions"].items())),
+        "",
+    ]
+    rows = []
+    for name, wall in cli["wall"].items():
+        spread = spread_from(wall)
+        size = cli["peer_lines"] if name in cli["peers"] or name == "cli (peer files)" else cli["lines"]
+        rows.append(
+            [
+                name,
+                spread.format("s", 2),
+                spread_from(cli["cpu"][name]).format("s", 2),
+                f"{spread.median / (size / 1000) * 1000:.1f}",
+            ]
+        )
+    out += table(["measurement", "wall (min-max)", "cpu (min-max)", "ms per 1,000 lines"], rows)
+    ratio_rows = [[name, spread_from(value).format("x")] for name, value in cli["ratios"].items()]
+    out += table(["ratio (within each round)", "median (min-max)"], ratio_rows)
+    out += [
+        "What each line is: `engine` = `engine.check_source` per file in one process (texts read "
+        "beforehand, no project: imports are not followed); `cli in-process` = "
+        "`torchmode.cli.main(['check', ...])` in one process (discovery, configuration, the project "
+        "that follows imports into other corpus files, formatting); `cli` = `python -m torchmode check "
+        "--isolated --exit-zero -q --jobs 1 FILES` end to end (`--jobs 1` when the CLI has the option); "
+        "`cli --no-follow-imports` = the same, analysing each file alone; `cli --jobs 2` = two "
+        "processes; `libcst`/`ast` = `libcst.parse_module`/`ast.parse` alone over the same texts in a "
+        "worker process.",
+        "",
+    ]
+    if not cli["jobs_option"]:
+        out += ["`torchmode check` has no `--jobs` option yet, so multi-process scaling is not measured.", ""]
+    return out
+
+
+def render_latency(latency: dict[str, Any]) -> list[str]:
+    rows = []
+    for row in latency["sizes"]:
+        rows.append(
+            [
+                f"{row['lines']:,}",
+                "/".join(str(count) for count in row["edits_done"]),
+                ms(spread_from(row["p50"])),
+                ms(spread_from(row["p95"])),
+                ms(spread_from(row["max"])),
+                f"{row['full_check'] * 1000:.1f} ms",
+                f"<= {row['target_p95_ms']:.0f} ms" if row["target_p95_ms"] else "-",
+            ]
+        )
+    out = [
+        "## 2. Editor latency (edit -> publishDiagnostics)",
+        "",
+        f"`python -m torchmode.lsp` over stdio, debounce 0; {latency['edits']} single-character edits "
+        f"per session (insert `x` after an assigned name in a training function near the middle of the "
+        f"file, then delete it), each timed from `didChange` to the `publishDiagnostics` of its version; "
+        f"{latency['runs']} sessions per size. A session over its time budget stops early (the edit "
+        "counts show it). Files: real training code from the corpus, with an example or case file after "
+        "every fourth corpus file (`benchlib.build_module`).",
+        "",
+    ]
+    out += table(
+        ["lines", "edits per session", "p50", "p95", "max", "from-scratch check in-process", "target p95"],
+        rows,
+    )
+    return out
+
+
+def render_requests(requests: dict[str, Any]) -> list[str]:
+    rows = []
+    for kind in ("hover", "codeAction"):
+        figure = requests[kind]
+        rows.append(
+            [
+                kind,
+                ms(spread_from(figure["p50"])),
+                ms(spread_from(figure["p95"])),
+                ms(spread_from(figure["max"])),
+            ]
+        )
+    out = [
+        "## 3. Hover and code action",
+        "",
+        f"{requests['lines']:,}-line file, analysed before the first request; {requests['requests']} "
+        f"requests of each kind per session, {requests['runs']} sessions. Hovers at every call's callee "
+        f"({requests['hovers_answered']} of {requests['requests']} had content); code actions at each "
+        f"diagnostic ({requests['diagnostics']}) and at lines spread over the file, no `only` filter "
+        f"({requests['actions_with_result']} offered actions). "
+        f"Target p95 <= {requests['target_p95_ms']:.0f} ms.",
+        "",
+    ]
+    return out + table(["request", "p50", "p95", "max"], rows)
+
+
+def render_cold(cold: dict[str, Any]) -> list[str]:
+    imports = cold["imports"]
+    out = [
+        "## 4. Cold start",
+        "",
+        f"Process spawn to the first `publishDiagnostics` after `didOpen` of a {cold['lines']:,}-line file: "
+        f"{spread_from(cold['first_diagnostics']).format('s', 3)}; of which the `initialize` round trip "
+        f"(interpreter start and imports): {ms(spread_from(cold['initialize']))}. {cold['runs']} launches.",
+        "",
+        f"`python -X importtime` over the server's imports and a first check: {imports['total']:.3f} s.",
+        "",
+    ]
+    out += table(
+        ["package", "own import time"],
+        [[row["package"], f"{row['seconds'] * 1000:.1f} ms"] for row in imports["by_package"]],
+    )
+    out += table(
+        ["heaviest imports below the entry point", "cumulative"],
+        [
+            ["&nbsp;&nbsp;" * (row["depth"] - 1) + f"`{row['module']}`", f"{row['seconds'] * 1000:.1f} ms"]
+            for row in imports["top_cumulative"]
+        ],
+    )
+    return out
+
+
+def render_memory(memory: dict[str, Any]) -> list[str]:
+    return [
+        "## 5. Memory",
+        "",
+        f"{memory['documents']} distinct documents, {memory['lines']:,} lines in all, opened one after "
+        f"another in one server, each analysed (first diagnostics received) before the next; "
+        f"{memory['runs']} launches. From `/proc/<pid>/status`.",
+        "",
+        *table(
+            ["VmRSS after initialize", "VmRSS with all open", "VmHWM (peak)", "per document"],
+            [
+                [
+                    spread_from(memory["baseline_mb"]).format("MB", 1),
+                    spread_from(memory["rss_mb"]).format("MB", 1),
+                    spread_from(memory["hwm_mb"]).format("MB", 1),
+                    f"{memory['per_document_mb']:.2f} MB",
+                ]
+            ],
+        ),
+    ]
+
+
+PROFILE_TITLES = {
+    "cli": "CLI throughput",
+    "latency": "editor latency",
+    "requests": "hover and code action",
+    "cold": "cold start",
+    "memory": "memory",
+}
+
+
+def render_memory_profile(profile: dict[str, Any]) -> list[str]:
+    documents = profile["documents"]
+    out = [
+        "### Profile: memory",
+        "",
+        f"tracemalloc of {profile['workload']}: {profile['total_mb']:.1f} MB more Python memory held "
+        f"once all are open ({profile['total_mb'] / documents:.2f} MB per document; RSS also counts "
+        "the allocator's free lists and fragmentation). Held for (the innermost torchmode line on the "
+        "allocation's stack):",
+        "",
+    ]
+    out += table(
+        ["held", "share", "torchmode line", "what would take it off"],
+        [
+            [f"{row['mb']:.1f} MB", f"{row['share']:.1%}", f"`{row['function']}`", row["remedy"]]
+            for row in profile["inclusive"]
+        ],
+    )
+    out += ["Allocated at:", ""]
+    out += table(
+        ["held", "share", "line"],
+        [
+            [f"{row['mb']:.1f} MB", f"{row['share']:.1%}", f"`{row['function']}`"]
+            for row in profile["own"][:10]
+        ],
+    )
+    return out
+
+
+def render_profile(profile: dict[str, Any]) -> list[str]:
+    if profile.get("kind") == "memory":
+        return render_memory_profile(profile)
+    out = [
+        f"### Profile: {PROFILE_TITLES.get(profile['figure'], profile['figure'])}",
+        "",
+        f"py-spy ({profile['samples']} samples) of {profile['workload']}. Shares are of all samples.",
+        "",
+        "Heaviest call path:",
+        "",
+    ]
+    out += [
+        f"{'  ' * index}- {row['share']:.0%} `{row['function']}`"
+        + (f": {row['remedy']}" if row.get("remedy") else "")
+        for index, row in enumerate(profile["hot_path"])
+    ]
+    out += ["", "Heaviest functions off that path (inclusive: the function and all it calls):", ""]
+    out += table(
+        ["inclusive", "function", "what would take it off"],
+        [[f"{row['share']:.1%}", f"`{row['function']}`", row["remedy"]] for row in profile["inclusive"]],
+    )
+    out += table(
+        ["own time", "function", "what would take it off"],
+        [[f"{row['share']:.1%}", f"`{row['function']}`", row["remedy"]] for row in profile["own"][:10]],
+    )
+    return out
+
+
+def render(
+    results: dict[str, dict[str, Any] | None],
+    profiles: list[dict[str, Any]],
+    machine: dict[str, Any],
+    load_after: list[float],
+    duration: float,
+    command: str,
+) -> str:
+    rows, _ = summary_rows(results)
+    out = [
+        "# torchmode performance results",
+        "",
+        f"Written by `{command}` (`bench/run_all.py`) on {machine['date']}; the whole run took "
+        f"{duration / 60:.1f} minutes. Each figure is the median over repeated runs with the smallest and "
+        "largest run in parentheses; each ratio is taken within one run. How the figures are measured: "
+        "each script's docstring (`python bench/<script>.py --help`) and `docs/performance.md`.",
+        "",
+        "## Machine",
+        "",
+        *table(
+            ["", ""],
+            [
+                ["CPU", f"{machine['cpu']}, {machine['cores']} cores ({machine['usable_cores']} usable)"],
+                ["memory", str(machine["memory"])],
+                ["OS", machine["os"]],
+                ["Python", machine["python"]],
+                ["torchmode", machine["torchmode"]],
+                ["load average (1, 5, 15 min) at start", ", ".join(map(str, machine["load_average"]))],
+                ["load average at end", ", ".join(f"{value:.2f}" for value in load_after)],
+            ],
+        ),
+        "## Summary",
+        "",
+        *table(["figure", "measured: median (min-max)", "target", "met?"], rows),
+    ]
+    failed = [name for name, data in results.items() if data is None]
+    if failed:
+        out += [f"Failed to run: {', '.join(failed)} (see the console output of `make bench`).", ""]
+    renderers = {
+        "cli": render_cli,
+        "latency": render_latency,
+        "requests": render_requests,
+        "cold": render_cold,
+        "memory": render_memory,
+    }
+    for name, renderer in renderers.items():
+        data = results.get(name)
+        if data is not None:
+            out += renderer(data)
+    out += ["## 6. Profiles of the missed targets", ""]
+    if profiles:
+        out += [
+            "Each profile is of the real process doing the figure's work (`bench/profiles.py`). "
+            "The remedies are those known for the hot spot (`REMEDIES` in `bench/profiles.py`).",
+            "",
+        ]
+        for profile in profiles:
+            out += render_profile(profile)
+    else:
+        out += ["Every target was met: nothing to profile.", ""]
+    if DURATIONS:
+        out += ["## Commands", "", "Run by `bench/run_all.py`, in this order, each with `--json FILE`:", ""]
+        out += table(
+            ["command", "took"],
+            [[f"`python bench/{command}`", f"{seconds:.0f} s"] for command, seconds in DURATIONS.items()],
+        )
+    return "\n".join(out).rstrip() + "\n"
+
+
+# --- main -----------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repetitions: a rough look, not for the record"
+    )
+    parser.add_argument("--no-peers", action="store_true", help="skip TorchFix and dslinter")
+    parser.add_argument("--no-profiles", action="store_true", help="do not profile the missed targets")
+    parser.add_argument(
+        "--files", nargs="*", default=(), help="source files or folders (default: the corpus)"
+    )
+    parser.add_argument("--out", default=str(RESULTS), help="the report (default bench/results.md)")
+    options = parser.parse_args()
+
+    started = time.perf_counter()
+    machine = machine_info()
+    files = ["--files", *options.files] if options.files else []
+    quick = options.quick
+    plan: dict[str, tuple[str, list[str]]] = {
+        "cli": (
+            "cli_throughput.py",
+            ["--rounds", "1" if quick else "3", *(["--no-peers"] if options.no_peers else []), *files],
+        ),
+        "latency": (
+            "editor_latency.py",
+            ["--runs", "1" if quick else "3", *(["--edits", "40"] if quick else [])],
+        ),
+        "requests": ("requests_latency.py", ["--runs", "1" if quick else "3"]),
+        "cold": ("cold_start.py", ["--runs", "3" if quick else "7"]),
+        "memory": ("memory.py", ["--runs", "1" if quick else "3"]),
+    }
+    results: dict[str, dict[str, Any] | None] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, (script, arguments) in plan.items():
+            if name != "cli":
+                arguments = [*arguments, *files]
+            results[name] = run_figure(script, arguments, Path(folder) / f"{name}.json")
+        _, missed = summary_rows(results)
+        profiles: list[dict[str, Any]] = []
+        if not options.no_profiles:
+            for figure in ("cli", "latency", "requests", "cold", "memory"):
+                if figure in missed:
+                    extra = ["--documents", "10" if quick else "30"] if figure == "memory" else []
+                    profile = run_figure(
+                        "profiles.py", ["--figure", figure, *extra, *files], Path(folder) / f"p-{figure}.json"
+                    )
+                    if profile is not None:
+                        profiles.append(profile)
+    try:
+        load_after = list(os.getloadavg())
+    except OSError:
+        load_after = []
+    duration = time.perf_counter() - started
+    command = "make bench" if not quick else "python bench/run_all.py --quick"
+    report = render(results, profiles, machine, load_after, duration, command)
+    Path(options.out).write_text(report, encoding="utf-8")
+    print(f"\nwrote {options.out} ({duration / 60:.1f} minutes)")
+    return 0 if all(data is not None for data in results.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
