@@ -941,14 +941,30 @@ def _check_chunk(
     checker = Checker(problems, _project(args))
     reports: list[FileReport] = []
     for path in paths:
-        source = read_source(path)
-        if isinstance(source, str):
-            problems.error(f"{display_path(path)}: {source}")
-            continue
-        result = checker.check(source, resolver.resolve(path).settings)
-        if result is not None:
-            reports.append(FileReport(source, result.findings))
+        report = _read_and_check(path, checker, resolver, problems)
+        if report is not None:
+            reports.append(report)
     return reports, problems.messages
+
+
+def _read_and_check(
+    path: Path,
+    checker: Checker,
+    resolver: SettingsResolver,
+    problems: Problems,
+    fixing: bool = False,
+    unsafe: bool = False,
+) -> FileReport | None:
+    """One file: read, its settings, checked (or fixed); None if it could not be."""
+    source = read_source(path)
+    if isinstance(source, str):
+        problems.error(f"{display_path(path)}: {source}")
+        return None
+    settings = resolver.resolve(path).settings
+    if fixing:
+        return checker.fix(source, settings, unsafe)
+    result = checker.check(source, settings)
+    return None if result is None else FileReport(source, result.findings)
 
 
 def _check_in_processes(
@@ -1014,18 +1030,10 @@ def _run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     checker = Checker(problems, project)
     reports: list[FileReport] = []
     for path in paths:
-        source = read_source(path)
-        if isinstance(source, str):
-            problems.error(f"{display_path(path)}: {source}")
-            continue
-        settings = resolver.resolve(path).settings
-        if fixing:
-            report = checker.fix(source, settings, args.unsafe_fixes)
-        else:
-            result = checker.check(source, settings)
-            report = None if result is None else FileReport(source, result.findings)
+        report = _read_and_check(path, checker, resolver, problems, fixing, args.unsafe_fixes)
         if report is None:
             continue
+        source = report.source
         for message in report.fix_problems:
             problems.warning(message)
         if args.fix and not args.diff and report.fixed_text is not None:
