@@ -62,9 +62,10 @@ PLUMBING = re.compile(
 # Known hot spots: what would take them off the profile. Keys match "function (file)" prefixes.
 REMEDIES: dict[str, str] = {
     "parses_after (torchmode/fixes/lines.py)": (
-        "re-parses the whole file once per candidate fix to check the fixed text still parses: "
-        "check only the edited top-level statement (parse the statement's new text alone), or "
-        "compute and validate fixes lazily when a code action asks for them, not on every check"
+        "checks that each candidate fix still parses by re-parsing the top-level statements it "
+        "touches (the whole file when that cannot settle it): for a fix inside a big class or "
+        "function that is most of the file, on every check; in the editor compute fixes lazily, "
+        "when a code action asks for them"
     ),
     "line_start_offsets (torchmode/syntax/positions.py)": (
         "a character-by-character Python loop over the whole text, run by apply_edits for every "
@@ -79,8 +80,8 @@ REMEDIES: dict[str, str] = {
         "(on the server's Analysis) and answer hovers from it"
     ),
     "analyze (torchmode/analysis/dataflow.py)": (
-        "the whole-file analysis; per keystroke it should run only for the changed function and "
-        "what depends on its summary (incremental analysis), and hovers should reuse it"
+        "the whole-file analysis, from scratch for every new text: per keystroke it should run "
+        "only for the changed function and what depends on its summary (incremental analysis)"
     ),
     "_call_with_frames_removed (<frozen importlib._bootstrap>)": "imports: see the -X importtime table",
     "parse (ast.py)": (
@@ -125,10 +126,10 @@ REMEDIES: dict[str, str] = {
 # Known holders of memory, matched against "file:line source" of the allocating line.
 MEMORY_REMEDIES: dict[str, str] = {
     "ast.parse(self.text": (
-        "the ast of every open document's last check stays alive (the server's Analysis keeps "
-        "the Document, the project its entry): keep only findings and the line index for "
-        "documents not being edited and re-parse on demand, or keep trees for a few recently "
-        "edited documents (LRU)"
+        "the ast of every open document's last check stays alive: the server's Analysis keeps "
+        "the Document, and the project keeps up to MAX_CACHED_FILES (256) analyzers with their "
+        "trees and fixpoints; keep only findings and the line index for documents not being "
+        "edited and re-parse on demand, or cap the analyzers kept for open documents (LRU of a few)"
     ),
     "parents[id(": (
         "fixes.wrap's parent map of the whole tree is kept with each result: build it only "

@@ -464,3 +464,37 @@ def test_layer_aware_severity_for_a_model_class_from_another_file(
     write(tmp_path, {"models.py": MODELS, "train.py": SCRIPT.format(name=name)})
     (finding,) = check(tmp_path, "train.py")
     assert (finding.code, finding.severity.value) == ("TM101", severity)
+
+
+RUN_TRAINER = """
+
+def run(loader, val_loader):
+    model = LinearNet()
+    Trainer(model, None).fit(loader, val_loader)
+"""
+
+
+def test_evicted_files_over_the_budget_are_unknown_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torchmode.analysis.project as project_module
+
+    # Found on the corpus: a definition resolved, its file evicted from the cache, and the
+    # check's budget of new files spent before its analyzer was needed.
+    monkeypatch.setattr(project_module, "MAX_CACHED_FILES", 1)
+    monkeypatch.setattr(project_module, "MAX_FILES_PER_CHECK", 2)
+    write(
+        tmp_path,
+        {
+            "base.py": TRAINER.format(restore=""),
+            "engine.py": EVALUATE,
+            "models.py": MODELS,
+            "train.py": train_loop(
+                "from engine import evaluate\nfrom base import Trainer\nfrom models import LinearNet"
+            )
+            + RUN_TRAINER,
+        },
+    )
+    project = Project([tmp_path])
+    for _ in range(3):
+        check(tmp_path, "train.py", project)  # whatever is found, nothing raises

@@ -754,8 +754,8 @@ class ModuleAnalyzer:
             else:
                 imported = self._imported_definition(base)
                 found = None
-                if imported is not None and imported.kind == "class":
-                    owner = imported.analyzer
+                owner = imported.analyzer if imported is not None and imported.kind == "class" else None
+                if imported is not None and owner is not None:
                     with owner.project_lock():
                         found = owner._method(imported.name, name, depth=depth + 1)
             if found is not None:
@@ -771,9 +771,10 @@ class ModuleAnalyzer:
         if name in self.classes:
             return name, self
         imported = self._imported_definition(name)
-        if imported is None or imported.kind != "class":
+        owner = imported.analyzer if imported is not None and imported.kind == "class" else None
+        if imported is None or owner is None:
             return None
-        return imported.name, imported.analyzer
+        return imported.name, owner
 
     # -- aliases ----------------------------------------------------------------------------------
 
@@ -858,8 +859,11 @@ class ModuleAnalyzer:
             imported = self._imported_definition(path)
             if imported is None or imported.kind != "class":
                 return {}
-            with imported.analyzer.project_lock():
-                found = imported.analyzer._method(imported.name, "__init__")
+            owner = imported.analyzer
+            if owner is None:
+                return {}
+            with owner.project_lock():
+                found = owner._method(imported.name, "__init__")
         if found is None:
             return {}
         init = found[0]
@@ -974,8 +978,8 @@ class ModuleAnalyzer:
             if found is None and func.id not in self.classes:
                 # ``from engine import evaluate``
                 imported = self._imported_definition(func.id, self._gets_a_model(call))
-                if imported is not None and imported.function is not None:
-                    found = imported.function, imported.analyzer
+                if imported is not None:
+                    found = imported.function_and_analyzer()
         elif isinstance(func, ast.Attribute):
             target = func.value
             self_name = function.parameters[0] if function.class_name and function.parameters else None
@@ -1006,8 +1010,8 @@ class ModuleAnalyzer:
                 elif path is not None and (function.is_module or root_of(path) not in function.locals):
                     # ``engine.evaluate(...)`` after ``import engine``.
                     imported = self._imported_definition(f"{path}.{func.attr}", self._gets_a_model(call))
-                    if imported is not None and imported.function is not None:
-                        found = imported.function, imported.analyzer
+                    if imported is not None:
+                        found = imported.function_and_analyzer()
         if found is None or found[0].node is None:
             return None
         callee, owner = found

@@ -110,17 +110,19 @@ class Definition:
     name: str  # "evaluate", "Trainer"
 
     @property
-    def analyzer(self) -> ModuleAnalyzer:
-        """The analyzer of the definition's file (built on first use; the file parsed already)."""
-        analyzer = self.project.analyzer_for(self.path)
-        assert analyzer is not None  # resolution found the name in that parsed file
-        return analyzer
+    def analyzer(self) -> ModuleAnalyzer | None:
+        """The analyzer of the definition's file, built on first use. None when the file has
+        left the cache since and this check's budget of new files is spent: unknown."""
+        return self.project.analyzer_for(self.path)
 
-    @property
-    def function(self) -> Function | None:
+    def function_and_analyzer(self) -> tuple[Function, ModuleAnalyzer] | None:
         if self.kind != "function":
             return None
-        return self.analyzer.module.nested.get(self.name)
+        analyzer = self.analyzer
+        function = analyzer.module.nested.get(self.name) if analyzer is not None else None
+        if analyzer is None or function is None:
+            return None
+        return function, analyzer
 
 
 @dataclass
