@@ -274,10 +274,19 @@ def _strip_wrappers(expr: ast.expr) -> ast.expr | None:
 class ModuleAnalyzer:
     """Runs the dataflow over every function of one document."""
 
-    def __init__(self, document: Document, tree: ast.Module, project: Project | None = None) -> None:
+    def __init__(
+        self,
+        document: Document,
+        tree: ast.Module,
+        project: Project | None = None,
+        imports: ImportMap | None = None,
+        module_classes: frozenset[str] | None = None,
+    ) -> None:
+        """``imports`` and ``module_classes``, when the project's file index has them already,
+        spare two walks of the whole tree."""
         self.document = document
         self.tree = tree
-        self.imports = ImportMap(tree)
+        self.imports = imports if imports is not None else ImportMap(tree)
         # Other files, for calls and classes imported from them (None: this file alone).
         self.project = project
         self.path: Path | None = _real_path(document.path) if project is not None else None
@@ -290,7 +299,9 @@ class ModuleAnalyzer:
         self.functions = collector.functions
         self.classes = collector.classes
         self.class_bases = collector.class_bases
-        self.module_classes = api_names.module_classes(tree, self.imports)
+        self.module_classes = (
+            module_classes if module_classes is not None else api_names.module_classes(tree, self.imports)
+        )
         # Paths ever put in train mode or whose parameters are handed out (to an
         # optimizer): models that get trained, as opposed to frozen teachers.
         self.trained_paths: set[str] = set()

@@ -247,7 +247,13 @@ class Project:
             if entry.analyzer is None:
                 tree = entry.document.tree
                 assert tree is not None
-                entry.analyzer = ModuleAnalyzer(entry.document, tree, project=self)
+                entry.analyzer = ModuleAnalyzer(
+                    entry.document,
+                    tree,
+                    project=self,
+                    imports=entry.imports,
+                    module_classes=entry.module_classes,
+                )
             return entry.analyzer
 
     def _entry(self, path: Path, dependent: Path | None = None) -> _Entry | None:
@@ -362,7 +368,13 @@ class Project:
             if entry.analyzer is None:
                 tree = entry.document.tree
                 assert tree is not None
-                entry.analyzer = ModuleAnalyzer(entry.document, tree, project=self)
+                entry.analyzer = ModuleAnalyzer(
+                    entry.document,
+                    tree,
+                    project=self,
+                    imports=entry.imports,
+                    module_classes=entry.module_classes,
+                )
             return entry.analyzer
 
     def shared_document(self, document: Document) -> Document:
@@ -413,10 +425,6 @@ class Project:
         with self.lock:
             entry = self._entries.get(Path(path))
             return entry.document if entry is not None else None
-
-    def dependents_of(self, path: Path) -> set[Path]:
-        with self.lock:
-            return set(self._dependents.get(path.resolve(), ()))
 
     # -- names to definitions -------------------------------------------------------------------
 

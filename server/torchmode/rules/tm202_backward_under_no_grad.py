@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from torchmode.analysis.dataflow import FileAnalysis, Function
-from torchmode.analysis.grad_facts import GradFacts, decorator_grad
+from torchmode.analysis.grad_facts import GradFacts, called_functions, decorator_grad
 from torchmode.analysis.lattice import Conditions, GradFact, Site, contradicts
 from torchmode.analysis.names import access_path
 from torchmode.analysis.walk import own_expressions, statements_of
@@ -367,7 +367,8 @@ class BackwardUnderNoGrad(Rule):
         self, context: RuleContext, facts: GradFacts, function: Function, value: ast.expr, at: ast.stmt
     ) -> list[_Computation] | None:
         analysis = context.analysis
-        callee = self._called_function(analysis, function, value)
+        callees = called_functions(analysis, function, value) if isinstance(value, ast.Call) else []
+        callee = callees[0] if callees else None
         if callee is not None:
             decorated = decorator_grad(callee, analysis.imports)
             if decorated == "off":
@@ -388,30 +389,6 @@ class BackwardUnderNoGrad(Rule):
                 grad = frozenset(fact for fact in grad if fact.grad != "entry") | inherited
                 callers = tuple(call_site.call for call_site, _ in through)
         return [_Computation(at, grad, callers=callers)]
-
-    @staticmethod
-    def _called_function(analysis: FileAnalysis, function: Function, value: ast.expr) -> Function | None:
-        """The same-file function ``value`` calls directly (``f(...)``, ``self.f(...)``)."""
-        if not isinstance(value, ast.Call):
-            return None
-        func = value.func
-        wanted: str | None = None
-        if isinstance(func, ast.Name):
-            wanted = func.id
-        elif (
-            isinstance(func, ast.Attribute)
-            and isinstance(func.value, ast.Name)
-            and function.class_name is not None
-            and function.parameters
-            and func.value.id == function.parameters[0]
-        ):
-            wanted = f"{function.class_name}.{func.attr}"
-        if wanted is None:
-            return None
-        for candidate in analysis.functions:
-            if candidate.name == wanted and candidate.node is not None:
-                return candidate
-        return None
 
     @staticmethod
     def _verdict(computation: _Computation, assumptions: Conditions) -> tuple[str, GradFact] | None:
