@@ -54,6 +54,7 @@ from torchmode.analysis.names import (
 )
 from torchmode.analysis.walk import all_statements, own_expressions, statements_of
 from torchmode.syntax.document import Document
+from torchmode.syntax.node_index import node_index
 
 if TYPE_CHECKING:
     from torchmode.analysis.project import Definition, Project
@@ -175,14 +176,47 @@ class FileAnalysis:
         return self.states_before.get(id(node))
 
 
+class SyntaxCache:
+    """What the analysis computes from one function's (or expression's) syntax alone.
+
+    Kept for the next version of the document (``syntax.incremental.reparse`` keeps the
+    nodes of unchanged top-level statements): looked up by ``id()`` and then checked to
+    be the very same node, so an id reused by a new object is never taken for the old.
+    """
+
+    def __init__(self) -> None:
+        self.function_names: dict[int, tuple[FunctionNode, tuple[frozenset[str], frozenset[str]]]] = {}
+        self.events: dict[int, tuple[ast.expr, tuple[ast.Call | ast.NamedExpr, ...]]] = {}
+        self.own_calls: dict[int, tuple[FunctionNode, list[ast.Call]]] = {}
+        self.graphs: dict[int, tuple[FunctionNode, ControlFlowGraph, list[int]]] = {}
+
+    def names_of(self, node: FunctionNode) -> tuple[frozenset[str], frozenset[str]] | None:
+        found = self.function_names.get(id(node))
+        return found[1] if found is not None and found[0] is node else None
+
+    def events_of(self, expr: ast.expr) -> tuple[ast.Call | ast.NamedExpr, ...] | None:
+        found = self.events.get(id(expr))
+        return found[1] if found is not None and found[0] is expr else None
+
+    def own_calls_of(self, node: FunctionNode) -> list[ast.Call] | None:
+        found = self.own_calls.get(id(node))
+        return found[1] if found is not None and found[0] is node else None
+
+    def graph_of(self, node: FunctionNode) -> tuple[ControlFlowGraph, list[int]] | None:
+        found = self.graphs.get(id(node))
+        return (found[1], found[2]) if found is not None and found[0] is node else None
+
+
 class _Collector(ast.NodeVisitor):
     """Builds the ``Function`` records of a module: module body, functions, methods, nested defs."""
 
-    def __init__(self) -> None:
+    def __init__(self, previous: SyntaxCache | None = None) -> None:
         self.functions: list[Function] = []
         self.module_level: dict[str, Function] = {}
         self.classes: dict[str, dict[str, Function]] = {}
         self.class_bases: dict[str, list[str]] = {}
+        self.previous = previous
+        self.cache = SyntaxCache()
 
     def collect(self, tree: ast.Module) -> Function:
         module = Function(MODULE_FUNCTION, None, tree.body, [], 0, frozenset(), None, None)
@@ -218,14 +252,27 @@ class _Collector(ast.NodeVisitor):
             body=node.body,
             parameters=positional + keyword_only,
             positional_count=len(positional),
-            locals=local_names(node),
+            locals=frozenset(),
             class_name=class_name,
             parent=parent,
         )
-        function.rebound = _rebound_names(node, function)
+        known = self.previous.names_of(node) if self.previous is not None else None
+        if known is None:
+            known = (local_names(node), _rebound_names(node, function))
+        function.locals, function.rebound = known
+        self.cache.function_names[id(node)] = (node, known)
         self.functions.append(function)
         self._scan(node.body, function, None)
         return function
+
+
+def _own_calls(body: list[ast.stmt]) -> list[ast.Call]:
+    return [
+        node
+        for statement in statements_of(body)
+        for node in own_expressions(statement)
+        if isinstance(node, ast.Call)
+    ]
 
 
 def _rebound_names(node: FunctionNode, function: Function) -> frozenset[str]:
@@ -294,8 +341,15 @@ class ModuleAnalyzer:
         self._alias_maps: dict[int, dict[str, str]] = {}
         self._imported: dict[tuple[str, bool], Definition | None] = {}
         self._ran = False
-        collector = _Collector()
+        # The previous version's analyzer (language server only): its syntax-only results
+        # for the nodes this tree shares with it. Dropped once this analysis has run.
+        predecessor = document.predecessor
+        document.predecessor = None
+        previous = predecessor.analysis_cache if predecessor is not None else None
+        self._previous: SyntaxCache | None = previous if isinstance(previous, SyntaxCache) else None
+        collector = _Collector(self._previous)
         self.module = collector.collect(tree)
+        self.syntax = collector.cache
         self.functions = collector.functions
         self.classes = collector.classes
         self.class_bases = collector.class_bases
@@ -310,8 +364,7 @@ class ModuleAnalyzer:
         # ``trainer = Trainer(model)``: the classes of this file each path is an instance of
         # (a path assigned anything else too gets no class).
         self.instances: dict[str, set[str]] = self._find_instances(tree)
-        self._calls_by_function: dict[int, list[ast.Call]] = {}
-        self._events: dict[int, tuple[ast.Call | ast.NamedExpr, ...]] = {}
+        self._module_calls: list[ast.Call] | None = None
         self._fixpoints: dict[int, tuple[ControlFlowGraph, list[int], dict[int, State], State]] = {}
         self.model_paths = self._find_model_paths()
         self._summaries: dict[int, Summary] = {}
@@ -331,7 +384,11 @@ class ModuleAnalyzer:
 
     def _find_model_paths(self) -> frozenset[str]:
         paths: set[str] = set()
-        for node in ast.walk(self.tree):
+        index = node_index(self.document)
+        nodes = (
+            index.of_type(ast.Call, ast.Assign, ast.AnnAssign) if index is not None else ast.walk(self.tree)
+        )
+        for node in nodes:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 if node.func.attr in ("train", "eval"):
                     receiver = _strip_wrappers(node.func.value)
@@ -436,15 +493,17 @@ class ModuleAnalyzer:
 
     def _own_calls(self, function: Function) -> list[ast.Call]:
         """The calls in a function's own code (not nested defs), found once and kept."""
-        calls = self._calls_by_function.get(id(function))
+        node = function.node
+        if node is None:
+            if self._module_calls is None:
+                self._module_calls = _own_calls(function.body)
+            return self._module_calls
+        calls = self.syntax.own_calls_of(node)
         if calls is None:
-            calls = [
-                node
-                for statement in statements_of(function.body)
-                for node in own_expressions(statement)
-                if isinstance(node, ast.Call)
-            ]
-            self._calls_by_function[id(function)] = calls
+            calls = self._previous.own_calls_of(node) if self._previous is not None else None
+            if calls is None:
+                calls = _own_calls(function.body)
+            self.syntax.own_calls[id(node)] = (node, calls)
         return calls
 
     def _is_library_path(self, path: str) -> bool:
@@ -482,11 +541,15 @@ class ModuleAnalyzer:
         A fixpoint visits a statement several times; walking its expression tree each
         time was most of the analysis's cost.
         """
-        events = self._events.get(id(expr))
+        cached = self.syntax.events.get(id(expr))
+        if cached is not None and cached[0] is expr:
+            return cached[1]
+        events = self._previous.events_of(expr) if self._previous is not None else None
         if events is None:
             found: list[ast.Call | ast.NamedExpr] = []
             _collect_events(expr, found)
-            events = self._events[id(expr)] = tuple(found)
+            events = tuple(found)
+        self.syntax.events[id(expr)] = (expr, events)
         return events
 
     def run(self) -> FileAnalysis:
@@ -495,6 +558,10 @@ class ModuleAnalyzer:
             self._ran = True
             for function in self.functions:
                 self._analyze(function, observe=True)
+            # The next version of this text may share nodes with it: leave it what syntax
+            # alone decided, and let go of the previous version's.
+            self.document.analysis_cache = self.syntax
+            self._previous = None
         return self.result
 
     def summary_of(self, function: Function) -> Summary:
@@ -564,11 +631,10 @@ class ModuleAnalyzer:
 
     def _fixpoint(self, function: Function) -> tuple[ControlFlowGraph, list[int], dict[int, State], State]:
         """The state before each node once nothing changes any more (computed once per function)."""
-        cfg = ControlFlowGraph(function.body)
+        cfg, order = self._graph(function)
         entry = self._entry_state(function)
         in_states: dict[int, State] = {}
         out_states: dict[int, State] = {}
-        order = cfg.reverse_postorder()
         rank = {node: position for position, node in enumerate(order)}
         # A heap of ranks: always the earliest pending node in reverse postorder, in log time.
         pending = list(range(len(order)))
@@ -605,6 +671,18 @@ class ModuleAnalyzer:
         if pending:
             self.work.note_budget("fixpoint iterations", self.document)
         return cfg, order, in_states, entry
+
+    def _graph(self, function: Function) -> tuple[ControlFlowGraph, list[int]]:
+        """A function's control-flow graph and its reverse postorder (from the previous
+        version of the document when the function's node is unchanged)."""
+        node = function.node
+        graph = self._previous.graph_of(node) if node is not None and self._previous is not None else None
+        if graph is None:
+            cfg = ControlFlowGraph(function.body)
+            graph = (cfg, cfg.reverse_postorder())
+        if node is not None:
+            self.syntax.graphs[id(node)] = (node, *graph)
+        return graph
 
     def _entry_state(self, function: Function) -> State:
         grad: GradValue = GRAD_ON if function.is_module else ENTRY_GRAD

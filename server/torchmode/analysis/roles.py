@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from torchmode.analysis import api_names
 from torchmode.analysis.dataflow import FileAnalysis, ForwardCall, TrainingStep
+from torchmode.syntax.document import Document
+from torchmode.syntax.node_index import node_index
 
 
 class TrainingRoles:
@@ -47,13 +49,14 @@ class TrainingRoles:
         return steps[bisect_right(self._positions_by_region[region], _position(forward)) :]
 
 
-def _base_names(tree: ast.AST | None) -> dict[str, frozenset[str]]:
+def _base_names(document: Document) -> dict[str, frozenset[str]]:
     """Each class of the file (nested ones too) -> the last names of its bases.
 
     ``class Unit(EvalUnit[Batch])`` -> {EvalUnit}.
     """
     bases: dict[str, set[str]] = {}
-    for node in ast.walk(tree) if tree is not None else ():
+    index = node_index(document)
+    for node in index.of_type(ast.ClassDef) if index is not None else ():
         if isinstance(node, ast.ClassDef):
             names = bases.setdefault(node.name, set())
             for base in node.bases:
@@ -128,7 +131,7 @@ class EvaluationRoles:
     def _bases_of(self, class_name: str) -> frozenset[str]:
         """Unqualified names of a class's bases, through the file's own classes (``A(B)``, ``B(Trainer)``)."""
         if self._class_bases is None:
-            self._class_bases = _base_names(self.analysis.document.tree)
+            self._class_bases = _base_names(self.analysis.document)
         found: set[str] = set()
         pending = [class_name]
         while pending:

@@ -140,9 +140,20 @@ def _enclosing_top_level_lines(document: Document, edits: list[TextEdit]) -> tup
     first_index: int | None = None
     last_index: int | None = None
     for edit in edits:
+        # Whole lines inserted right below a statement (``model.train()`` after a loop's last
+        # line) extend that statement's block: the line they go before is not touched.
+        appended = (
+            edit.span.start == edit.span.end
+            and edit.span.start.column == 0
+            and edit.new_text.endswith(("\n", "\r"))
+        )
         for line in (edit.span.start.line, edit.span.end.line):
             index = bisect.bisect_right(starts, line) - 1
-            if index < 0 or line > spans[index][1]:
+            if appended and (index < 0 or line > spans[index][1]):
+                index = bisect.bisect_right(starts, line - 1) - 1
+                if index >= 0 and spans[index][1] != line - 1:
+                    index = -1
+            if index < 0 or line > spans[index][1] + (1 if appended else 0):
                 return None
             first_index = index if first_index is None else min(first_index, index)
             last_index = index if last_index is None else max(last_index, index)

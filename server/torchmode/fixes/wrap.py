@@ -29,13 +29,13 @@ from dataclasses import dataclass
 
 from torchmode.fixes.lines import insert_line_after
 from torchmode.syntax.document import Document
+from torchmode.syntax.node_index import node_index
 from torchmode.syntax.positions import Position, Span, TextEdit
 
 DEFAULT_UNIT = "    "
 
 # Computed once per document: fixes for several findings of one file share them.
 _STRING_LINES: weakref.WeakKeyDictionary[Document, frozenset[int] | None] = weakref.WeakKeyDictionary()
-_PARENTS: weakref.WeakKeyDictionary[Document, dict[int, ast.AST]] = weakref.WeakKeyDictionary()
 
 
 # -- facts about lines ---------------------------------------------------------------------------
@@ -69,33 +69,9 @@ def string_inner_lines(document: Document) -> frozenset[int] | None:
     return result
 
 
-def _parents(document: Document) -> dict[int, ast.AST]:
-    parents = _PARENTS.get(document)
-    if parents is None:
-        parents = {}
-        tree = document.tree
-        if tree is not None:
-            # The fields by hand, not ast.walk + iter_child_nodes: a third of the time, and
-            # this map is built on every check that offers a wrap fix.
-            stack: list[ast.AST] = [tree]
-            while stack:
-                node = stack.pop()
-                for field in node._fields:
-                    value = getattr(node, field, None)
-                    if isinstance(value, list):
-                        for item in value:
-                            if isinstance(item, ast.AST) and not isinstance(item, ast.expr_context):
-                                parents[id(item)] = node
-                                stack.append(item)
-                    elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
-                        parents[id(value)] = node
-                        stack.append(value)
-        _PARENTS[document] = parents
-    return parents
-
-
 def parent_of(document: Document, node: ast.AST) -> ast.AST | None:
-    return _parents(document).get(id(node))
+    index = node_index(document)
+    return index.parent_of(node) if index is not None else None
 
 
 def block_of(document: Document, statement: ast.stmt) -> list[ast.stmt] | None:

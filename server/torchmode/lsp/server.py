@@ -62,6 +62,7 @@ from torchmode.lsp.hints import inlay_hints
 from torchmode.lsp.notebook_cells import NotebookCells, NotebookState
 from torchmode.notebooks import NotebookProgram
 from torchmode.syntax import Document
+from torchmode.syntax.incremental import reparse
 
 if TYPE_CHECKING:
     from pygls.server import ServerErrors
@@ -154,6 +155,8 @@ class TorchmodeServer(LanguageServer):
         # the editor's text, the rest from disk (only inside the workspace folders).
         self.project = Project(reader=self._read_for_project)
         self._open_paths: dict[Path, str] = {}  # resolved path -> uri of an open text document
+        # The latest Document built for each open URI: the next version is parsed from it.
+        self._latest_documents: dict[str, Document] = {}
 
     # --- client facts ------------------------------------------------------------------
 
@@ -434,6 +437,7 @@ class TorchmodeServer(LanguageServer):
         uri = params.text_document.uri
         self.open_texts.pop(uri, None)
         self.analyses.pop(uri, None)
+        self._latest_documents.pop(uri, None)
         if uri.startswith("file:"):
             path = Path(_path_of(uri)).resolve()
             self._open_paths.pop(path, None)
@@ -479,6 +483,7 @@ class TorchmodeServer(LanguageServer):
         # As for a closed text, but nothing is published for the notebook's own URI: only cells had any.
         self.open_texts.pop(uri, None)
         self.analyses.pop(uri, None)
+        self._latest_documents.pop(uri, None)
         self.document_settings.pop(uri, None)
         task = self._pending.pop(uri, None)
         if task is not None:
@@ -593,7 +598,7 @@ class TorchmodeServer(LanguageServer):
 
     def _check_in_worker(self, uri: str, snapshot: OpenText, settings: Settings) -> Analysis:
         """Runs in the pool. Reading ``open_texts`` here is safe: entries are replaced, never mutated."""
-        document = Document(snapshot.text, snapshot.path)
+        document = self._next_document(uri, snapshot)
         if self.open_texts.get(uri) is not snapshot:
             # Queued behind other checks while the user kept typing: not worth running.
             return Analysis(snapshot, settings, document, None, superseded=True)
@@ -602,6 +607,18 @@ class TorchmodeServer(LanguageServer):
         except Exception:
             return Analysis(snapshot, settings, document, None, error=traceback.format_exc())
         return Analysis(snapshot, settings, document, result)
+
+    def _next_document(self, uri: str, snapshot: OpenText) -> Document:
+        """This version's Document, parsed from the previous version's where the edit allows
+        (only the edited top-level statement is parsed again, and the analysis reuses what
+        it knew of the others)."""
+        previous = self._latest_documents.get(uri)
+        if previous is not None and previous.path == snapshot.path:
+            document = reparse(previous, snapshot.text)
+        else:
+            document = Document(snapshot.text, snapshot.path)
+        self._latest_documents[uri] = document
+        return document
 
     def _check_finished(self, key: AnalysisKey, future: asyncio.Future[Analysis]) -> None:
         """Runs on the event loop when a check ends: log failures, cache current results."""

@@ -12,6 +12,7 @@ from torchmode.fixes import is_alone_on_its_lines, parses_after
 from torchmode.fixes.wrap import block_of, wrap_statements
 from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
 from torchmode.syntax.document import Document
+from torchmode.syntax.node_index import node_index
 from torchmode.syntax.positions import Span, TextEdit
 
 _WITH_CLASS = """\
@@ -132,7 +133,8 @@ class GradContextNotCalled(Rule):
         if tree is None:
             return
         imports = context.analysis.imports
-        for node in ast.walk(tree):
+        index = node_index(context.document)
+        for node in index.of_type(ast.With, ast.AsyncWith, ast.Expr) if index is not None else ast.walk(tree):
             if isinstance(node, (ast.With, ast.AsyncWith)):
                 for item in node.items:
                     expr = item.context_expr

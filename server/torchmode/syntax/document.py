@@ -32,6 +32,11 @@ class Document:
     def __init__(self, text: str, path: str = "<string>") -> None:
         self.text = text
         self.path = path
+        # The language server's incremental path (``syntax.incremental.reparse``): the
+        # latest earlier version whose analysis can be partly reused, taken (and cleared)
+        # by the analysis of this one; and what this version's analysis leaves for the next.
+        self.predecessor: Document | None = None
+        self.analysis_cache: object | None = None
 
     @cached_property
     def lines(self) -> list[str]:

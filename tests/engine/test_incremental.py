@@ -1,0 +1,193 @@
+"""The language server's incremental path must give exactly what a from-scratch check gives.
+
+``syntax.incremental.reparse`` parses only the edited top-level statement and keeps the
+other statements' nodes; the node index and the analysis's syntax-only results
+(``dataflow.SyntaxCache``) are carried over for those nodes. These tests apply chains of
+random edits to the case files and examples, as a user typing would, and compare every
+version with a fresh parse and a fresh check: the tree (positions included), whether it
+parses, and every finding with its message, related locations and fixes.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import zlib
+from pathlib import Path
+
+import pytest
+
+from torchmode.analysis.dataflow import ModuleAnalyzer
+from torchmode.analysis.project import Project
+from torchmode.engine import check_document, forward_call_states
+from torchmode.syntax import Document
+from torchmode.syntax.incremental import reparse
+from torchmode.syntax.node_index import node_index
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = sorted((ROOT / "tests" / "cases").glob("tm*/*.py")) + sorted((ROOT / "examples").glob("*.py"))
+# What typing inserts, and what breaks the incremental path's assumptions: line breaks of
+# every kind, continuations, strings left open, decorators, a new top-level def, tabs.
+PIECES = [
+    "x",
+    "_1",
+    " ",
+    "\n",
+    "\r\n",
+    "\r",
+    "(",
+    ")",
+    ":",
+    "#",
+    '"',
+    "'''",
+    "\\",
+    "\t",
+    "    ",
+    "pass\n",
+    "def helper():\n    pass\n",
+    "@decorator\n",
+    "from __future__ import annotations\n",
+    "model.eval()\n",
+    "    model.train()\n",
+    "        with torch.no_grad():\n",
+    "; y = 2",
+]
+
+
+def _edit(text: str, rng: random.Random) -> str:
+    position = rng.randrange(len(text) + 1)
+    choice = rng.random()
+    if choice < 0.2:
+        # Typing inside a line of code, the common case: after an identifier character.
+        candidates = [index for index in range(len(text)) if text[index].isalnum()]
+        if candidates:
+            position = rng.choice(candidates) + 1
+        return text[:position] + rng.choice("xyz_0") + text[position:]
+    if choice < 0.55:
+        return text[:position] + rng.choice(PIECES) + text[position:]
+    if choice < 0.85:
+        return text[:position] + text[position + rng.randint(1, 6) :]
+    return text[:position] + rng.choice(PIECES) + text[position + rng.randint(1, 4) :]
+
+
+def _dump(document: Document) -> str | None:
+    tree = document.tree
+    return ast.dump(tree, include_attributes=True) if tree is not None else None
+
+
+def _versions(source: Path, count: int, seed: int) -> list[str]:
+    """A chain of edited texts; a text that stops parsing is sometimes kept (users type
+    through broken states), sometimes reverted to the last one that parsed."""
+    rng = random.Random(seed)
+    texts = [source.read_text(encoding="utf-8")]
+    last_good = texts[0]
+    for _ in range(count):
+        text = _edit(texts[-1], rng)
+        if Document(text).tree is not None:
+            last_good = text
+        elif rng.random() < 0.5:
+            text = last_good
+        texts.append(text)
+    return texts
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_incremental_parse_equals_a_full_parse(source: Path) -> None:
+    previous = Document(source.read_text(encoding="utf-8"))
+    previous.tree  # noqa: B018 - the first version is parsed in full
+    spliced = 0
+    texts = _versions(source, 80, seed=zlib.crc32(source.name.encode()))
+    for text in texts[1:]:
+        document = reparse(previous, text)
+        spliced += "_parsed" in document.__dict__
+        assert _dump(document) == _dump(Document(text)), text
+        previous = document
+    # Not vacuous: most typing edits stay inside one statement.
+    assert spliced >= len(texts) // 10
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_incremental_check_equals_a_check_from_scratch(source: Path) -> None:
+    """The findings of every version, checked as the language server checks (each version
+    parsed and analysed from the previous one), equal a fresh check's."""
+    previous: Document | None = None
+    for text in _versions(source, 30, seed=zlib.crc32(source.name.encode()) + 1):
+        document = reparse(previous, text) if previous is not None else Document(text, str(source))
+        incremental = check_document(document)
+        fresh = check_document(Document(text, str(source)))
+        assert incremental.findings == fresh.findings, text
+        assert (incremental.parse_failure is None) == (fresh.parse_failure is None)
+        assert forward_call_states(document) == forward_call_states(Document(text, str(source)))
+        previous = document
+
+
+def test_incremental_check_with_a_project_equals_a_fresh_project(tmp_path: Path) -> None:
+    """With imports followed, as in the server: one project across the versions (told of
+    each change) against a new project per version."""
+    (tmp_path / "engine.py").write_text(
+        "def evaluate(model, loader):\n    model.eval()\n    return [model(x) for x in loader]\n",
+        encoding="utf-8",
+    )
+    train = tmp_path / "train.py"
+    text = (
+        "import torch\nfrom engine import evaluate\n\n\n"
+        "def train(model, optimizer, loader):\n"
+        "    model.train()\n"
+        "    for epoch in range(3):\n"
+        "        for x, y in loader:\n"
+        "            loss = torch.nn.functional.mse_loss(model(x), y)\n"
+        "            optimizer.zero_grad()\n"
+        "            loss.backward()\n"
+        "            optimizer.step()\n"
+        "        evaluate(model, loader)\n"
+    )
+    train.write_text(text, encoding="utf-8")
+    project = Project(roots=[tmp_path])
+    rng = random.Random(7)
+    previous = Document(text, str(train))
+    assert [finding.code for finding in check_document(previous, project=project).findings] == ["TM101"]
+    for _ in range(60):
+        text = _edit(text, rng)
+        project.changed(train, text)
+        document = reparse(previous, text)
+        incremental = check_document(document, project=project)
+        fresh = check_document(Document(text, str(train)), project=Project(roots=[tmp_path]))
+        assert incremental.findings == fresh.findings, text
+        previous = document
+
+
+def test_an_edit_inside_one_function_reuses_the_others() -> None:
+    """Not vacuous: the untouched functions' nodes, index parts and syntax results are the
+    previous version's own objects."""
+    source = (ROOT / "examples" / "seed_loop.py").read_text(encoding="utf-8")
+    first = Document(source, "seed_loop.py")
+    check_document(first)
+    tree = first.tree
+    assert tree is not None
+    functions = [node for node in tree.body if isinstance(node, ast.FunctionDef)]
+    assert len(functions) >= 3
+    edited = functions[0]
+    line = first.line_text(edited.body[0].lineno)
+    offset = first.line_offsets[edited.body[0].lineno - 1] + len(line)
+    second = reparse(first, source[:offset] + "  # edited" + source[offset:])
+    new_tree = second.tree
+    assert new_tree is not None
+    kept = [node for node in new_tree.body if any(node is old for old in tree.body)]
+    assert len(kept) == len(tree.body) - 1
+    assert all(node is not edited for node in new_tree.body)
+    old_index, new_index = node_index(first), node_index(second)
+    assert old_index is not None and new_index is not None
+    assert new_index._by_statement[id(kept[-1])] is old_index._by_statement[id(kept[-1])]
+    analyzer = ModuleAnalyzer(second, new_tree)
+    previous_cache = first.analysis_cache
+    analyzer.run()
+    reused = [
+        node
+        for node in functions[1:]
+        if analyzer.syntax.graph_of(node) is not None
+        and previous_cache is not None
+        and analyzer.syntax.graph_of(node) == previous_cache.graph_of(node)  # type: ignore[attr-defined]
+    ]
+    assert reused, "no control-flow graph was carried over"
+    assert check_document(second).findings == check_document(Document(second.text, "seed_loop.py")).findings
