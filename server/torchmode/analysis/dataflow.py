@@ -189,6 +189,7 @@ class SyntaxCache:
         self.events: dict[int, tuple[ast.expr, tuple[ast.Call | ast.NamedExpr, ...]]] = {}
         self.own_calls: dict[int, tuple[FunctionNode, list[ast.Call]]] = {}
         self.graphs: dict[int, tuple[FunctionNode, ControlFlowGraph, list[int]]] = {}
+        self.conditions: dict[tuple[int, bool], tuple[ast.expr, Condition]] = {}
 
     def names_of(self, node: FunctionNode) -> tuple[frozenset[str], frozenset[str]] | None:
         found = self.function_names.get(id(node))
@@ -201,6 +202,10 @@ class SyntaxCache:
     def own_calls_of(self, node: FunctionNode) -> list[ast.Call] | None:
         found = self.own_calls.get(id(node))
         return found[1] if found is not None and found[0] is node else None
+
+    def condition_of(self, test: ast.expr, truth: bool) -> Condition | None:
+        found = self.conditions.get((id(test), truth))
+        return found[1] if found is not None and found[0] is test else None
 
     def graph_of(self, node: FunctionNode) -> tuple[ControlFlowGraph, list[int]] | None:
         found = self.graphs.get(id(node))
@@ -684,6 +689,18 @@ class ModuleAnalyzer:
             self.syntax.graphs[id(node)] = (node, *graph)
         return graph
 
+    def _condition(self, test: ast.expr, truth: bool) -> Condition:
+        """A branch condition (its text and names: syntax only, so kept across versions)."""
+        key = (id(test), truth)
+        cached = self.syntax.conditions.get(key)
+        if cached is not None and cached[0] is test:
+            return cached[1]
+        condition = self._previous.condition_of(test, truth) if self._previous is not None else None
+        if condition is None:
+            condition = condition_of(test, truth, self.document.source_of(test))
+        self.syntax.conditions[key] = (test, condition)
+        return condition
+
     def _entry_state(self, function: Function) -> State:
         grad: GradValue = GRAD_ON if function.is_module else ENTRY_GRAD
         if function.node is not None:
@@ -703,7 +720,7 @@ class ModuleAnalyzer:
                     state, grad=state.grad_stack[depth - pops], grad_stack=state.grad_stack[: depth - pops]
                 )
         if edge.condition is not None and not _is_constant(edge.condition):
-            condition = condition_of(edge.condition, edge.truth, self.document.source_of(edge.condition))
+            condition = self._condition(edge.condition, edge.truth)
             known = frozenset({condition})
             modes: dict[str, ModeValue] = {}
             for path, value in state.modes:

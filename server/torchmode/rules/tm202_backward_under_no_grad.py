@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.fixes import parses_after
 from torchmode.fixes.wrap import dedent_out_of_with, parent_of
 from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
+from torchmode.syntax.node_index import node_index
 
 _IN_WITH = """\
 import torch
@@ -111,6 +113,21 @@ class _Computation:
     grad: frozenset[GradFact]
     decorated: Function | None = None  # computed by calling this ``@torch.no_grad()`` function
     callers: tuple[ast.Call, ...] = ()  # the grad came from these calls of the function
+
+
+def _backward_lines(analysis: FileAnalysis) -> list[int] | None:
+    """The sorted lines of the file's backward-like calls (None: the file has no index)."""
+    index = node_index(analysis.document)
+    if index is None:
+        return None
+    imports = analysis.imports
+    found = []
+    for call in index.of_type(ast.Call):
+        assert isinstance(call, ast.Call)
+        qualified = imports.qualified_name(call.func) if imports is not None else None
+        if _tensor_of(call, qualified) is not None:
+            found.append(call.lineno)
+    return sorted(found)
 
 
 def _tensor_of(call: ast.Call, qualified: str | None) -> ast.expr | None:
@@ -283,7 +300,20 @@ class BackwardUnderNoGrad(Rule):
 
     def _backwards(self, analysis: FileAnalysis, facts: GradFacts) -> Iterator[_Backward]:
         imports = analysis.imports
+        # The lines of every backward-like call, from the node index: only the functions
+        # holding one are walked to find the statement each call belongs to.
+        lines = _backward_lines(analysis)
         for function in analysis.functions:
+            defined = function.node
+            if lines is not None and (
+                not lines
+                or (
+                    defined is not None
+                    and bisect.bisect_left(lines, defined.lineno)
+                    == bisect.bisect_right(lines, defined.end_lineno or 0)
+                )
+            ):
+                continue
             for statement in statements_of(function.body):
                 for node in own_expressions(statement):
                     if not isinstance(node, ast.Call):

@@ -78,10 +78,8 @@ def _common_suffix(old: str, new: str, limit: int) -> int:
 
 
 def _first_line(statement: ast.stmt) -> int:
-    decorators = getattr(statement, "decorator_list", None)
-    if decorators:
-        return min(statement.lineno, *(decorator.lineno for decorator in decorators))
-    return statement.lineno
+    decorators: list[ast.expr] = getattr(statement, "decorator_list", None) or []
+    return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
 
 
 def _line_breaks(text: str, start: int, end: int) -> int:

@@ -11,39 +11,56 @@ keeps the very same node objects) keeps its part of the index as well.
 from __future__ import annotations
 
 import ast
+import bisect
 from collections.abc import Iterator
 
 from torchmode.syntax.document import Document
 
 
 class _StatementNodes:
-    """One top-level statement's nodes (depth first, in source order) by type, and parents."""
+    """One top-level statement's nodes (depth first, in source order) by type; parents on demand."""
 
-    __slots__ = ("by_type", "parents", "statement")
+    __slots__ = ("_parents", "by_type", "statement")
 
     def __init__(self, statement: ast.stmt) -> None:
         self.statement = statement
         self.by_type: dict[type, list[ast.AST]] = {}
-        self.parents: dict[int, ast.AST] = {}
+        self._parents: dict[int, ast.AST] | None = None
         by_type = self.by_type
-        parents = self.parents
         # The fields by hand, not ast.walk + iter_child_nodes: a third of the time.
         stack: list[ast.AST] = [statement]
         while stack:
             node = stack.pop()
             by_type.setdefault(type(node), []).append(node)
-            children: list[ast.AST] = []
-            for field in node._fields:
-                value = getattr(node, field, None)
-                if isinstance(value, list):
-                    for item in value:
-                        if isinstance(item, ast.AST) and not isinstance(item, ast.expr_context):
-                            parents[id(item)] = node
-                            children.append(item)
-                elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
-                    parents[id(value)] = node
-                    children.append(value)
-            stack.extend(reversed(children))
+            stack.extend(reversed(_children(node)))
+
+    @property
+    def parents(self) -> dict[int, ast.AST]:
+        """Child id -> parent within the statement; only fixes need it, so built then (and
+        not kept in memory for every open document)."""
+        if self._parents is None:
+            parents: dict[int, ast.AST] = {}
+            stack: list[ast.AST] = [self.statement]
+            while stack:
+                node = stack.pop()
+                for child in _children(node):
+                    parents[id(child)] = node
+                    stack.append(child)
+            self._parents = parents
+        return self._parents
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    children: list[ast.AST] = []
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, list):
+            children.extend(
+                item for item in value if isinstance(item, ast.AST) and not isinstance(item, ast.expr_context)
+            )
+        elif isinstance(value, ast.AST) and not isinstance(value, ast.expr_context):
+            children.append(value)
+    return children
 
 
 class NodeIndex:
@@ -58,7 +75,8 @@ class NodeIndex:
                 part = _StatementNodes(statement)
             self._by_statement[id(statement)] = part
             self._parts.append(part)
-        self._parents: dict[int, ast.AST] | None = None
+        self._first_lines = [_first_line(part.statement) for part in self._parts]
+        self._first_lines = [_first_line(part.statement) for part in self._parts]
 
     def of_type(self, *types: type[ast.AST]) -> Iterator[ast.AST]:
         """The nodes of exactly these types (not subclasses): statement by statement in
@@ -69,13 +87,26 @@ class NodeIndex:
                 yield from by_type.get(kind, ())
 
     def parent_of(self, node: ast.AST) -> ast.AST | None:
-        if self._parents is None:
-            parents: dict[int, ast.AST] = {}
-            for part in self._parts:
-                parents.update(part.parents)
-                parents[id(part.statement)] = self.tree
-            self._parents = parents
-        return self._parents.get(id(node))
+        line = getattr(node, "lineno", None)
+        if line is None:
+            # Nodes without a position (arguments, operators...): search every statement.
+            parts: list[_StatementNodes] = self._parts
+        else:
+            # Only the statement whose lines hold the node can hold it.
+            position = bisect.bisect_right(self._first_lines, line) - 1
+            parts = self._parts[max(position - 1, 0) : position + 2]
+        for part in parts:
+            if part.statement is node:
+                return self.tree
+            parent = part.parents.get(id(node))
+            if parent is not None:
+                return parent
+        return None
+
+
+def _first_line(statement: ast.stmt) -> int:
+    decorators: list[ast.expr] = getattr(statement, "decorator_list", None) or []
+    return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
 
 
 def node_index(document: Document) -> NodeIndex | None:
