@@ -498,3 +498,97 @@ def test_evicted_files_over_the_budget_are_unknown_not_a_crash(
     project = Project([tmp_path])
     for _ in range(3):
         check(tmp_path, "train.py", project)  # whatever is found, nothing raises
+
+
+# --- what exists on disk, cached ---------------------------------------------------------------
+
+
+def test_a_new_text_keeps_the_file_lookups_a_created_file_clears_them(tmp_path: Path) -> None:
+    loop = train_loop("from engine import evaluate")
+    write(tmp_path, {"train.py": loop, "train2.py": loop})
+    project = Project([tmp_path])
+    train = (tmp_path / "train.py").resolve()
+    assert codes(check(tmp_path, "train.py", project)) == []
+    assert project.module_file("engine", train) is None
+    write(tmp_path, {"engine.py": EVALUATE})
+    engine = tmp_path / "engine.py"
+    # A new text of a file says nothing about which files exist (the server sends one per
+    # keystroke): the lookups are kept, so engine.py, created behind the project's back,
+    # is not seen yet.
+    project.changed(engine, EVALUATE)
+    assert project.module_file("engine", train) is None
+    # Created (a watched-file event, no text): looked up again, though engine.py was never
+    # read and nothing depended on it.
+    assert project.changed(engine) == set()
+    assert project.module_file("engine", train) == engine.resolve()
+    # (train.py's analysis is kept: its text and every file it read are unchanged.)
+    assert codes(check(tmp_path, "train2.py", project)) == ["TM101"]
+    # Deleted: it stops resolving.
+    engine.unlink()
+    project.changed(engine)
+    assert project.module_file("engine", train) is None
+
+
+def test_module_files_match_a_search_of_every_root_in_order(tmp_path: Path) -> None:
+    """The lookup shared by every folder (the project roots and their ``src``, the library
+    paths) answers as the importer's own list of search roots searched one by one, also
+    where that list skips a shared root (a root that is the importer's folder has its
+    ``src`` skipped) and for modules found in several roots."""
+    from torchmode.analysis.project import _file_in
+
+    layout = {
+        "a/pyproject.toml": "",
+        "a/util.py": "",
+        "a/src/lib/__init__.py": "",
+        "a/src/lib/core.py": "",
+        "a/src/only_src.py": "",
+        "a/scripts/run.py": "",
+        "a/pkg/__init__.py": "",
+        "a/pkg/inner/__init__.py": "",
+        "a/pkg/inner/deep.py": "",
+        "a/pkg/util.py": "",
+        "b/util.py": "",
+        "b/ns/part.py": "",  # a namespace package: no __init__.py
+        "b/tool.py": "",
+        "site/lib/__init__.py": "",
+        "site/lib/extra.py": "",
+        "site/installed.py": "",
+    }
+    write(tmp_path, layout)
+    project = Project(
+        [tmp_path / "a", tmp_path / "b", tmp_path / "a" / "src"], library_paths=[tmp_path / "site"]
+    )
+    importers = [
+        tmp_path / "a" / "train.py",
+        tmp_path / "a" / "scripts" / "run.py",
+        tmp_path / "a" / "pkg" / "inner" / "deep.py",
+        tmp_path / "a" / "src" / "lib" / "core.py",
+        tmp_path / "b" / "tool.py",
+        tmp_path / "elsewhere" / "x.py",
+        None,
+    ]
+    modules = [
+        "util", "lib", "lib.core", "lib.extra", "only_src", "pkg", "pkg.util", "pkg.inner.deep",
+        "inner", "inner.deep", "deep", "ns.part", "ns", "tool", "installed", "missing", "missing.sub",
+    ]  # fmt: skip
+    for library in (False, True):
+        for importer in importers:
+            for module in modules:
+                expected = next(
+                    (
+                        found
+                        for root in project.search_roots(importer, library)
+                        if (found := _file_in(root, module)) is not None
+                    ),
+                    None,
+                )
+                assert project.module_file(module, importer, library=library) == expected, (
+                    importer,
+                    module,
+                    library,
+                )
+    # The skipped ``src``: from the root folder itself, ``only_src`` is not found; from a
+    # folder below it, it is.
+    alone = Project([tmp_path / "a"])
+    assert alone.module_file("only_src", tmp_path / "a" / "train.py") is None
+    assert alone.module_file("only_src", tmp_path / "a" / "scripts" / "run.py") is not None

@@ -125,6 +125,21 @@ class Definition:
         return function, analyzer
 
 
+@dataclass(frozen=True)
+class _SearchRoots:
+    """Where one folder's absolute imports are looked for, in order (``Project.search_roots``).
+
+    ``all[:own]`` are the folder's own (itself, the folder above its package); the rest
+    are the shared roots, those of an importer in no folder, less ``skipped`` (a root
+    that is the folder itself has its ``src`` skipped). When the rest is not that,
+    ``own`` is ``len(all)``: the folder's roots are searched one by one.
+    """
+
+    all: tuple[Path, ...]
+    own: int
+    skipped: frozenset[Path]
+
+
 @dataclass
 class _Entry:
     """One file as last read: what name lookups need, and its analyzer once one is needed.
@@ -161,10 +176,26 @@ class Project:
         self.library_paths = [path.resolve() for path in library_paths]
         self.reader = reader
         self.lock = threading.RLock()
+        # Bumped whenever an answer about other files may have changed (a file they read
+        # changed, files were created or deleted, the per-check budget cut a lookup short):
+        # an analysis that read the project is reused only within one generation.
+        self.generation = 0
         self._entries: OrderedDict[Path, _Entry | None] = OrderedDict()
         self._module_class_answers: dict[tuple[Path, str], bool] = {}
         self._sensitivities: dict[tuple[Path, str], bool | None] = {}
-        self._module_files: dict[tuple[str, Path | None, bool], Path | None] = {}
+        # What exists on disk, looked up once per run (a CLI check asks the same questions
+        # from every file of a folder and every folder of a project): each importer
+        # folder's search roots and the file a dotted module (leading dots for relative)
+        # imports from there; the file a module is in under one folder, and whether a name
+        # there is a folder; the first shared root that has a module. Only a file created
+        # or deleted can change them: ``changed`` without a text clears them. Nested dicts
+        # keyed by str: a tuple key per lookup made hundreds of thousands of objects for
+        # the garbage collector to walk on every full collection.
+        self._module_files: dict[tuple[Path | None, bool], dict[str, Path | None]] = {}
+        self._files_in: dict[Path, dict[str, Path | None]] = {}
+        self._folders: dict[Path, dict[str, bool]] = {}
+        self._search_roots: dict[tuple[Path | None, bool], _SearchRoots] = {}
+        self._shared_files: dict[bool, dict[str, tuple[Path, Path] | None]] = {}
         for root in roots:
             self.add_root(root)
         # file -> the files whose analysis used it (their cached analyzers depend on it)
@@ -179,32 +210,67 @@ class Project:
         resolved = root.resolve()
         if resolved not in self.roots:
             self.roots.append(resolved)
-            self._module_files.clear()
+            self._forget_files()
 
-    def search_roots(self, importer: Path | None, library: bool = False) -> list[Path]:
+    def _forget_files(self) -> None:
+        """Files were created or deleted, or a root added: what exists is asked again."""
+        self.generation += 1
+        self._module_files.clear()
+        self._files_in.clear()
+        self._folders.clear()
+        self._search_roots.clear()
+        self._shared_files.clear()
+
+    def search_roots(self, importer: Path | None, library: bool = False) -> tuple[Path, ...]:
         """Where an absolute import from ``importer`` may be found, first match wins.
 
         The importer's own folder (as for a script run directly), the folder above its
         top-level package (``src/pkg/train.py`` importing ``pkg.engine``), then the
-        project roots and the library paths.
+        project roots and the library paths. Worked out once per folder: every file of
+        it has the same ones.
         """
+        return self._roots_of(importer.parent if importer is not None else None, library).all
+
+    def _roots_of(self, folder: Path | None, library: bool) -> _SearchRoots:
+        key = (folder, library)
+        roots = self._search_roots.get(key)
+        if roots is None:
+            roots = self._search_roots[key] = self._find_search_roots(folder, library)
+        return roots
+
+    def _find_search_roots(self, folder: Path | None, library: bool) -> _SearchRoots:
         found: list[Path] = []
-        if importer is not None:
-            folder = importer.parent
+        if folder is not None:
             found.append(folder)
             top = folder
             while (top / "__init__.py").exists() and top.parent != top:
                 top = top.parent
             if top != folder:
                 found.append(top)
+        own = len(found)
+        seen = set(found)  # a set: the CLI has a root per checked folder, often a hundred
         for root in self.roots:
-            if root not in found:
+            if root not in seen:
                 found.append(root)
-                if (root / "src").is_dir():
-                    found.append(root / "src")
-        if library:
-            found.extend(path for path in self.library_paths if path not in found)
-        return found
+                seen.add(root)
+                src = root / "src"
+                if src.is_dir():
+                    found.append(src)
+                    seen.add(src)
+        for path in self.library_paths if library else ():
+            if path not in seen:
+                found.append(path)
+                seen.add(path)
+        if folder is None:
+            return _SearchRoots(tuple(found), 0, frozenset())
+        # The roots after the importer's own ones are the shared ones (those of no importer)
+        # less some: when they are, one lookup in the shared roots serves every folder.
+        shared = self._roots_of(None, library).all
+        rest = found[own:]
+        skipped = frozenset(root for root in shared if root not in seen)
+        if rest != [root for root in shared if root not in skipped and root not in found[:own]]:
+            return _SearchRoots(tuple(found), len(found), frozenset())
+        return _SearchRoots(tuple(found), own, skipped)
 
     # -- modules to files -----------------------------------------------------------------------
 
@@ -216,23 +282,79 @@ class Project:
             return None
         if level == 0 and module.split(".", 1)[0] in _KNOWN_LIBRARIES:
             return None
-        key = (f"{'.' * level}{module}", importer.parent if importer is not None else None, library)
-        if key in self._module_files:
-            return self._module_files[key]
+        folder = importer.parent if importer is not None else None
+        known = self._module_files.get((folder, library))
+        if known is None:
+            known = self._module_files[(folder, library)] = {}
+        dotted = f"{'.' * level}{module}" if level else module
+        if dotted in known:
+            return known[dotted]
         found: Path | None = None
         if level > 0:
             if importer is not None:
                 base = importer.parent
                 for _ in range(level - 1):
                     base = base.parent
-                found = _file_in(base, module)
+                found = self._file_in(base, module)
         else:
-            for root in self.search_roots(importer, library):
-                found = _file_in(root, module)
+            roots = self._roots_of(folder, library)
+            for root in roots.all[: roots.own]:
+                found = self._file_in(root, module)
                 if found is not None:
                     break
-        self._module_files[key] = found
+            else:
+                shared = self._shared_module_file(module, library)
+                if shared is not None and shared[0] not in roots.skipped:
+                    found = shared[1]
+                elif shared is not None:
+                    # Found only where this importer does not look: look where it does.
+                    for root in roots.all[roots.own :]:
+                        found = self._file_in(root, module)
+                        if found is not None:
+                            break
+        known[dotted] = found
         return found
+
+    def _shared_module_file(self, module: str, library: bool) -> tuple[Path, Path] | None:
+        """The first of the shared search roots (the project roots, their ``src`` folders and
+        with ``library`` the library paths) that has ``module``, and its file."""
+        known = self._shared_files.setdefault(library, {})
+        if module in known:
+            return known[module]
+        found: tuple[Path, Path] | None = None
+        for root in self._roots_of(None, library).all:
+            file = self._file_in(root, module)
+            if file is not None:
+                found = (root, file)
+                break
+        known[module] = found
+        return found
+
+    def _file_in(self, base: Path, module: str) -> Path | None:
+        """``_file_in`` asked once per run: the roots are the same for most importers, and
+        most names looked up (``utils.foo``, ``np.bar``) are under no project folder."""
+        known = self._files_in.get(base)
+        if known is None:
+            known = self._files_in[base] = {}
+        if module in known:
+            return known[module]
+        top, dot, _ = module.partition(".")
+        found: Path | None = None
+        # ``a.b.c`` can only be a file under ``base/a``: one probe of that folder answers
+        # every module under it that is not there.
+        if not dot or self._is_folder(base, top):
+            found = _file_in(base, module)
+        known[module] = found
+        return found
+
+    def _is_folder(self, base: Path, name: str) -> bool:
+        known = self._folders.get(base)
+        if known is None:
+            known = self._folders[base] = {}
+        answer = known.get(name)
+        if answer is None:
+            answer = known[name] = (base / name).is_dir()
+        return answer
 
     # -- analyzers ------------------------------------------------------------------------------
 
@@ -269,6 +391,7 @@ class Project:
                 self._entries.move_to_end(path)
                 return self._entries[path]
             if self._parsed_this_check >= MAX_FILES_PER_CHECK:
+                self.generation += 1  # an answer cut short now may be found on the next check
                 if not self._budget_logged:
                     self._budget_logged = True
                     _log.info(
@@ -327,6 +450,13 @@ class Project:
         analysis used it, directly or through others (their results may be stale now)."""
         path = path.resolve()
         with self.lock:
+            if text is None:
+                # Created, deleted, or closed in the editor (back to the disk): a new file may
+                # now shadow another, or a deleted one stop resolving. Before the early return
+                # below: a new file was never read, yet lookups may have cached its absence.
+                # A new text of an existing file changes nothing of which files exist, and
+                # the language server says so on every keystroke: the lookups are kept.
+                self._forget_files()
             entry = self._entries.get(path)
             if entry is not None and text is not None and entry.digest == _digest(text):
                 return set()
@@ -344,10 +474,16 @@ class Project:
                 self._entries.pop(file, None)
             self._module_class_answers.clear()
             self._sensitivities.clear()
-            # A new file may now shadow another, or a deleted one stop resolving.
-            self._module_files.clear()
             stale.discard(path)
+            if stale:
+                self.generation += 1
             return stale
+
+    def release(self, path: Path) -> None:
+        """Drop ``path``'s parse and analysis to save memory; its text did not change, so
+        nothing that read it is stale (a later lookup reads and parses it again)."""
+        with self.lock:
+            self._entries.pop(path.resolve(), None)
 
     def analyzer_for_document(self, path: Path, document: Document) -> ModuleAnalyzer | None:
         """The analyzer of a document being checked, kept as the project's entry for ``path``
@@ -494,7 +630,7 @@ class Project:
             return self._resolve_dotted(dotted, level, file, hops + 1, library)
         # A submodule of a package: ``import pkg`` then ``pkg.engine.evaluate``.
         if file.name == "__init__.py" and rest:
-            sub = _file_in(file.parent, first)
+            sub = self._file_in(file.parent, first)
             if sub is not None:
                 return self._lookup(sub, rest, importer, hops + 1, library)
         for level, module in entry.imports.star_imports:
