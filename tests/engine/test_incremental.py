@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from torchmode.analysis.dataflow import ModuleAnalyzer
+from torchmode.analysis.dataflow import Fixpoint, Function, ModuleAnalyzer
 from torchmode.analysis.project import Project
 from torchmode.engine import check_document, forward_call_states
 from torchmode.syntax import Document
@@ -107,8 +107,23 @@ def test_incremental_parse_equals_a_full_parse(source: Path) -> None:
     assert spliced >= len(texts) // 10
 
 
+@pytest.fixture
+def reuse_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the fixpoints taken from a previous version (proves the tests reach reuse)."""
+    taken = [0]
+    original = ModuleAnalyzer._reused_fixpoint
+
+    def counting(self: ModuleAnalyzer, function: Function) -> Fixpoint | None:
+        found = original(self, function)
+        taken[0] += found is not None
+        return found
+
+    monkeypatch.setattr(ModuleAnalyzer, "_reused_fixpoint", counting)
+    return taken
+
+
 @pytest.mark.parametrize("source", SOURCES, ids=lambda path: f"{path.parent.name}/{path.name}")
-def test_incremental_check_equals_a_check_from_scratch(source: Path) -> None:
+def test_incremental_check_equals_a_check_from_scratch(source: Path, reuse_counter: list[int]) -> None:
     """The findings of every version, checked as the language server checks (each version
     parsed and analysed from the previous one), equal a fresh check's."""
     previous: Document | None = None
@@ -120,6 +135,35 @@ def test_incremental_check_equals_a_check_from_scratch(source: Path) -> None:
         assert (incremental.parse_failure is None) == (fresh.parse_failure is None)
         assert forward_call_states(document) == forward_call_states(Document(text, str(source)))
         previous = document
+    if sum(isinstance(node, ast.FunctionDef) for node in ast.parse(source.read_text()).body) >= 3:
+        assert reuse_counter[0] > 0, "no fixpoint was reused"
+
+
+SEED = (ROOT / "examples" / "seed_loop.py").read_text(encoding="utf-8")
+# Edits that change what another, untouched function's findings depend on: the callee's
+# switch, the call's resolution, names and imports the whole file reads.
+DEPENDENCY_EDITS = [
+    ("    model.eval()\n    test_loss", "    test_loss"),  # the callee stops switching
+    ("def test(model, test_loader):", "def test2(model, test_loader):"),  # the call no longer resolves
+    ("def make_loader(", "def test(model, loader):\n    model.train()\n\n\ndef make_loader("),  # shadowed
+    ("import torch.nn.functional as F", "import torch.nn.functional as G"),
+    ('            print(f"validation', '            model.train()\n            print(f"validation'),
+    ("class Net(nn.Module):", "class Net(object):"),
+    ("    model.eval()\n    test_loss", "    model.eval()\n    model.train(False)\n    test_loss"),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), DEPENDENCY_EDITS)
+def test_an_edit_another_function_depends_on_is_seen(old: str, new: str, reuse_counter: list[int]) -> None:
+    assert old in SEED
+    first = Document(SEED, "seed_loop.py")
+    check_document(first)
+    edited_text = SEED.replace(old, new, 1)
+    edited = reparse(first, edited_text)
+    assert check_document(edited).findings == check_document(Document(edited_text, "seed_loop.py")).findings
+    # And back: the original findings again, from the edited version's analysis.
+    back = reparse(edited, SEED)
+    assert check_document(back).findings == check_document(Document(SEED, "seed_loop.py")).findings
 
 
 def test_incremental_check_with_a_project_equals_a_fresh_project(tmp_path: Path) -> None:
@@ -182,6 +226,8 @@ def test_an_edit_inside_one_function_reuses_the_others() -> None:
     analyzer = ModuleAnalyzer(second, new_tree)
     previous_cache = first.analysis_cache
     analyzer.run()
+    # ``train`` calls ``test``, not the edited function: its fixpoint is reused too.
+    assert analyzer.work.reused_fixpoints >= 2
     reused = [
         node
         for node in functions[1:]

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import ast
 import heapq
+import itertools
 import logging
 import re
 import threading
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -176,20 +178,55 @@ class FileAnalysis:
         return self.states_before.get(id(node))
 
 
-class SyntaxCache:
-    """What the analysis computes from one function's (or expression's) syntax alone.
+Fixpoint = tuple[ControlFlowGraph, list[int], dict[int, State], State]
 
-    Kept for the next version of the document (``syntax.incremental.reparse`` keeps the
-    nodes of unchanged top-level statements): looked up by ``id()`` and then checked to
-    be the very same node, so an id reused by a new object is never taken for the old.
+
+@dataclass
+class _Reads:
+    """The same-file functions one computation depended on (its own node included): their
+    nodes by id. ``clean`` is false when it met a recursive call or the depth budget, whose
+    answers depend on the order functions happened to be analysed in: never reused."""
+
+    nodes: dict[int, FunctionNode] = field(default_factory=dict)
+    clean: bool = True
+
+
+@dataclass(frozen=True)
+class _Observed:
+    """What one function's observation pass recorded (see ``FileAnalysis``)."""
+
+    forward_calls: tuple[ForwardCall, ...]
+    steps: tuple[TrainingStep, ...]
+    switches: tuple[ModeSwitch, ...]
+    call_sites: tuple[CallSite, ...]
+    states: tuple[tuple[int, State], ...]
+
+
+class ReuseCache:
+    """What one version's analysis leaves for the next version of the document.
+
+    ``syntax.incremental.reparse`` keeps the nodes of unchanged top-level statements;
+    results are looked up by ``id()`` and then checked to be of the very same node, so an
+    id reused by a new object is never taken for the old. Syntax-only results (local
+    names, calls, events, control-flow graphs, branch conditions) are reused for any kept
+    node. A function's fixpoint is reused when its node and the node of every function it
+    depended on (summaries, resolved calls, ``__init__`` of aliased arguments) are kept,
+    nothing recursive was involved, and the file-wide facts it reads (model paths, imports,
+    classes, module-level names...: ``context``) and the other project files
+    (``generation``) are unchanged.
     """
 
     def __init__(self) -> None:
+        self.results: dict[int, tuple[FunctionNode, Fixpoint, _Reads, _Observed | None]] = {}
+        self.context: object = None
+        self.generation: int | None = None
         self.function_names: dict[int, tuple[FunctionNode, tuple[frozenset[str], frozenset[str]]]] = {}
         self.events: dict[int, tuple[ast.expr, tuple[ast.Call | ast.NamedExpr, ...]]] = {}
         self.own_calls: dict[int, tuple[FunctionNode, list[ast.Call]]] = {}
         self.graphs: dict[int, tuple[FunctionNode, ControlFlowGraph, list[int]]] = {}
         self.conditions: dict[tuple[int, bool], tuple[ast.expr, Condition]] = {}
+        # Filled by the rules (``GradFacts.statement_index``), after the analysis.
+        self.statement_indexes: dict[int, tuple[FunctionNode, dict[int, ast.stmt]]] = {}
 
     def names_of(self, node: FunctionNode) -> tuple[frozenset[str], frozenset[str]] | None:
         found = self.function_names.get(id(node))
@@ -207,6 +244,10 @@ class SyntaxCache:
         found = self.conditions.get((id(test), truth))
         return found[1] if found is not None and found[0] is test else None
 
+    def statement_index_of(self, node: FunctionNode) -> dict[int, ast.stmt] | None:
+        found = self.statement_indexes.get(id(node))
+        return found[1] if found is not None and found[0] is node else None
+
     def graph_of(self, node: FunctionNode) -> tuple[ControlFlowGraph, list[int]] | None:
         found = self.graphs.get(id(node))
         return (found[1], found[2]) if found is not None and found[0] is node else None
@@ -215,13 +256,14 @@ class SyntaxCache:
 class _Collector(ast.NodeVisitor):
     """Builds the ``Function`` records of a module: module body, functions, methods, nested defs."""
 
-    def __init__(self, previous: SyntaxCache | None = None) -> None:
+    def __init__(self, previous: ReuseCache | None = None) -> None:
         self.functions: list[Function] = []
         self.module_level: dict[str, Function] = {}
         self.classes: dict[str, dict[str, Function]] = {}
         self.class_bases: dict[str, list[str]] = {}
+        self.class_counts: Counter[str] = Counter()
         self.previous = previous
-        self.cache = SyntaxCache()
+        self.cache = ReuseCache()
 
     def collect(self, tree: ast.Module) -> Function:
         module = Function(MODULE_FUNCTION, None, tree.body, [], 0, frozenset(), None, None)
@@ -241,6 +283,7 @@ class _Collector(ast.NodeVisitor):
                 else:
                     parent.nested[statement.name] = function
             elif isinstance(statement, ast.ClassDef):
+                self.class_counts[statement.name] += 1
                 self.class_bases[statement.name] = [
                     base_path for base_path in map(access_path, statement.bases) if base_path is not None
                 ]
@@ -351,13 +394,14 @@ class ModuleAnalyzer:
         predecessor = document.predecessor
         document.predecessor = None
         previous = predecessor.analysis_cache if predecessor is not None else None
-        self._previous: SyntaxCache | None = previous if isinstance(previous, SyntaxCache) else None
+        self._previous: ReuseCache | None = previous if isinstance(previous, ReuseCache) else None
         collector = _Collector(self._previous)
         self.module = collector.collect(tree)
         self.syntax = collector.cache
         self.functions = collector.functions
         self.classes = collector.classes
         self.class_bases = collector.class_bases
+        self.class_counts = collector.class_counts
         self.module_classes = (
             module_classes if module_classes is not None else api_names.module_classes(tree, self.imports)
         )
@@ -370,7 +414,19 @@ class ModuleAnalyzer:
         # (a path assigned anything else too gets no class).
         self.instances: dict[str, set[str]] = self._find_instances(tree)
         self._module_calls: list[ast.Call] | None = None
-        self._fixpoints: dict[int, tuple[ControlFlowGraph, list[int], dict[int, State], State]] = {}
+        self._fixpoints: dict[int, Fixpoint] = {}
+        # Dependency recording for the next version (see ``ReuseCache``): the reads of every
+        # computation in progress, innermost last, and of each finished one.
+        self._recording: list[_Reads] = []
+        self._reads: dict[int, _Reads] = {}
+        self._alias_reads: dict[int, _Reads] = {}
+        self._function_by_node = {id(f.node): f for f in self.functions if f.node is not None}
+        self._function_nodes = {key: function.node for key, function in self._function_by_node.items()}
+        # Each function's observations (forward calls, steps...), and those carried over
+        # from the previous version for functions whose fixpoint is reused.
+        self._observed: dict[int, _Observed] = {}
+        self._carried_observations: dict[int, _Observed] = {}
+        self._may_reuse: bool | None = None
         self.model_paths = self._find_model_paths()
         self._summaries: dict[int, Summary] = {}
         self._in_progress: set[int] = set()
@@ -563,19 +619,23 @@ class ModuleAnalyzer:
             self._ran = True
             for function in self.functions:
                 self._analyze(function, observe=True)
-            # The next version of this text may share nodes with it: leave it what syntax
-            # alone decided, and let go of the previous version's.
-            self.document.analysis_cache = self.syntax
+            # The next version of this text may share nodes with it: leave it what can be
+            # reused, and let go of the previous version's.
+            self._leave_for_next_version()
             self._previous = None
         return self.result
 
     def summary_of(self, function: Function) -> Summary:
         key = id(function)
         if key in self._summaries:
+            self._note_function(function)
+            self._note_reads(self._reads.get(key))
             return self._summaries[key]
         if key in self._in_progress:
+            self._note_unclean()
             return Summary()  # recursion: assume no effect rather than loop forever
         if _summary_depth() >= MAX_SUMMARY_DEPTH:
+            self._note_unclean()
             # A call chain deeper than real code nests: the callee's effect is unknown, and
             # following it would exhaust the interpreter's stack (RecursionError). Assume no
             # effect, which reports nothing, and do not cache it: a shallower caller recomputes.
@@ -590,6 +650,8 @@ class ModuleAnalyzer:
             _DEPTH.value -= 1
         summary = self._summarize(function, exit_state)
         self._summaries[key] = summary
+        self._note_function(function)
+        self._note_reads(self._reads.get(key))
         return summary
 
     def _summarize(self, function: Function, exit_state: State) -> Summary:
@@ -621,12 +683,27 @@ class ModuleAnalyzer:
         cache_key = id(function)
         fixpoint = self._fixpoints.get(cache_key)
         if fixpoint is None:
-            fixpoint = self._fixpoints[cache_key] = self._fixpoint(function)
+            fixpoint = self._reused_fixpoint(function)
+            if fixpoint is None:
+                reads = _Reads({id(function.node): function.node} if function.node is not None else {})
+                self._recording.append(reads)
+                try:
+                    fixpoint = self._fixpoint(function)
+                finally:
+                    self._recording.pop()
+                self._reads[cache_key] = reads
+            self._fixpoints[cache_key] = fixpoint
         cfg, order, in_states, entry = fixpoint
         if observe:
-            for index in order:
-                if index in in_states:
-                    self._transfer(function, cfg, index, in_states[index], self.result)
+            carried = self._carried_observations.pop(cache_key, None)
+            if carried is not None:
+                self._replay(function, carried)
+            else:
+                before = self._observation_marks()
+                for index in order:
+                    if index in in_states:
+                        self._transfer(function, cfg, index, in_states[index], self.result)
+                self._observed[cache_key] = self._observed_since(before)
         exit_state = in_states.get(cfg.exit)
         if exit_state is None:
             exit_state = entry
@@ -634,7 +711,134 @@ class ModuleAnalyzer:
             self.result.module_exit = exit_state
         return exit_state
 
-    def _fixpoint(self, function: Function) -> tuple[ControlFlowGraph, list[int], dict[int, State], State]:
+    # -- reuse across versions ------------------------------------------------------------------
+
+    def _reused_fixpoint(self, function: Function) -> Fixpoint | None:
+        """The previous version's fixpoint of this function, when nothing it read changed."""
+        node = function.node
+        if node is None or self._previous is None:
+            return None
+        found = self._previous.results.get(id(node))
+        if found is None or found[0] is not node:
+            return None
+        _, fixpoint, reads, observed = found
+        if observed is None or not reads.clean or not self._context_unchanged():
+            return None
+        if any(self._function_nodes.get(key) is not read for key, read in reads.nodes.items()):
+            return None
+        self._reads[id(function)] = reads
+        self._carried_observations[id(function)] = observed
+        self.work.reused_fixpoints += 1
+        return fixpoint
+
+    def _observation_marks(self) -> tuple[int, int, int, int, int]:
+        result = self.result
+        return (
+            len(result.forward_calls),
+            len(result.steps),
+            len(result.switches),
+            len(result.call_sites),
+            len(result.states_before),
+        )
+
+    def _observed_since(self, marks: tuple[int, int, int, int, int]) -> _Observed:
+        """What one function's observation pass added to the file's analysis. Its states are
+        the last ones added: a statement belongs to one function's graph only, so the pass
+        only ever adds keys (dicts keep insertion order)."""
+        result = self.result
+        forward_calls, steps, switches, call_sites, states = marks
+        added = len(result.states_before) - states
+        return _Observed(
+            tuple(result.forward_calls[forward_calls:]),
+            tuple(result.steps[steps:]),
+            tuple(result.switches[switches:]),
+            tuple(result.call_sites[call_sites:]),
+            tuple(itertools.islice(reversed(result.states_before.items()), added))[::-1],
+        )
+
+    def _replay(self, function: Function, observed: _Observed) -> None:
+        """The previous version's observations of an unchanged function, for this version's
+        ``Function`` records (same nodes: every callee it names is a kept node, see its reads)."""
+        result = self.result
+        result.forward_calls.extend(replace(item, function=function) for item in observed.forward_calls)
+        result.steps.extend(replace(item, function=function) for item in observed.steps)
+        result.switches.extend(replace(item, function=function) for item in observed.switches)
+        for site in observed.call_sites:
+            callee_node = site.callee.node
+            callee = self._function_by_node.get(id(callee_node)) if callee_node is not None else None
+            assert callee is not None and callee.node is callee_node, "a reused callee must be kept"
+            result.call_sites.append(replace(site, function=function, callee=callee))
+        result.states_before.update(observed.states)
+        self._observed[id(function)] = observed
+
+    def _context_unchanged(self) -> bool:
+        if self._may_reuse is None:
+            previous = self._previous
+            self._may_reuse = (
+                previous is not None
+                and previous.context == self._context()
+                and previous.generation == self._generation()
+            )
+        return self._may_reuse
+
+    def _generation(self) -> int | None:
+        return self.project.generation if self.project is not None else None
+
+    def _context(self) -> object:
+        """The file-wide facts a function's analysis reads besides its own code and the
+        functions it depends on (compared by value between versions)."""
+        return (
+            self.document.path,
+            self.model_paths,
+            frozenset(self.trained_paths),
+            self.module_classes,
+            tuple(sorted(self.imports.aliases.items())),
+            tuple(sorted(self.imports.relative.items())),
+            tuple(self.imports.star_imports),
+            # Which def a name resolves to (the last one of that name) can only change when a
+            # def or class of that name is added, removed or renamed: counted by name. Which
+            # node it is, re-parsed or not, is in each function's recorded reads.
+            tuple(sorted(Counter(function.name for function in self.functions).items())),
+            tuple(sorted(self.class_counts.items())),
+            tuple(sorted((name, tuple(bases)) for name, bases in self.class_bases.items())),
+            tuple(sorted((path, tuple(sorted(classes))) for path, classes in self.instances.items())),
+        )
+
+    def _note_function(self, function: Function) -> None:
+        """The computations in progress depend on this same-file function."""
+        node = function.node
+        if node is not None:
+            for reads in self._recording:
+                reads.nodes[id(node)] = node
+
+    def _note_reads(self, found: _Reads | None) -> None:
+        if found is None or (not found.nodes and found.clean):
+            return
+        for reads in self._recording:
+            reads.nodes.update(found.nodes)
+            reads.clean = reads.clean and found.clean
+
+    def _note_unclean(self) -> None:
+        for reads in self._recording:
+            reads.clean = False
+
+    def _leave_for_next_version(self) -> None:
+        for function in self.functions:
+            node = function.node
+            reads = self._reads.get(id(function))
+            fixpoint = self._fixpoints.get(id(function))
+            if node is not None and reads is not None and fixpoint is not None:
+                self.syntax.results[id(node)] = (node, fixpoint, reads, self._observed.get(id(function)))
+        if self._previous is not None:
+            # Filled after the previous analysis (by the rules): carried for kept functions.
+            for key, (node, index) in self._previous.statement_indexes.items():
+                if self._function_nodes.get(key) is node:
+                    self.syntax.statement_indexes[key] = (node, index)
+        self.syntax.context = self._context()
+        self.syntax.generation = self._generation()
+        self.document.analysis_cache = self.syntax
+
+    def _fixpoint(self, function: Function) -> Fixpoint:
         """The state before each node once nothing changes any more (computed once per function)."""
         cfg, order = self._graph(function)
         entry = self._entry_state(function)
@@ -823,7 +1027,8 @@ class ModuleAnalyzer:
     def _find_instances(self, tree: ast.Module) -> dict[str, set[str]]:
         instances: dict[str, set[str]] = {}
         unknown: set[str] = set()
-        for statement in all_statements(tree):
+        index = node_index(self.document)
+        for statement in index.of_type(ast.Assign) if index is not None else all_statements(tree):
             if not isinstance(statement, ast.Assign):
                 continue
             value = statement.value
@@ -895,7 +1100,20 @@ class ModuleAnalyzer:
         """
         cached = self._alias_maps.get(id(function))
         if cached is not None:
+            self._note_reads(self._alias_reads.get(id(function)))
             return cached
+        reads = _Reads()
+        self._recording.append(reads)
+        try:
+            aliases = self._find_aliases(function)
+        finally:
+            self._recording.pop()
+        self._alias_maps[id(function)] = aliases
+        self._alias_reads[id(function)] = reads
+        self._note_reads(reads)
+        return aliases
+
+    def _find_aliases(self, function: Function) -> dict[str, str]:
         assigned: dict[str, list[ast.expr | None]] = {}
         for statement in statements_of(function.body):
             if isinstance(statement, ast.Assign):
@@ -938,7 +1156,6 @@ class ModuleAnalyzer:
                 for attribute, argument in self._kept_arguments(value).items():
                     if root_of(argument) != name and stable(argument):
                         aliases[f"{name}.{attribute}"] = argument
-        self._alias_maps[id(function)] = aliases
         return aliases
 
     def _same_object(self, value: ast.expr) -> str | None:
@@ -973,6 +1190,8 @@ class ModuleAnalyzer:
         if found is None:
             return {}
         init = found[0]
+        if found[1] is self:
+            self._note_function(init)
         if not init.parameters or init.node is None:
             return {}
         self_name = init.parameters[0]
@@ -1121,6 +1340,8 @@ class ModuleAnalyzer:
         if found is None or found[0].node is None:
             return None
         callee, owner = found
+        if owner is self:
+            self._note_function(callee)
         positional: list[str | None] = [receiver] if receiver is not None else []
         for argument in call.args:
             if isinstance(argument, ast.Starred):
@@ -1753,6 +1974,7 @@ class AnalysisWork:
     """What one file's analysis cost, and which budgets it hit (the tests prove the bounds)."""
 
     fixpoint_steps: int = 0
+    reused_fixpoints: int = 0  # taken from the previous version of the document
     budgets_hit: list[str] = field(default_factory=list)
 
     def note_budget(self, which: str, document: Document) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from torchmode.analysis import api_names
 from torchmode.analysis.cfg import ControlFlowGraph, Node, NodeKind
-from torchmode.analysis.dataflow import CallSite, FileAnalysis, Function
+from torchmode.analysis.dataflow import CallSite, FileAnalysis, Function, ReuseCache
 from torchmode.analysis.lattice import GradFact, GradValue
 from torchmode.analysis.names import ImportMap, stored_names
 from torchmode.analysis.walk import own_expressions, statements_of
@@ -97,14 +97,27 @@ class GradFacts:
 
     def statement_of(self, function: Function, node: ast.AST) -> ast.stmt | None:
         """The innermost statement of ``function`` whose own expressions hold ``node``."""
+        return self.statement_index(function).get(id(node))
+
+    def statement_index(self, function: Function) -> dict[int, ast.stmt]:
+        """Every own expression of ``function`` (by id) -> its innermost statement. Syntax
+        only: kept with the document's other reusable results for the next version."""
         index = self._statement_of.get(id(function))
+        if index is not None:
+            return index
+        reusable = self.analysis.document.analysis_cache
+        node = function.node
+        if isinstance(reusable, ReuseCache) and node is not None:
+            index = reusable.statement_index_of(node)
         if index is None:
             index = {}
             for statement in statements_of(function.body):
                 for expression in own_expressions(statement):
                     index[id(expression)] = statement
-            self._statement_of[id(function)] = index
-        return index.get(id(node))
+            if isinstance(reusable, ReuseCache) and node is not None:
+                reusable.statement_indexes[id(node)] = (node, index)
+        self._statement_of[id(function)] = index
+        return index
 
     def function_of(self, node: ast.AST) -> Function | None:
         for function in self.analysis.functions:

@@ -11,7 +11,7 @@ from torchmode.analysis.dataflow import FileAnalysis, Function
 from torchmode.analysis.grad_facts import GradFacts, called_functions, decorator_grad
 from torchmode.analysis.lattice import Conditions, GradFact, Site, contradicts
 from torchmode.analysis.names import access_path
-from torchmode.analysis.walk import own_expressions, statements_of
+from torchmode.analysis.walk import own_expressions
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.fixes import parses_after
 from torchmode.fixes.wrap import dedent_out_of_with, parent_of
@@ -115,19 +115,21 @@ class _Computation:
     callers: tuple[ast.Call, ...] = ()  # the grad came from these calls of the function
 
 
-def _backward_lines(analysis: FileAnalysis) -> list[int] | None:
-    """The sorted lines of the file's backward-like calls (None: the file has no index)."""
+def _backward_calls(analysis: FileAnalysis) -> list[tuple[ast.Call, ast.expr]]:
+    """The file's backward-like calls with the tensor each differentiates, by line."""
     index = node_index(analysis.document)
     if index is None:
-        return None
+        return []
     imports = analysis.imports
     found = []
     for call in index.of_type(ast.Call):
         assert isinstance(call, ast.Call)
         qualified = imports.qualified_name(call.func) if imports is not None else None
-        if _tensor_of(call, qualified) is not None:
-            found.append(call.lineno)
-    return sorted(found)
+        tensor = _tensor_of(call, qualified)
+        if tensor is not None:
+            found.append((call, tensor))
+    found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
+    return found
 
 
 def _tensor_of(call: ast.Call, qualified: str | None) -> ast.expr | None:
@@ -299,29 +301,24 @@ class BackwardUnderNoGrad(Rule):
     # -- where backward runs and what it differentiates ----------------------------------------
 
     def _backwards(self, analysis: FileAnalysis, facts: GradFacts) -> Iterator[_Backward]:
-        imports = analysis.imports
-        # The lines of every backward-like call, from the node index: only the functions
-        # holding one are walked to find the statement each call belongs to.
-        lines = _backward_lines(analysis)
+        """Every backward-like call with its function and statement. The calls come from the
+        node index; each function holding one maps its own expressions to their statements
+        (``GradFacts.statement_index``, kept across versions for unchanged functions)."""
+        calls = _backward_calls(analysis)
+        if not calls:
+            return
+        lines = [call.lineno for call, _ in calls]
         for function in analysis.functions:
             defined = function.node
-            if lines is not None and (
-                not lines
-                or (
-                    defined is not None
-                    and bisect.bisect_left(lines, defined.lineno)
-                    == bisect.bisect_right(lines, defined.end_lineno or 0)
-                )
+            if defined is not None and bisect.bisect_left(lines, defined.lineno) == bisect.bisect_right(
+                lines, defined.end_lineno or 0
             ):
                 continue
-            for statement in statements_of(function.body):
-                for node in own_expressions(statement):
-                    if not isinstance(node, ast.Call):
-                        continue
-                    qualified = imports.qualified_name(node.func) if imports is not None else None
-                    tensor = _tensor_of(node, qualified)
-                    if tensor is not None and facts.statement_of(function, node) is statement:
-                        yield _Backward(function, node, statement, tensor)
+            index = facts.statement_index(function)
+            for call, tensor in calls:
+                statement = index.get(id(call))
+                if statement is not None:
+                    yield _Backward(function, call, statement, tensor)
 
     def _computations(
         self,

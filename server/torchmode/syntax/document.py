@@ -81,8 +81,11 @@ class Document:
         return parsed if isinstance(parsed, ParseFailure) else None
 
     def line_text(self, line: int) -> str:
-        if 1 <= line <= len(self.lines):
-            return self.lines[line - 1]
+        # From the offsets, not ``lines``: a check reads a few lines of a long file.
+        offsets = self.line_offsets
+        if 1 <= line <= len(offsets):
+            end = offsets[line] if line < len(offsets) else len(self.text)
+            return self.text[offsets[line - 1] : end].rstrip("\r\n")
         return ""
 
     def _byte_to_column(self, line: int, byte_offset: int) -> int:
