@@ -3,7 +3,7 @@
 Settings arrive as ``initializationOptions``::
 
     {"settings": {"locale": "zh-cn", "select": ["TM1"], "ignore": ["TM203"], "inlayHints": false},
-     "debounceMs": 300}
+     "debounceMs": 300, "progressAfterMs": 1000}
 
 and later through ``workspace/didChangeConfiguration`` (either the ``torchmode``
 section itself, ``{"torchmode": {...}}``, or nothing, in which case the server
@@ -43,6 +43,8 @@ from torchmode.rules import RULES_BY_CODE
 
 DEFAULT_DEBOUNCE_SECONDS = 0.3
 MAX_DEBOUNCE_MS = 60_000
+# A check still running after this long reports progress (``window/workDoneProgress``).
+DEFAULT_PROGRESS_AFTER_SECONDS = 1.0
 SECTION = "torchmode"
 NOTIFICATION_LEVELS = ("off", "onError", "onWarning", "always")
 CONFIGURATION_PREFERENCES = ("editorFirst", "filesystemFirst", "editorOnly")
@@ -140,8 +142,12 @@ def parse_settings(raw: object, where: str = "torchmode settings") -> Parsed:
 
 def parse_debounce(value: object, warnings: list[str]) -> float:
     """``debounceMs`` -> seconds; 0 analyses on every change (tests, benchmarks)."""
+    return _parse_milliseconds("debounceMs", value, DEFAULT_DEBOUNCE_SECONDS, warnings)
+
+
+def _parse_milliseconds(name: str, value: object, default: float, warnings: list[str]) -> float:
     if value is None:
-        return DEFAULT_DEBOUNCE_SECONDS
+        return default
     # bool is an int in Python; ``true`` is not a delay.
     if (
         isinstance(value, (int, float))
@@ -151,10 +157,10 @@ def parse_debounce(value: object, warnings: list[str]) -> float:
     ):
         return float(value) / 1000.0
     warnings.append(
-        f"debounceMs: expected a number of milliseconds between 0 and {MAX_DEBOUNCE_MS}, "
-        f"got {value!r}; using {int(DEFAULT_DEBOUNCE_SECONDS * 1000)}"
+        f"{name}: expected a number of milliseconds between 0 and {MAX_DEBOUNCE_MS}, "
+        f"got {value!r}; using {int(default * 1000)}"
     )
-    return DEFAULT_DEBOUNCE_SECONDS
+    return default
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,8 @@ class InitializationOptions:
     settings: UserSettings
     debounce_seconds: float
     warnings: tuple[str, ...]
+    # ``progressAfterMs``: a check running longer shows progress in the editor.
+    progress_after_seconds: float = DEFAULT_PROGRESS_AFTER_SECONDS
 
 
 def parse_initialization_options(raw: object) -> InitializationOptions:
@@ -172,8 +180,11 @@ def parse_initialization_options(raw: object) -> InitializationOptions:
         return InitializationOptions(UserSettings(), DEFAULT_DEBOUNCE_SECONDS, (warning,))
     warnings: list[str] = []
     debounce = parse_debounce(raw.get("debounceMs"), warnings)
+    progress_after = _parse_milliseconds(
+        "progressAfterMs", raw.get("progressAfterMs"), DEFAULT_PROGRESS_AFTER_SECONDS, warnings
+    )
     parsed = parse_settings(raw.get("settings"), "initializationOptions.settings")
-    return InitializationOptions(parsed.settings, debounce, (*parsed.warnings, *warnings))
+    return InitializationOptions(parsed.settings, debounce, (*parsed.warnings, *warnings), progress_after)
 
 
 def section_from_notification(payload: object) -> tuple[bool, object]:
