@@ -75,6 +75,7 @@ def test_activation_and_workspace_capabilities() -> None:
         "inlayHints.enable",
         "locale",
         "showNotifications",
+        "debounceMs",
         "trace.server",
     ],
 )
@@ -83,6 +84,16 @@ def test_setting_is_contributed_and_read_by_the_client(key: str) -> None:
     sources = "\n".join(path.read_text() for path in (ROOT / "client" / "src").rglob("*.ts"))
     if key != "trace.server":  # vscode-languageclient reads <id>.trace.server itself
         assert f'"{key}"' in sources, f"the client never reads torchmode.{key}"
+
+
+def test_debounce_default_is_the_servers() -> None:
+    from torchmode.lsp.config import DEFAULT_DEBOUNCE_SECONDS
+
+    setting = SETTINGS["torchmode.debounceMs"]
+    assert setting["default"] == int(DEFAULT_DEBOUNCE_SECONDS * 1000)
+    assert 150 <= setting["default"] <= 300  # the range for a per-document debounce
+    sources = (ROOT / "client" / "src" / "common" / "server.ts").read_text()
+    assert "debounceMs: settings.debounceMs" in sources  # sent as the server's initialization option
 
 
 def test_interpreter_setting_says_it_is_a_python_executable() -> None:

@@ -17,7 +17,7 @@ export const PYTHON_EXTENSION_ID = "ms-python.python";
 export const BUNDLED_WHEELS_DIR = "dist/wheels";
 
 /** Settings whose change needs a new server process; the rest are sent to the running one. */
-export const RESTART_SETTINGS = ["enable", "interpreter", "importStrategy"].map((key) => `${SECTION}.${key}`);
+export const RESTART_SETTINGS = ["enable", "interpreter", "importStrategy", "debounceMs"].map((key) => `${SECTION}.${key}`);
 
 export const COMMANDS = {
   restart: `${SECTION}.restart`,

@@ -214,7 +214,7 @@ export class ServerManager implements vscode.Disposable {
       outputChannel: log(),
       traceOutputChannel: log(),
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: { settings: serverSettings(settings) },
+      initializationOptions: { settings: serverSettings(settings), debounceMs: settings.debounceMs },
       // No retry: startClient's catch reports the failure once.
       initializationFailedHandler: (error) => {
         traceError("the server failed to initialize", error);

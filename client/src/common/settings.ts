@@ -31,6 +31,8 @@ export interface Settings {
   /** "auto" follows VS Code's display language. */
   locale: string;
   showNotifications: NotificationLevel;
+  /** Per-document wait after the last change (an initialization option of the server). */
+  debounceMs: number;
 }
 
 /** What the server reads: see server/torchmode/lsp/config.py. */
@@ -68,6 +70,7 @@ export function getSettings(folder: vscode.WorkspaceFolder | undefined = primary
     inlayHints: config.get<boolean>("inlayHints.enable", false) === true,
     locale: config.get<string>("locale", "auto") || "auto",
     showNotifications: NOTIFICATION_LEVELS.includes(showNotifications) ? showNotifications : "onWarning",
+    debounceMs: debounceMs(config.get<number>("debounceMs")),
   };
 }
 
@@ -111,6 +114,7 @@ export function describeSettings(settings: Settings): string {
   return JSON.stringify({
     interpreter: settings.interpreter || "(not set)",
     importStrategy: settings.importStrategy,
+    debounceMs: settings.debounceMs,
     ...serverSettings(settings),
   });
 }
@@ -149,4 +153,9 @@ function stringRecord(value: unknown): Record<string, string> {
     }
   }
   return result;
+}
+
+/** A valid wait in milliseconds, else the default (the server would warn and use its own). */
+export function debounceMs(value: unknown): number {
+  return typeof value === "number" && Number.isFinite(value) && value >= 0 && value <= 60000 ? value : 300;
 }
