@@ -313,8 +313,8 @@ def profile_cli(files: list[Path], out: Path) -> str:
     )
 
 
-def profile_latency(files: list[Path], out: Path, edits: int = 40) -> str:
-    path = build_module(5000, files, "latency_5000.py")
+def profile_latency(files: list[Path], out: Path, edits: int = 40, lines: int = 5000) -> str:
+    path = build_module(lines, files, f"latency_{lines}.py")
     text = path.read_text(encoding="utf-8")
     uri = path.resolve().as_uri()
     from editor_latency import edit_site
@@ -478,6 +478,9 @@ def main() -> int:
     parser.add_argument(
         "--files", nargs="*", default=(), help="source files or folders (default: the corpus)"
     )
+    parser.add_argument(
+        "--lines", type=int, default=5000, help="file size for --figure latency (default 5000)"
+    )
     parser.add_argument("--top", type=int, default=15, help="rows per table (default 15)")
     parser.add_argument("--json", help="write the profile summary to this JSON file")
     options = parser.parse_args()
@@ -494,7 +497,10 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "stacks.txt"
-        what = WORKLOADS[options.figure](files, out)
+        if options.figure == "latency":
+            what = profile_latency(files, out, lines=options.lines)
+        else:
+            what = WORKLOADS[options.figure](files, out)
         raw = out.read_text(encoding="utf-8") if out.exists() else ""
     result = {"figure": options.figure, "workload": what, **summary(fold(raw), options.top)}
     if result["samples"] < 100:

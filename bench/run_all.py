@@ -64,6 +64,17 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def _smallest_missed_size(results: dict[str, dict[str, Any] | None]) -> int:
+    """The smallest file size whose latency target was missed (the one to profile)."""
+    latency = results.get("latency") or {}
+    missed = [
+        row["size"]
+        for row in latency.get("sizes", [])
+        if row["target_p95_ms"] is not None and spread_from(row["p95"]).median * 1000 > row["target_p95_ms"]
+    ]
+    return min(missed, default=5000)
+
+
 def summary_rows(results: dict[str, dict[str, Any] | None]) -> tuple[list[list[str]], set[str]]:
     """Rows of the summary table, and the figures (profile workloads) that missed a target."""
     rows: list[list[str]] = []
@@ -530,6 +541,8 @@ def main() -> int:
             for figure in ("cli", "latency", "requests", "cold", "memory"):
                 if figure in missed:
                     extra = ["--documents", "10" if quick else "30"] if figure == "memory" else []
+                    if figure == "latency":
+                        extra = ["--lines", str(_smallest_missed_size(results))]
                     profile = run_figure(
                         "profiles.py", ["--figure", figure, *extra, *files], Path(folder) / f"p-{figure}.json"
                     )

@@ -8,6 +8,9 @@ and a blank line must not gain trailing spaces. Every result here is also parsed
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
+from pathlib import Path
 
 import pytest
 
@@ -228,8 +231,37 @@ def test_wrap_replacing_a_statement_keeps_its_comment_and_moves_comments_in() ->
 
 
 def test_string_inner_lines_is_none_for_text_tokenize_rejects() -> None:
-    assert string_inner_lines(Document('x = """never closed\n')) is None
-    assert string_inner_lines(Document('x = """a\nb\nc"""\ny = 1\n')) == frozenset({2, 3})
+    assert string_inner_lines(Document('x = """never closed\n'), 1, 1) is None
+    assert string_inner_lines(Document('x = """a\nb\nc"""\ny = 1\n'), 1, 3) == frozenset({2, 3})
+
+
+_SOURCES = sorted((Path(__file__).resolve().parents[1] / "cases").glob("tm*/*.py")) + sorted(
+    (Path(__file__).resolve().parents[2] / "examples").glob("*.py")
+)
+
+
+def _whole_file_string_lines(text: str) -> set[int]:
+    found: set[int] = set()
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type == tokenize.STRING:
+            found.update(range(token.start[0] + 1, token.end[0] + 1))
+    return found
+
+
+@pytest.mark.parametrize("source", _SOURCES, ids=lambda path: path.name)
+def test_string_inner_lines_of_one_statement_are_the_whole_files(source: Path) -> None:
+    """Only the top-level statement is tokenized: its string lines must be those a
+    tokenization of the whole file finds there (each statement starts afresh)."""
+    text = source.read_text(encoding="utf-8")
+    document = Document(text)
+    assert document.tree is not None
+    whole = _whole_file_string_lines(text)
+    for statement in document.tree.body:
+        first = min([statement.lineno, *(d.lineno for d in getattr(statement, "decorator_list", []))])
+        last = statement.end_lineno or statement.lineno
+        inner = string_inner_lines(document, first, last)
+        assert inner is not None
+        assert set(inner) == {line for line in whole if first <= line <= last}
 
 
 # -- dedent_out_of_with -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 
 from torchmode.analysis.names import ImportMap, access_path
 from torchmode.analysis.walk import all_statements
@@ -173,11 +174,14 @@ def is_module_factory(qualified: str) -> bool:
     return False
 
 
-def module_classes(tree: ast.Module, imports: ImportMap) -> frozenset[str]:
-    """Names of classes in this file that derive from ``nn.Module`` (directly or through each other)."""
+def module_classes(
+    tree: ast.Module, imports: ImportMap, classes: Iterable[ast.stmt] | None = None
+) -> frozenset[str]:
+    """Names of classes in this file that derive from ``nn.Module`` (directly or through each
+    other). ``classes``: its class statements in source order, when known."""
     bases_of: dict[str, list[ast.expr]] = {}
     found: set[str] = set()
-    for node in all_statements(tree):
+    for node in classes if classes is not None else all_statements(tree):
         if isinstance(node, ast.ClassDef):
             bases_of[node.name] = node.bases
             # A base from another file (``class SamModel(SamPreTrainedModel)``) cannot be

@@ -381,7 +381,12 @@ class ModuleAnalyzer:
         spare two walks of the whole tree."""
         self.document = document
         self.tree = tree
-        self.imports = imports if imports is not None else ImportMap(tree)
+        index = node_index(document)
+        if index is not None and index.tree is not tree:
+            index = None
+        if imports is None:
+            imports = ImportMap(tree, index.statements_of_type(ast.Import, ast.ImportFrom) if index else None)
+        self.imports = imports
         # Other files, for calls and classes imported from them (None: this file alone).
         self.project = project
         self.path: Path | None = _real_path(document.path) if project is not None else None
@@ -389,8 +394,8 @@ class ModuleAnalyzer:
         self._alias_maps: dict[int, dict[str, str]] = {}
         self._imported: dict[tuple[str, bool], Definition | None] = {}
         self._ran = False
-        # The previous version's analyzer (language server only): its syntax-only results
-        # for the nodes this tree shares with it. Dropped once this analysis has run.
+        # What the previous version's analysis left (language server only, see ReuseCache):
+        # its results for the nodes this tree shares with it. Dropped once this one has run.
         predecessor = document.predecessor
         document.predecessor = None
         previous = predecessor.analysis_cache if predecessor is not None else None
@@ -403,7 +408,11 @@ class ModuleAnalyzer:
         self.class_bases = collector.class_bases
         self.class_counts = collector.class_counts
         self.module_classes = (
-            module_classes if module_classes is not None else api_names.module_classes(tree, self.imports)
+            module_classes
+            if module_classes is not None
+            else api_names.module_classes(
+                tree, self.imports, index.statements_of_type(ast.ClassDef) if index else None
+            )
         )
         # Paths ever put in train mode or whose parameters are handed out (to an
         # optimizer): models that get trained, as opposed to frozen teachers.

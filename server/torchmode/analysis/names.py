@@ -8,7 +8,7 @@ without executing anything.
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from torchmode.analysis.walk import all_statements
 
@@ -16,14 +16,16 @@ from torchmode.analysis.walk import all_statements
 class ImportMap:
     """Maps local names to what they were imported as (``F`` -> ``torch.nn.functional``)."""
 
-    def __init__(self, tree: ast.Module) -> None:
+    def __init__(self, tree: ast.Module, statements: Iterable[ast.stmt] | None = None) -> None:
+        """``statements``: the module's import statements in source order, when known (the
+        node index has them); otherwise every statement is visited."""
         self.aliases: dict[str, str] = {}
         # ``from .core import evaluate as ev``: ev -> (1, "core.evaluate"). Kept apart from
         # ``aliases``, whose qualified names the rules match against library APIs.
         self.relative: dict[str, tuple[int, str]] = {}
         # ``from x import *`` (level, module), for names a package re-exports wholesale.
         self.star_imports: list[tuple[int, str]] = []
-        for node in all_statements(tree):
+        for node in statements if statements is not None else all_statements(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:

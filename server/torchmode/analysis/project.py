@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Literal
 
 from torchmode.analysis.names import ImportMap, access_path
 from torchmode.syntax import Document
+from torchmode.syntax.node_index import node_index
 
 if TYPE_CHECKING:
     from torchmode.analysis.dataflow import Function, ModuleAnalyzer
@@ -645,7 +646,13 @@ class Project:
 def _summarize_file(document: Document, tree: ast.Module, digest: str) -> _Entry:
     from torchmode.analysis.api_names import module_classes
 
-    imports = ImportMap(tree)
+    # The imports and classes from the node index, in source order: no walk of the tree.
+    index = node_index(document)
+    if index is not None and index.tree is tree:
+        imports = ImportMap(tree, index.statements_of_type(ast.Import, ast.ImportFrom))
+        classes: list[ast.stmt] | None = index.statements_of_type(ast.ClassDef)
+    else:
+        imports, classes = ImportMap(tree), None
     functions: set[str] = set()
     class_bases: dict[str, list[str]] = {}
     for statement in tree.body:
@@ -655,7 +662,9 @@ def _summarize_file(document: Document, tree: ast.Module, digest: str) -> _Entry
             class_bases[statement.name] = [
                 base for base in map(access_path, statement.bases) if base is not None
             ]
-    return _Entry(digest, document, imports, frozenset(functions), class_bases, module_classes(tree, imports))
+    return _Entry(
+        digest, document, imports, frozenset(functions), class_bases, module_classes(tree, imports, classes)
+    )
 
 
 def _file_in(base: Path, module: str) -> Path | None:

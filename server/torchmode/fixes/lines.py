@@ -118,6 +118,13 @@ def _parses(text: str) -> bool:
     return True
 
 
+def top_level_block(document: Document, first: int, last: int) -> tuple[int, int] | None:
+    """The first and last line of the top-level statements holding lines ``first`` to
+    ``last``, when no other statement shares their lines (None otherwise)."""
+    position = Position(first, 0)
+    return _enclosing_top_level_lines(document, [TextEdit(Span(position, Position(last, 0)), "")])
+
+
 def _enclosing_top_level_lines(document: Document, edits: list[TextEdit]) -> tuple[int, int] | None:
     """The first and last line of the top-level statements holding every edit, or None when
     an edit touches a line outside them (between statements, a module-level comment)."""

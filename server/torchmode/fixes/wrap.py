@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from torchmode.fixes.lines import insert_line_after
+from torchmode.fixes.lines import insert_line_after, top_level_block
 from torchmode.syntax.document import Document
 from torchmode.syntax.node_index import node_index
 from torchmode.syntax.positions import Position, Span, TextEdit
@@ -35,37 +35,50 @@ from torchmode.syntax.positions import Position, Span, TextEdit
 DEFAULT_UNIT = "    "
 
 # Computed once per document: fixes for several findings of one file share them.
-_STRING_LINES: weakref.WeakKeyDictionary[Document, frozenset[int] | None] = weakref.WeakKeyDictionary()
+_STRING_LINES: weakref.WeakKeyDictionary[Document, dict[tuple[int, int], frozenset[int] | None]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 # -- facts about lines ---------------------------------------------------------------------------
 
 
-def string_inner_lines(document: Document) -> frozenset[int] | None:
-    """1-based lines that begin inside a string literal; None when the text does not tokenize.
+def string_inner_lines(document: Document, first: int, last: int) -> frozenset[int] | None:
+    """1-based lines that begin inside a string literal, among those of the top-level
+    statements holding lines ``first`` to ``last``; None when they do not tokenize.
 
     The first line of a multi-line string begins with code (``x = \"\"\"...``) and may be
-    re-indented; every later line of it may not.
+    re-indented; every later line of it may not. Only those statements are tokenized (the
+    tokenizer is pure Python: the whole file cost more than the rest of a check): they
+    start at column 0 after a complete statement, so their tokens are the same alone.
     """
-    if document in _STRING_LINES:
-        return _STRING_LINES[document]
+    block = top_level_block(document, first, last)
+    if block is None:
+        block = (1, len(document.line_offsets))
+    known = _STRING_LINES.setdefault(document, {})
+    if block in known:
+        return known[block]
+    offsets = document.line_offsets
+    start = offsets[block[0] - 1]
+    end = offsets[block[1]] if block[1] < len(offsets) else len(document.text)
+    shift = block[0] - 1
     found: set[int] = set()
     fstring_start = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+ splits f-strings
     fstring_end = getattr(tokenize, "FSTRING_END", None)
     open_fstrings: list[int] = []
     result: frozenset[int] | None
     try:
-        for token in tokenize.generate_tokens(io.StringIO(document.text).readline):
+        for token in tokenize.generate_tokens(io.StringIO(document.text[start:end]).readline):
             if token.type == tokenize.STRING:
-                found.update(range(token.start[0] + 1, token.end[0] + 1))
+                found.update(range(token.start[0] + 1 + shift, token.end[0] + 1 + shift))
             elif fstring_start is not None and token.type == fstring_start:
-                open_fstrings.append(token.start[0])
+                open_fstrings.append(token.start[0] + shift)
             elif fstring_end is not None and token.type == fstring_end and open_fstrings:
-                found.update(range(open_fstrings.pop() + 1, token.end[0] + 1))
+                found.update(range(open_fstrings.pop() + 1, token.end[0] + 1 + shift))
         result = frozenset(found)
     except (tokenize.TokenError, SyntaxError):
         result = None
-    _STRING_LINES[document] = result
+    known[block] = result
     return result
 
 
@@ -234,11 +247,11 @@ def wrap_statements(
         return None
     if not _starts_its_line(document, run[0]) or not _ends_its_line(document, statements[-1]):
         return None
-    inner = string_inner_lines(document)
-    if inner is None:
-        return None
     start = first_line(run[0])
     end = document.span_of(statements[-1]).end.line
+    inner = string_inner_lines(document, start, end)
+    if inner is None:
+        return None
     indentation = document.indentation_of_line(run[0].lineno)
     unit = indentation_unit(document, statements[0])
     if replacing is not None:
@@ -290,7 +303,7 @@ def dedent_out_of_with(document: Document, with_statement: ast.With, start_index
     moved = body[start_index:]
     if not _starts_its_line(document, moved[0]) or not _ends_its_line(document, moved[-1]):
         return None
-    inner = string_inner_lines(document)
+    inner = string_inner_lines(document, header_line, document.span_of(moved[-1]).end.line)
     if inner is None:
         return None
     outer = document.indentation_of_line(header_line)

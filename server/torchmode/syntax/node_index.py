@@ -86,6 +86,13 @@ class NodeIndex:
             for kind in types:
                 yield from by_type.get(kind, ())
 
+    def statements_of_type(self, *types: type[ast.stmt]) -> list[ast.stmt]:
+        """Statements of these types in source order (the order of a walk over statements)."""
+        found = [node for node in self.of_type(*types) if isinstance(node, ast.stmt)]
+        if len(types) > 1:
+            found.sort(key=lambda node: (node.lineno, node.col_offset))
+        return found
+
     def parent_of(self, node: ast.AST) -> ast.AST | None:
         line = getattr(node, "lineno", None)
         if line is None:
