@@ -7,6 +7,7 @@ import bisect
 import warnings
 
 from torchmode.syntax.document import Document
+from torchmode.syntax.node_index import node_index
 from torchmode.syntax.positions import Position, Span, TextEdit, apply_edits
 
 
@@ -128,22 +129,11 @@ def top_level_block(document: Document, first: int, last: int) -> tuple[int, int
 def _enclosing_top_level_lines(document: Document, edits: list[TextEdit]) -> tuple[int, int] | None:
     """The first and last line of the top-level statements holding every edit, or None when
     an edit touches a line outside them (between statements, a module-level comment)."""
-    tree = document.tree
-    if tree is None or not tree.body or not edits:
+    nodes = node_index(document)
+    if nodes is None or not nodes.tree.body or not edits:
         return None
-    spans = [
-        (
-            min(
-                [
-                    statement.lineno,
-                    *(decorator.lineno for decorator in getattr(statement, "decorator_list", [])),
-                ]
-            ),
-            statement.end_lineno or statement.lineno,
-        )
-        for statement in tree.body
-    ]
-    starts = [start for start, _ in spans]
+    spans = nodes.top_level_spans
+    starts = nodes.top_level_starts
     first_index: int | None = None
     last_index: int | None = None
     for edit in edits:

@@ -76,7 +76,12 @@ class NodeIndex:
             self._by_statement[id(statement)] = part
             self._parts.append(part)
         self._first_lines = [_first_line(part.statement) for part in self._parts]
-        self._first_lines = [_first_line(part.statement) for part in self._parts]
+        # (first line with decorators, last line) of each top-level statement, in order.
+        self.top_level_starts: list[int] = self._first_lines
+        self.top_level_spans: list[tuple[int, int]] = [
+            (first, part.statement.end_lineno or part.statement.lineno)
+            for first, part in zip(self._first_lines, self._parts, strict=True)
+        ]
 
     def of_type(self, *types: type[ast.AST]) -> Iterator[ast.AST]:
         """The nodes of exactly these types (not subclasses): statement by statement in
