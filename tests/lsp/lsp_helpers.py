@@ -176,3 +176,19 @@ def apply_lsp_edits(text: str, edits: list[types.TextEdit]) -> str:
     for start, end, new_text in resolved:
         text = text[:start] + new_text + text[end:]
     return text
+
+
+async def hover_markdown(
+    client: LanguageClient, line: int, character: int, uri: str = SEED_URI
+) -> str | None:
+    """The markdown of a hover at a 0-based position (None when there is none)."""
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=character),
+        )
+    )
+    if hover is None:
+        return None
+    assert isinstance(hover.contents, types.MarkupContent)
+    return hover.contents.value

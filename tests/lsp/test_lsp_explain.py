@@ -6,6 +6,7 @@ from __future__ import annotations
 from lsp_helpers import (
     SEED_URI,
     RecordingClient,
+    hover_markdown,
     initialize,
     open_document,
     seed_text,
@@ -16,16 +17,7 @@ from lsprotocol import types
 
 
 async def hover_at(client: RecordingClient, line: int, character: int) -> str | None:
-    hover = await client.text_document_hover_async(
-        types.HoverParams(
-            text_document=types.TextDocumentIdentifier(uri=SEED_URI),
-            position=types.Position(line=line, character=character),
-        )
-    )
-    if hover is None:
-        return None
-    assert isinstance(hover.contents, types.MarkupContent)
-    return hover.contents.value
+    return await hover_markdown(client, line, character)
 
 
 async def open_seed(

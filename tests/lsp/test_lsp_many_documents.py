@@ -10,6 +10,7 @@ from pathlib import Path
 from lsp_helpers import (
     RecordingClient,
     change_range,
+    hover_markdown,
     open_document,
     seed_text,
     train_forward_line,
@@ -19,19 +20,6 @@ from lsprotocol import types
 from pytest_lsp import client_capabilities
 
 from torchmode.lsp.server import KEPT_ANALYSES
-
-
-async def _hover(client: RecordingClient, uri: str, line: int, character: int) -> str | None:
-    hover = await client.text_document_hover_async(
-        types.HoverParams(
-            text_document=types.TextDocumentIdentifier(uri=uri),
-            position=types.Position(line=line, character=character),
-        )
-    )
-    if hover is None:
-        return None
-    assert isinstance(hover.contents, types.MarkupContent)
-    return hover.contents.value
 
 
 async def _actions(client: RecordingClient, uri: str, diagnostic: types.Diagnostic) -> list[str]:
@@ -63,7 +51,7 @@ async def test_a_document_slimmed_out_of_memory_still_answers_the_same(
     open_document(client, text, uri=first)
     published = await wait_for_publish(client, 1, uri=first)
     diagnostic = next(item for item in published.diagnostics if item.code == "TM101")
-    hover_before = await _hover(client, first, forward, column)
+    hover_before = await hover_markdown(client, forward, column, uri=first)
     actions_before = await _actions(client, first, diagnostic)
     assert hover_before and "eval" in hover_before
     assert actions_before
@@ -74,7 +62,7 @@ async def test_a_document_slimmed_out_of_memory_still_answers_the_same(
         open_document(client, text, uri=uri)
         await wait_for_publish(client, 1, uri=uri)
 
-    assert await _hover(client, first, forward, column) == hover_before
+    assert await hover_markdown(client, forward, column, uri=first) == hover_before
     assert await _actions(client, first, diagnostic) == actions_before
     # An edit of the slimmed document is parsed in full and checked as usual.
     line = text.splitlines()[forward]
