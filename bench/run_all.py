@@ -64,14 +64,15 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def _latency_met(row: dict[str, Any]) -> bool:
+    target = row["target_p95_ms"]
+    return target is None or spread_from(row["p95"]).median * 1000 <= target
+
+
 def _smallest_missed_size(results: dict[str, dict[str, Any] | None]) -> int:
     """The smallest file size whose latency target was missed (the one to profile)."""
     latency = results.get("latency") or {}
-    missed = [
-        row["size"]
-        for row in latency.get("sizes", [])
-        if row["target_p95_ms"] is not None and spread_from(row["p95"]).median * 1000 > row["target_p95_ms"]
-    ]
+    missed = [row["size"] for row in latency.get("sizes", []) if not _latency_met(row)]
     return min(missed, default=5000)
 
 
@@ -79,38 +80,35 @@ def summary_rows(results: dict[str, dict[str, Any] | None]) -> tuple[list[list[s
     """Rows of the summary table, and the figures (profile workloads) that missed a target."""
     rows: list[list[str]] = []
     missed: set[str] = set()
+
+    def add(workload: str, figure: str, measured: str, target: str, ok: bool) -> None:
+        rows.append([figure, measured, target, verdict(ok)])
+        if not ok:
+            missed.add(workload)
+
     cli = results.get("cli")
     if cli is not None:
         ratios = cli["ratios"]
         if "cli / libcst" in ratios:
             ratio = spread_from(ratios["cli / libcst"])
             engine = spread_from(ratios["engine / libcst"])
-            ok = ratio.median <= cli["target_ratio"]
-            rows.append(
-                [
-                    f"1. CLI: `torchmode check` / `libcst.parse_module`, {cli['lines']:,} lines",
-                    f"{ratio.format('x')} (engine alone {engine.format('x')})",
-                    f"<= {cli['target_ratio']}x",
-                    verdict(ok),
-                ]
+            add(
+                "cli",
+                f"1. CLI: `torchmode check` / `libcst.parse_module`, {cli['lines']:,} lines",
+                f"{ratio.format('x')} (engine alone {engine.format('x')})",
+                f"<= {cli['target_ratio']}x",
+                ratio.median <= cli["target_ratio"],
             )
-            if not ok:
-                missed.add("cli")
         for peer in cli["peers"]:
             ratio = spread_from(ratios[f"{peer} / torchmode"])
             ok = ratio.median > 1.0
-            rows.append(
-                [
-                    f"1. CLI: {peer} / torchmode, {cli['peer_lines']:,} lines",
-                    f"{ratio.format('x')} (torchmode {ratio.median:.1f}x faster)"
-                    if ok
-                    else ratio.format("x"),
-                    "> 1x (torchmode faster)",
-                    verdict(ok),
-                ]
+            add(
+                "cli",
+                f"1. CLI: {peer} / torchmode, {cli['peer_lines']:,} lines",
+                f"{ratio.format('x')} (torchmode {ratio.median:.1f}x faster)" if ok else ratio.format("x"),
+                "> 1x (torchmode faster)",
+                ok,
             )
-            if not ok:
-                missed.add("cli")
         if "cli --no-follow-imports / libcst" in ratios:
             ratio = spread_from(ratios["cli --no-follow-imports / libcst"])
             rows.append(
@@ -118,78 +116,57 @@ def summary_rows(results: dict[str, dict[str, Any] | None]) -> tuple[list[list[s
             )
         if "--jobs 2 speed-up" in ratios:
             speed_up = spread_from(ratios["--jobs 2 speed-up"])
-            ok = speed_up.median >= JOBS_2_SPEED_UP
-            rows.append(
-                [
-                    f"1. CLI: `--jobs 2` speed-up over `--jobs 1`, {cli['lines']:,} lines",
-                    speed_up.format("x"),
-                    f">= {JOBS_2_SPEED_UP}x (scales)",
-                    verdict(ok),
-                ]
+            add(
+                "cli",
+                f"1. CLI: `--jobs 2` speed-up over `--jobs 1`, {cli['lines']:,} lines",
+                speed_up.format("x"),
+                f">= {JOBS_2_SPEED_UP}x (scales)",
+                speed_up.median >= JOBS_2_SPEED_UP,
             )
-            if not ok:
-                missed.add("cli")
         elif not cli["jobs_option"]:
             rows.append(["1. CLI: `--jobs N` scaling", "no `--jobs` option yet", "scales", "not measured"])
     latency = results.get("latency")
     if latency is not None:
         for row in latency["sizes"]:
-            p95 = spread_from(row["p95"])
             target = row["target_p95_ms"]
-            ok = target is None or p95.median * 1000 <= target
-            rows.append(
-                [
-                    f"2. edit -> diagnostics p95, {row['lines']:,} lines",
-                    f"{ms(p95)} (p50 {ms(spread_from(row['p50']))})",
-                    f"<= {target:.0f} ms" if target else "-",
-                    verdict(ok),
-                ]
+            add(
+                "latency",
+                f"2. edit -> diagnostics p95, {row['lines']:,} lines",
+                f"{ms(spread_from(row['p95']))} (p50 {ms(spread_from(row['p50']))})",
+                f"<= {target:.0f} ms" if target else "-",
+                _latency_met(row),
             )
-            if not ok:
-                missed.add("latency")
     requests = results.get("requests")
     if requests is not None:
         for kind in ("hover", "codeAction"):
             p95 = spread_from(requests[kind]["p95"])
-            ok = p95.median * 1000 <= requests["target_p95_ms"]
-            rows.append(
-                [
-                    f"3. {kind} p95, {requests['lines']:,} lines",
-                    f"{ms(p95)} (p50 {ms(spread_from(requests[kind]['p50']))})",
-                    f"<= {requests['target_p95_ms']:.0f} ms",
-                    verdict(ok),
-                ]
+            add(
+                "requests",
+                f"3. {kind} p95, {requests['lines']:,} lines",
+                f"{ms(p95)} (p50 {ms(spread_from(requests[kind]['p50']))})",
+                f"<= {requests['target_p95_ms']:.0f} ms",
+                p95.median * 1000 <= requests["target_p95_ms"],
             )
-            if not ok:
-                missed.add("requests")
     cold = results.get("cold")
     if cold is not None:
         first = spread_from(cold["first_diagnostics"])
-        ok = first.median <= cold["target_seconds"]
-        rows.append(
-            [
-                f"4. cold start to first diagnostics, {cold['lines']:,} lines",
-                first.format("s", 2),
-                f"<= {cold['target_seconds']} s",
-                verdict(ok),
-            ]
+        add(
+            "cold",
+            f"4. cold start to first diagnostics, {cold['lines']:,} lines",
+            first.format("s", 2),
+            f"<= {cold['target_seconds']} s",
+            first.median <= cold["target_seconds"],
         )
-        if not ok:
-            missed.add("cold")
     memory = results.get("memory")
     if memory is not None:
         rss = spread_from(memory["rss_mb"])
-        ok = rss.median <= memory["target_mb"]
-        rows.append(
-            [
-                f"5. server RSS, {memory['documents']} open documents, {memory['lines']:,} lines",
-                f"{rss.format('MB', 0)} (peak {spread_from(memory['hwm_mb']).format('MB', 0)})",
-                f"<= {memory['target_mb']:.0f} MB",
-                verdict(ok),
-            ]
+        add(
+            "memory",
+            f"5. server RSS, {memory['documents']} open documents, {memory['lines']:,} lines",
+            f"{rss.format('MB', 0)} (peak {spread_from(memory['hwm_mb']).format('MB', 0)})",
+            f"<= {memory['target_mb']:.0f} MB",
+            rss.median <= memory["target_mb"],
         )
-        if not ok:
-            missed.add("memory")
     return rows, missed
 
 

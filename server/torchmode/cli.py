@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import argparse
 import ast
-import atexit
 import contextlib
 import dataclasses
 import difflib
-import gc
 import importlib
 import io
 import json
@@ -38,7 +36,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from torchmode import __version__, engine
+from torchmode import __version__, engine, gc_tuning
 from torchmode.analysis.project import Project, interpreter_library_paths, project_for_paths
 from torchmode.config import (
     ConfigLayer,
@@ -914,47 +912,6 @@ class SettingsResolver:
                 self.problems.warning(text)
 
 
-_freeze_at_exit_registered = False
-
-
-@contextlib.contextmanager
-def _tuned_garbage_collector() -> Iterator[None]:
-    """Fewer full collections while files are checked, as in the language server.
-
-    A full collection walks every live object, and following imports keeps up to
-    ``MAX_CACHED_FILES`` parsed files with their analyses alive: on the real-code corpus
-    the default thresholds ran about twenty full collections of a million objects each,
-    over a third of the whole check. The young generation is collected every 20,000
-    allocations instead of 700, so much less survives into the old one; what is imported
-    so far lives as long as the process and is frozen (unless the caller froze objects
-    itself). Put back afterwards: ``main`` also runs inside other programs and the tests.
-    ``TORCHMODE_GC_DEFAULTS`` keeps the defaults (the benchmark's comparison).
-
-    At exit everything is frozen: the project and the analyses it kept are garbage in
-    cycles by then (analyzers and their project refer to each other), and the
-    interpreter's last collection walked and freed them one by one, about two million
-    objects and 3.5 s on the corpus, for memory the operating system takes back anyway.
-    """
-    if os.environ.get("TORCHMODE_GC_DEFAULTS"):
-        yield
-        return
-    global _freeze_at_exit_registered
-    if not _freeze_at_exit_registered:
-        _freeze_at_exit_registered = True
-        atexit.register(gc.freeze)
-    thresholds = gc.get_threshold()
-    freeze = gc.get_freeze_count() == 0
-    if freeze:
-        gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        if freeze:
-            gc.unfreeze()
-
-
 def _project(args: argparse.Namespace) -> Project | None:
     if args.no_follow_imports:
         return None
@@ -983,7 +940,7 @@ def _check_chunk(
     resolver = SettingsResolver(args, known_codes, problems)
     checker = Checker(problems, _project(args))
     reports: list[FileReport] = []
-    with _tuned_garbage_collector():  # a spawned worker does not inherit the parent's
+    with gc_tuning.tuned():  # a spawned worker does not inherit the parent's
         for path in paths:
             report = _read_and_check(path, checker, resolver, problems)
             if report is not None:
@@ -1548,7 +1505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code if isinstance(code, int) else (EXIT_CLEAN if code is None else EXIT_ERROR)
     try:
         if args.command in ("check", "fix"):
-            with _tuned_garbage_collector():
+            with gc_tuning.tuned():
                 return _run_check(args, out, err)
         if args.command in ("rules", "explain") and args.locale is None:
             args.locale = locale_from_environment(os.environ)

@@ -231,9 +231,9 @@ def test_an_edit_inside_one_function_reuses_the_others() -> None:
     reused = [
         node
         for node in functions[1:]
-        if analyzer.syntax.graph_of(node) is not None
+        if analyzer.reuse.graph_of(node) is not None
         and previous_cache is not None
-        and analyzer.syntax.graph_of(node) == previous_cache.graph_of(node)  # type: ignore[attr-defined]
+        and analyzer.reuse.graph_of(node) == previous_cache.graph_of(node)  # type: ignore[attr-defined]
     ]
     assert reused, "no control-flow graph was carried over"
     assert check_document(second).findings == check_document(Document(second.text, "seed_loop.py")).findings

@@ -15,6 +15,7 @@ rules read: forward calls with the state there, training steps, mode switches.
 from __future__ import annotations
 
 import ast
+import functools
 import heapq
 import itertools
 import logging
@@ -263,7 +264,7 @@ class _Collector(ast.NodeVisitor):
         self.class_bases: dict[str, list[str]] = {}
         self.class_counts: Counter[str] = Counter()
         self.previous = previous
-        self.cache = ReuseCache()
+        self.reuse = ReuseCache()
 
     def collect(self, tree: ast.Module) -> Function:
         module = Function(MODULE_FUNCTION, None, tree.body, [], 0, frozenset(), None, None)
@@ -308,7 +309,7 @@ class _Collector(ast.NodeVisitor):
         if known is None:
             known = (local_names(node), _rebound_names(node, function))
         function.locals, function.rebound = known
-        self.cache.function_names[id(node)] = (node, known)
+        self.reuse.function_names[id(node)] = (node, known)
         self.functions.append(function)
         self._scan(node.body, function, None)
         return function
@@ -402,7 +403,7 @@ class ModuleAnalyzer:
         self._previous: ReuseCache | None = previous if isinstance(previous, ReuseCache) else None
         collector = _Collector(self._previous)
         self.module = collector.collect(tree)
-        self.syntax = collector.cache
+        self.reuse = collector.reuse
         self.functions = collector.functions
         self.classes = collector.classes
         self.class_bases = collector.class_bases
@@ -430,7 +431,6 @@ class ModuleAnalyzer:
         self._reads: dict[int, _Reads] = {}
         self._alias_reads: dict[int, _Reads] = {}
         self._function_by_node = {id(f.node): f for f in self.functions if f.node is not None}
-        self._function_nodes = {key: function.node for key, function in self._function_by_node.items()}
         # Each function's observations (forward calls, steps...), and those carried over
         # from the previous version for functions whose fixpoint is reused.
         self._observed: dict[int, _Observed] = {}
@@ -568,12 +568,12 @@ class ModuleAnalyzer:
             if self._module_calls is None:
                 self._module_calls = _own_calls(function.body)
             return self._module_calls
-        calls = self.syntax.own_calls_of(node)
+        calls = self.reuse.own_calls_of(node)
         if calls is None:
             calls = self._previous.own_calls_of(node) if self._previous is not None else None
             if calls is None:
                 calls = _own_calls(function.body)
-            self.syntax.own_calls[id(node)] = (node, calls)
+            self.reuse.own_calls[id(node)] = (node, calls)
         return calls
 
     def _is_library_path(self, path: str) -> bool:
@@ -611,7 +611,7 @@ class ModuleAnalyzer:
         A fixpoint visits a statement several times; walking its expression tree each
         time was most of the analysis's cost.
         """
-        cached = self.syntax.events.get(id(expr))
+        cached = self.reuse.events.get(id(expr))
         if cached is not None and cached[0] is expr:
             return cached[1]
         events = self._previous.events_of(expr) if self._previous is not None else None
@@ -619,7 +619,7 @@ class ModuleAnalyzer:
             found: list[ast.Call | ast.NamedExpr] = []
             _collect_events(expr, found)
             events = tuple(found)
-        self.syntax.events[id(expr)] = (expr, events)
+        self.reuse.events[id(expr)] = (expr, events)
         return events
 
     def run(self) -> FileAnalysis:
@@ -733,7 +733,7 @@ class ModuleAnalyzer:
         _, fixpoint, reads, observed = found
         if observed is None or not reads.clean or not self._context_unchanged():
             return None
-        if any(self._function_nodes.get(key) is not read for key, read in reads.nodes.items()):
+        if any(not self._is_kept(key, read) for key, read in reads.nodes.items()):
             return None
         self._reads[id(function)] = reads
         self._carried_observations[id(function)] = observed
@@ -780,12 +780,17 @@ class ModuleAnalyzer:
         result.states_before.update(observed.states)
         self._observed[id(function)] = observed
 
+    def _is_kept(self, key: int, node: FunctionNode) -> bool:
+        """Is ``node`` (found under ``key`` in the previous version) a function of this one?"""
+        function = self._function_by_node.get(key)
+        return function is not None and function.node is node
+
     def _context_unchanged(self) -> bool:
         if self._may_reuse is None:
             previous = self._previous
             self._may_reuse = (
                 previous is not None
-                and previous.context == self._context()
+                and previous.context == self._file_context
                 and previous.generation == self._generation()
             )
         return self._may_reuse
@@ -793,7 +798,8 @@ class ModuleAnalyzer:
     def _generation(self) -> int | None:
         return self.project.generation if self.project is not None else None
 
-    def _context(self) -> object:
+    @functools.cached_property
+    def _file_context(self) -> object:
         """The file-wide facts a function's analysis reads besides its own code and the
         functions it depends on (compared by value between versions)."""
         return (
@@ -837,15 +843,15 @@ class ModuleAnalyzer:
             reads = self._reads.get(id(function))
             fixpoint = self._fixpoints.get(id(function))
             if node is not None and reads is not None and fixpoint is not None:
-                self.syntax.results[id(node)] = (node, fixpoint, reads, self._observed.get(id(function)))
+                self.reuse.results[id(node)] = (node, fixpoint, reads, self._observed.get(id(function)))
         if self._previous is not None:
             # Filled after the previous analysis (by the rules): carried for kept functions.
             for key, (node, index) in self._previous.statement_indexes.items():
-                if self._function_nodes.get(key) is node:
-                    self.syntax.statement_indexes[key] = (node, index)
-        self.syntax.context = self._context()
-        self.syntax.generation = self._generation()
-        self.document.analysis_cache = self.syntax
+                if self._is_kept(key, node):
+                    self.reuse.statement_indexes[key] = (node, index)
+        self.reuse.context = self._file_context
+        self.reuse.generation = self._generation()
+        self.document.analysis_cache = self.reuse
 
     def _fixpoint(self, function: Function) -> Fixpoint:
         """The state before each node once nothing changes any more (computed once per function)."""
@@ -899,19 +905,19 @@ class ModuleAnalyzer:
             cfg = ControlFlowGraph(function.body)
             graph = (cfg, cfg.reverse_postorder())
         if node is not None:
-            self.syntax.graphs[id(node)] = (node, *graph)
+            self.reuse.graphs[id(node)] = (node, *graph)
         return graph
 
     def _condition(self, test: ast.expr, truth: bool) -> Condition:
         """A branch condition (its text and names: syntax only, so kept across versions)."""
         key = (id(test), truth)
-        cached = self.syntax.conditions.get(key)
+        cached = self.reuse.conditions.get(key)
         if cached is not None and cached[0] is test:
             return cached[1]
         condition = self._previous.condition_of(test, truth) if self._previous is not None else None
         if condition is None:
             condition = condition_of(test, truth, self.document.source_of(test))
-        self.syntax.conditions[key] = (test, condition)
+        self.reuse.conditions[key] = (test, condition)
         return condition
 
     def _entry_state(self, function: Function) -> State:

@@ -361,23 +361,28 @@ class Project:
 
     def analyzer_for(self, path: Path, dependent: Path | None = None) -> ModuleAnalyzer | None:
         """The analyzer of ``path`` as the reader gives it now, built once per content."""
-        from torchmode.analysis.dataflow import ModuleAnalyzer
 
         with self.lock:
             entry = self._entry(path if path.is_absolute() else path.resolve(), dependent)
             if entry is None:
                 return None
-            if entry.analyzer is None:
-                tree = entry.document.tree
-                assert tree is not None
-                entry.analyzer = ModuleAnalyzer(
-                    entry.document,
-                    tree,
-                    project=self,
-                    imports=entry.imports,
-                    module_classes=entry.module_classes,
-                )
-            return entry.analyzer
+            return self._analyzer_of(entry)
+
+    def _analyzer_of(self, entry: _Entry) -> ModuleAnalyzer:
+        """The entry's analyzer, built on first use from the parse and index it has."""
+        from torchmode.analysis.dataflow import ModuleAnalyzer
+
+        if entry.analyzer is None:
+            tree = entry.document.tree
+            assert tree is not None
+            entry.analyzer = ModuleAnalyzer(
+                entry.document,
+                tree,
+                project=self,
+                imports=entry.imports,
+                module_classes=entry.module_classes,
+            )
+        return entry.analyzer
 
     def _entry(self, path: Path, dependent: Path | None = None) -> _Entry | None:
         """The parsed file, read once per content; None if unreadable, unparsable or over budget.
@@ -489,7 +494,6 @@ class Project:
     def analyzer_for_document(self, path: Path, document: Document) -> ModuleAnalyzer | None:
         """The analyzer of a document being checked, kept as the project's entry for ``path``
         (its cached one when the text is the same)."""
-        from torchmode.analysis.dataflow import ModuleAnalyzer
 
         with self.lock:
             entry = self._entries.get(path)
@@ -502,17 +506,7 @@ class Project:
                 while len(self._entries) > MAX_CACHED_FILES:
                     self._entries.popitem(last=False)
             self._entries.move_to_end(path)
-            if entry.analyzer is None:
-                tree = entry.document.tree
-                assert tree is not None
-                entry.analyzer = ModuleAnalyzer(
-                    entry.document,
-                    tree,
-                    project=self,
-                    imports=entry.imports,
-                    module_classes=entry.module_classes,
-                )
-            return entry.analyzer
+            return self._analyzer_of(entry)
 
     def shared_document(self, document: Document) -> Document:
         """The project's parsed copy of ``document`` if it has one with the same text (an

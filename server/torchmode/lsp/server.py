@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import gc
-import os
 import sys
 import traceback
 import uuid
@@ -38,7 +36,7 @@ from pygls.exceptions import FeatureRequestError
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from torchmode import __version__, engine
+from torchmode import __version__, engine, gc_tuning
 from torchmode.analysis.project import Project, read_disk
 from torchmode.config import PYPROJECT, ConfigLoader, ResolvedConfig, apply_fix_safety
 from torchmode.docs.i18n import text as catalogue_text
@@ -1004,23 +1002,8 @@ def start_stdio() -> None:
     # stream; from here on it goes to stderr, which clients show as a log.
     sys.stdout = sys.stderr
     server = create_server()
-    _tune_garbage_collector()
+    gc_tuning.tune_process()
     server.start_io(stdin, stdout)
-
-
-def _tune_garbage_collector() -> None:
-    """Fewer, cheaper collections: a full collection walks every live object (the open
-    documents' trees are hundreds of thousands) and doubled the p95 edit-to-squiggle time.
-
-    Everything imported so far lives as long as the process: frozen, later collections skip
-    it. The young generation is collected every 20,000 allocations instead of 700; trees
-    and most analysis results are freed by reference counting anyway (they hold no cycles).
-    """
-    if os.environ.get("TORCHMODE_GC_DEFAULTS"):
-        return  # the benchmark's comparison, and a way out should this ever misbehave
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
 
 
 __all__ = ["TorchmodeServer", "create_server", "start_stdio"]

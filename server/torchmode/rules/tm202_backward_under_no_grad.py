@@ -310,12 +310,19 @@ class BackwardUnderNoGrad(Rule):
         lines = [call.lineno for call, _ in calls]
         for function in analysis.functions:
             defined = function.node
-            if defined is not None and bisect.bisect_left(lines, defined.lineno) == bisect.bisect_right(
-                lines, defined.end_lineno or 0
-            ):
+            # Only the calls within the function's lines can be its own (all, for the module).
+            low, high = (
+                (0, len(calls))
+                if defined is None
+                else (
+                    bisect.bisect_left(lines, defined.lineno),
+                    bisect.bisect_right(lines, defined.end_lineno or defined.lineno),
+                )
+            )
+            if low == high:
                 continue
             index = facts.statement_index(function)
-            for call, tensor in calls:
+            for call, tensor in calls[low:high]:
                 statement = index.get(id(call))
                 if statement is not None:
                     yield _Backward(function, call, statement, tensor)

@@ -37,6 +37,10 @@ class Document:
         # by the analysis of this one; and what this version's analysis leaves for the next.
         self.predecessor: Document | None = None
         self.analysis_cache: object | None = None
+        # ``syntax.node_index``: this text's index once built, else the latest earlier
+        # version's (its parts for the statements this tree kept are taken over).
+        self.node_index: object | None = None
+        self.previous_node_index: object | None = None
 
     @cached_property
     def lines(self) -> list[str]:

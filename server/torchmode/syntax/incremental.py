@@ -38,9 +38,7 @@ def reparse(previous: Document, text: str) -> Document:
     # the user kept typing never was).
     document.predecessor = previous if previous.analysis_cache is not None else previous.predecessor
     # The node index (``syntax.node_index``) of the latest version that built one.
-    known = previous.__dict__.get("_node_index") or previous.__dict__.get("_previous_node_index")
-    if known is not None:
-        document.__dict__["_previous_node_index"] = known
+    document.previous_node_index = previous.node_index or previous.previous_node_index
     old_tree = previous.tree
     if old_tree is None:
         return document

@@ -123,12 +123,13 @@ def _first_line(statement: ast.stmt) -> int:
 
 def node_index(document: Document) -> NodeIndex | None:
     """The document's index (None when it does not parse), built on first use."""
-    index = document.__dict__.get("_node_index")
-    if index is None:
+    index = document.node_index
+    if not isinstance(index, NodeIndex):
         tree = document.tree
         if tree is None:
             return None
-        previous = document.__dict__.pop("_previous_node_index", None)
+        previous = document.previous_node_index
+        document.previous_node_index = None
         index = NodeIndex(tree, previous if isinstance(previous, NodeIndex) else None)
-        document.__dict__["_node_index"] = index
+        document.node_index = index
     return index
