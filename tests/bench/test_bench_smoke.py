@@ -17,6 +17,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from support.checkout import checkout_env
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 EXAMPLES = str(ROOT / "examples")
@@ -44,7 +46,9 @@ def run_all_figures(tmp_path: Path) -> dict[str, Any]:
         out = tmp_path / f"{name}.json"
         command = [sys.executable, str(BENCH / script), *arguments, "--files", EXAMPLES, "--json", str(out)]
         processes[name] = (
-            subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT),
+            subprocess.Popen(
+                command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=checkout_env()
+            ),
             out,
         )
     results: dict[str, Any] = {}

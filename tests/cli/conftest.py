@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cli_helpers import ROOT, SEED, Run
+from cli_helpers import SEED, Run
 
+from support.checkout import checkout_env
 from torchmode import cli, engine
 from torchmode.engine import CheckResult, Settings
 from torchmode.findings import Finding, Fix, Severity
@@ -52,10 +53,7 @@ def run_process() -> Callable[..., Run]:
             text=True,
             encoding="utf-8",
             timeout=300,
-            env={
-                **os.environ,
-                "PYTHONPATH": os.pathsep.join([str(ROOT / "server"), os.environ.get("PYTHONPATH", "")]),
-            },
+            env=checkout_env(),
         )
         return Run(completed.returncode, completed.stdout, completed.stderr)
 

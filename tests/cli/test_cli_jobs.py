@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from support.checkout import checkout_env
+
 CASES = Path(__file__).resolve().parents[1] / "cases"
 
 
@@ -19,6 +21,7 @@ def run(*argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=300,
+        env=checkout_env(),
     )
 
 

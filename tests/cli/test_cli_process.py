@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import types
 from collections.abc import Callable
@@ -11,10 +12,25 @@ from pathlib import Path
 import pytest
 from cli_helpers import ROOT, Run, RunCli
 
+from support.checkout import PACKAGE_INIT, checkout_env
 from torchmode import __version__
 from torchmode.rules import ALL_RULES
 
 RunProcess = Callable[..., Run]
+
+
+def test_processes_import_this_checkout(tmp_path: Path) -> None:
+    """Every CLI process a test starts gets ``checkout_env()``: it imports this checkout's
+    package even when the virtualenv has another torchmode installed."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import torchmode; print(torchmode.__file__)"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=checkout_env(),
+    )
+    assert Path(done.stdout.strip()) == PACKAGE_INIT
 
 
 def test_exit_0_on_a_clean_file(run_process: RunProcess, tmp_path: Path) -> None:

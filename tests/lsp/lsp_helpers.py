@@ -15,6 +15,8 @@ from pygls.protocol import default_converter
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
+from support.checkout import checkout_env
+
 REPO = Path(__file__).resolve().parents[2]
 SEED_PATH = REPO / "examples" / "seed_loop.py"
 SEED_URI = SEED_PATH.as_uri()
@@ -50,10 +52,17 @@ def make_recording_client() -> RecordingClient:
     return client
 
 
-SERVER = ClientServerConfig(
-    server_command=[sys.executable, "-m", "torchmode.lsp"],
-    client_factory=make_recording_client,
-)
+def server_config(*command: str) -> ClientServerConfig:
+    """The real server started from this checkout (see ``support.checkout``); ``command``
+    replaces ``-m torchmode.lsp`` after the interpreter."""
+    return ClientServerConfig(
+        server_command=[sys.executable, *(command or ("-m", "torchmode.lsp"))],
+        client_factory=make_recording_client,
+        server_env=checkout_env(),
+    )
+
+
+SERVER = server_config()
 
 
 async def initialize(

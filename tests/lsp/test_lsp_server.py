@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import sys
 
 import pytest
 from lsp_helpers import (
@@ -15,15 +14,17 @@ from lsp_helpers import (
     change_range,
     change_whole,
     initialize,
-    make_recording_client,
     open_document,
     seed_text,
+    server_config,
     train_forward_line,
     wait_for_publish,
     wait_until,
 )
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, client_capabilities
+from pytest_lsp import client_capabilities
+
+from support.checkout import PACKAGE_INIT
 
 
 def _insert(line: int, character: int, text: str) -> types.TextEdit:
@@ -50,6 +51,16 @@ def code_action_params(
         range=at,
         context=types.CodeActionContext(diagnostics=diagnostics or [], only=only),
     )
+
+
+async def test_the_started_server_is_this_checkout(client: RecordingClient) -> None:
+    """The server process imports this checkout's package, not another install in the venv."""
+    await initialize(client)
+    ready = await wait_until(
+        lambda: next((m.message for m in client.log_messages if " ready " in m.message), None),
+        "the server's ready message",
+    )
+    assert f"package {PACKAGE_INIT.parent}" in ready, ready
 
 
 async def test_initialize_advertises_features(client: RecordingClient) -> None:
@@ -556,9 +567,7 @@ async def test_utf8_position_encoding_is_honoured() -> None:
     capabilities.general = types.GeneralClientCapabilities(
         position_encodings=[types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf16]
     )
-    client = await ClientServerConfig(
-        server_command=[sys.executable, "-m", "torchmode.lsp"], client_factory=make_recording_client
-    ).start()
+    client = await server_config().start()
     assert isinstance(client, RecordingClient)
     try:
         result = await initialize(client, capabilities=capabilities)
@@ -580,9 +589,7 @@ async def test_utf8_position_encoding_is_honoured() -> None:
 
 @pytest.mark.parametrize("command", [["-m", "torchmode", "lsp"]])
 async def test_cli_entry_point_starts_the_server(command: list[str]) -> None:
-    client = await ClientServerConfig(
-        server_command=[sys.executable, *command], client_factory=make_recording_client
-    ).start()
+    client = await server_config(*command).start()
     assert isinstance(client, RecordingClient)
     try:
         await initialize(client)
@@ -614,9 +621,7 @@ start_stdio()
 
 
 async def test_engine_exceptions_are_logged_and_never_kill_the_server() -> None:
-    client = await ClientServerConfig(
-        server_command=[sys.executable, "-c", FAILING_ENGINE], client_factory=make_recording_client
-    ).start()
+    client = await server_config("-c", FAILING_ENGINE).start()
     assert isinstance(client, RecordingClient)
     try:
         await initialize(client)

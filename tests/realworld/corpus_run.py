@@ -23,6 +23,8 @@ from pathlib import Path
 
 from corpus import Project
 
+from support.checkout import checkout_env, torchmode_command
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -93,12 +95,6 @@ class CliRun:
         return None
 
 
-def torchmode_command() -> list[str]:
-    """The installed CLI beside this interpreter, else ``python -m torchmode``."""
-    script = Path(sys.executable).with_name("torchmode")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "torchmode"]
-
-
 def source_line(path: Path, line: int) -> str:
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     return lines[line - 1].strip() if 0 < line <= len(lines) else ""
@@ -108,7 +104,9 @@ def run_cli(project: Project, extra: Sequence[str] = ()) -> CliRun:
     """``torchmode check --format json ROOT`` in a process of its own."""
     command = [*torchmode_command(), "check", "--format", "json", *extra, str(project.root)]
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
+    done = subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=1800, env=checkout_env()
+    )
     run = CliRun(project, command, done.returncode, done.stdout, done.stderr, time.perf_counter() - started)
     try:
         items = json.loads(done.stdout) if done.stdout.strip() else []

@@ -21,9 +21,10 @@ from pathlib import Path
 import pytest
 from corpus import PROJECT_NAMES as PROJECTS
 from corpus import Project
-from corpus_run import CliRun, add_summary, torchmode_command
+from corpus_run import CliRun, add_summary
 from fixcheck import changed_lines, edited_lines, fix_one_by_one, fix_problems
 
+from support.checkout import checkout_env, torchmode_command
 from torchmode import engine
 from torchmode.analysis.project import project_for_paths
 from torchmode.config import apply_fix_safety
@@ -161,7 +162,9 @@ def _digests(root: Path) -> dict[str, str]:
 
 def _fix(root: Path) -> subprocess.CompletedProcess[str]:
     command = [*torchmode_command(), "check", "--fix", "--quiet", str(root)]
-    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
+    return subprocess.run(
+        command, capture_output=True, text=True, check=False, timeout=1800, env=checkout_env()
+    )
 
 
 @pytest.mark.parametrize("name", PROJECTS)

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from edits import REPO
 
+from support.checkout import checkout_env
+
 DOC = REPO / "docs" / "robustness.md"
 START, END = "<!-- bad-input-table:start -->", "<!-- bad-input-table:end -->"
 GOOD = (REPO / "examples" / "seed_loop.py").read_text(encoding="utf-8")
@@ -138,7 +140,7 @@ def run_case(root: Path, setup: Setup) -> tuple[str, str, str]:
     write(root / "good.py", GOOD)
     args = setup(root)
     timeout = HANG_TIMEOUT if "pipe.py" in args else TIMEOUT
-    env = {**os.environ, "PYTHONPATH": str(REPO / "server"), "NO_COLOR": "1"}
+    env = checkout_env(NO_COLOR="1")
     try:
         done = subprocess.run(
             [sys.executable, "-m", "torchmode", "check", *args],

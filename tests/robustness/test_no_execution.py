@@ -16,16 +16,16 @@ cross-file TM101 (proof that it analysed the imports) and leave no marker.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from edits import REPO
 from lsp_helpers import RecordingClient, wait_for_publish
 from lsprotocol import types
 from pytest_lsp import client_capabilities
+
+from support.checkout import checkout_env
 
 TIMEOUT = 120.0
 
@@ -127,7 +127,7 @@ def _cli_commands(workspace: Path) -> list[tuple[list[str], Path]]:
 
 def test_the_cli_analyses_across_files_and_runs_nothing(tmp_path: Path) -> None:
     workspace, markers = _workspace(tmp_path)
-    env = {**os.environ, "PYTHONPATH": str(REPO / "server"), "NO_COLOR": "1"}
+    env = checkout_env(NO_COLOR="1")
     env.pop("PYTHONSTARTUP", None)
     for command, cwd in _cli_commands(workspace):
         done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)

@@ -36,6 +36,7 @@ from pygls.exceptions import FeatureRequestError
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
+import torchmode
 from torchmode import __version__, engine, gc_tuning
 from torchmode.analysis.project import Project, read_disk
 from torchmode.config import PYPROJECT, ConfigLoader, ResolvedConfig, apply_fix_safety
@@ -316,8 +317,10 @@ class TorchmodeServer(LanguageServer):
             self.warn(warning)
         self._startup_warnings = ()
         locale = self.user_settings.to_engine(self.client_locale).locale
+        # The package folder: which install the client started (a test checks it is the checkout's).
+        package = Path(torchmode.__file__).resolve().parent
         self.log(
-            f"torchmode {__version__} ready (locale {locale}, "
+            f"torchmode {__version__} ready (package {package}, locale {locale}, "
             f"position encoding {self.encoding}, debounce {int(self.debounce_seconds * 1000)} ms, "
             f"configuration {self.user_settings.configuration_preference})"
         )

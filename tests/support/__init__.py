@@ -1,0 +1,1 @@
+"""Helpers shared by every test folder (``tests/`` is on ``sys.path`` through its conftest)."""
