@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +22,7 @@ from torchmode.docs.state_hover import state_hover
 from torchmode.findings import Finding, Severity
 from torchmode.rules import ALL_RULES, Rule, RuleContext
 from torchmode.settings import Settings
-from torchmode.syntax import Document, ParseFailure, Position, Span
+from torchmode.syntax import Document, ParseFailure, Position, Span, suppression
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -96,23 +95,10 @@ def _selected(code: str, settings: Settings) -> bool:
     return matches(settings.select) and not matches(settings.ignore)
 
 
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:\s*,\s*[A-Z]+[0-9]+)*))?", re.IGNORECASE)
-_IGNORE = re.compile(r"#\s*torchmode:\s*ignore(?:\[(?P<codes>[^\]]*)\])?", re.IGNORECASE)
-
-
 def suppressed(document: Document, finding: Finding) -> bool:
-    """``# noqa``, ``# noqa: TM101``, ``# torchmode: ignore`` or ``# torchmode: ignore[TM101]``."""
-    line = document.line_text(finding.span.start.line)
-    if "#" not in line:
-        return False
-    for pattern in (_NOQA, _IGNORE):
-        for match in pattern.finditer(line):
-            codes = match.group("codes")
-            if codes is None:
-                return True
-            if finding.code in {code.strip().upper() for code in codes.split(",")}:
-                return True
-    return False
+    """A ``# noqa`` / ``# torchmode: ignore`` directive for the finding's code on the line it
+    starts on (the grammar: ``syntax.suppression``)."""
+    return suppression.silences(document.line_text(finding.span.start.line), finding.code)
 
 
 _MODE_RULES = frozenset({"TM101", "TM102", "TM103"})

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import ast
-import re
 
 from torchmode.analysis import api_names
 from torchmode.analysis.names import ImportMap
 from torchmode.docs.i18n import text
+from torchmode.syntax import suppression
 from torchmode.syntax.document import Document
 from torchmode.syntax.positions import Position, Span
 
@@ -65,24 +65,16 @@ def _name_token(document: Document, node: ast.Name | ast.Attribute) -> Span:
     return Span(Position(end.line, max(end.column - len(node.attr), 0)), end)
 
 
-_SUPPRESSION = re.compile(r"#\s*(?:noqa\s*:|torchmode\s*:\s*ignore\s*\[)(?P<codes>[^\]#]*)", re.IGNORECASE)
-_CODE = re.compile(r"[A-Za-z]+[0-9]+")
-
-
 def suppression_code_hover(document: Document, position: Position, locale: str) -> tuple[str, Span] | None:
     """The rule's page when the cursor is on a code in ``# noqa: TM101`` / ``# torchmode: ignore[TM101]``."""
     from torchmode.rules import RULES_BY_CODE  # late: the rules import the docs package
 
-    line = document.line_text(position.line)
-    for comment in _SUPPRESSION.finditer(line):
-        offset = comment.start("codes")
-        for code in _CODE.finditer(comment.group("codes")):
-            start, end = offset + code.start(), offset + code.end()
-            rule = RULES_BY_CODE.get(code.group().upper())
-            if rule is not None and start <= position.column <= end:
-                return rule.explanation(locale), Span(
-                    Position(position.line, start), Position(position.line, end)
-                )
+    for mention in suppression.code_mentions(document.line_text(position.line)):
+        rule = RULES_BY_CODE.get(mention.code)
+        if rule is not None and mention.start <= position.column <= mention.end:
+            return rule.explanation(locale), Span(
+                Position(position.line, mention.start), Position(position.line, mention.end)
+            )
     return None
 
 
