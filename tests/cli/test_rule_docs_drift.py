@@ -8,12 +8,16 @@ When a rule is added, these tests say what else to write.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pytest
 from cli_helpers import ROOT, RunCli
 
 from torchmode.cli import RuleEntry
 from torchmode.docs import SUPPORTED_LOCALES
+from torchmode.engine import check_source
 from torchmode.rules import ALL_RULES, Rule
 
 DOCS = ROOT / "server" / "torchmode" / "docs" / "rules"
@@ -101,5 +105,18 @@ def test_explain_prints_the_page_and_the_diagnostic_links_to_it(run: RunCli, rul
         result = run("explain", rule.code, "--locale", locale)
         assert result.code == 0
         assert result.out == rule.explanation(locale)
-    # codeDescription.href of every diagnostic: the English page, shipped in the package.
-    assert rule.url() == rule.docs_path("en").as_uri()
+    # codeDescription.href of a real diagnostic (and the JSON ``url``): a file URI that opens
+    # the rule's English page, shipped in the package, headed by its code and name.
+    finding = next(
+        finding
+        for example in rule.INVALID
+        for finding in check_source(example.code, "example.py").findings
+        if finding.code == rule.code
+    )
+    parsed = urlparse(finding.url)
+    assert parsed.scheme == "file", finding.url
+    page = Path(url2pathname(parsed.path))
+    assert page.is_file(), finding.url
+    text = page.read_text(encoding="utf-8")
+    assert text == rule.explanation("en")
+    assert text.splitlines()[0] == f"# {rule.code} {rule.name}"

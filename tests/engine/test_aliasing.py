@@ -107,6 +107,10 @@ def evaluate(model, loader):
         pytest.param("        self.model = model", ["TM101"], id="kept"),
         pytest.param("        self.model = model.to(device)", ["TM101"], id="kept-to-device"),
         pytest.param("        self.model = copy.deepcopy(model)", [], id="copied"),
+        # The caller passes device='cpu', so this branch runs and the evaluator keeps the
+        # model: the eval() in run() really leaks into training. Silent today because only
+        # assignments in the direct body of __init__ are read (one that may not run is no
+        # alias); a call's constant arguments do not yet pick the callee's branches.
         pytest.param("        if device:\n            self.model = model", [], id="conditional"),
     ],
 )

@@ -655,3 +655,55 @@ async def test_engine_exceptions_are_logged_and_never_kill_the_server() -> None:
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+LAYER_LOOP = """\
+import torch
+from torch import nn
+
+
+def test(model, loader):
+    model.eval()
+    return [model(x) for x in loader]
+
+
+def train(model, optimizer, loader, val_loader):
+    model.train()
+    for x, y in loader:
+        loss = (model(x) - y).pow(2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        test(model, val_loader)
+
+
+model = {constructor}
+train(model, torch.optim.SGD(model.parameters(), lr=0.1), [], [])
+"""
+
+
+@pytest.mark.parametrize(
+    ("constructor", "severity"),
+    [
+        ("nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))", types.DiagnosticSeverity.Hint),
+        (
+            "nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 1))",
+            types.DiagnosticSeverity.Warning,
+        ),
+    ],
+    ids=["linear-only-hint", "batch-norm-warning"],
+)
+async def test_a_harmless_mode_finding_reaches_the_editor_as_a_hint(
+    client: RecordingClient, constructor: str, severity: types.DiagnosticSeverity
+) -> None:
+    """Layer-aware severity through the server: the editor gets a Hint (greyed out, not in
+    the Problems panel's warnings) for a model no mode can change, a Warning otherwise."""
+    await initialize(client)
+    uri = (REPO / "tests" / "lsp" / "layers.py").as_uri()
+    open_document(client, LAYER_LOOP.format(constructor=constructor), uri=uri)
+    published = await wait_for_publish(client, version=1, uri=uri)
+    (found,) = tm101(published)
+    assert found.severity == severity
+    assert ("Harmless for `nn.Sequential` today" in found.message) == (
+        severity == types.DiagnosticSeverity.Hint
+    )

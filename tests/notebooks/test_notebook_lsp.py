@@ -192,6 +192,9 @@ async def test_open_publishes_on_each_cell_uri(client: RecordingClient) -> None:
     }
     # Where the mode came from: the eval call in this cell, model.train() in the setup cell.
     assert (cell_uri("setup"), 5) in related
+    # The third cell's finding sits on its own lines too: `model(x)` is line 4 of `evaluate`.
+    evaluation = client.diagnostics[cell_uri("eval")][0]
+    assert evaluation.range.start == types.Position(line=3, character=8)
 
 
 async def test_multi_cell_fix_moves_train_into_the_loop(client: RecordingClient) -> None:
@@ -285,6 +288,12 @@ async def test_cell_edits_add_delete_and_move(client: RecordingClient) -> None:
     # Delete: without model.train() the loop trains in eval mode after `model.eval()`.
     mark = notebook.delete("train-mode")
     await notebook.expect({"loop": ["TM101"]}, mark)
+    # Positions after the structure changed: `loss = model(x).sum()` is line 3 of the loop
+    # cell (third of four now), and the eval() it points to is the only line of the second.
+    leak = client.diagnostics[cell_uri("loop")][0]
+    assert leak.range.start == types.Position(line=2, character=11)
+    related = {(item.location.uri, item.location.range.start.line) for item in leak.related_information or []}
+    assert (cell_uri("eval-mode"), 0) in related
 
     # Close: every cell is cleared.
     mark = notebook.close()

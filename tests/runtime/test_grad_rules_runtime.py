@@ -15,13 +15,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import torch
+from torch import nn
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
-
-from torchmode.engine import Settings, check_source  # noqa: E402
-from torchmode.findings import Finding  # noqa: E402
-from torchmode.syntax import apply_edits  # noqa: E402
+from torchmode.engine import Settings, check_source
+from torchmode.findings import Finding
+from torchmode.syntax import apply_edits
 
 ELEMENT_0 = "element 0 of tensors does not require grad and does not have a grad_fn"
 NOT_A_CONTEXT_MANAGER = "'type' object does not support the context manager protocol"

@@ -30,9 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("torch")
-
 from runtime_oracle import ForwardRecord, run_program
 
 from torchmode.engine import ForwardCallState, Settings, check_document, forward_call_states
