@@ -15,7 +15,6 @@ Exit codes: 0 nothing found, 1 findings remain (or ``--diff`` has a diff),
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import dataclasses
 import difflib
@@ -32,27 +31,21 @@ import tokenize
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from torchmode import __version__, engine, gc_tuning
-from torchmode.analysis.project import Project, interpreter_library_paths, project_for_paths
 from torchmode.config import (
     ConfigLayer,
     ConfigLoader,
     ConfigProblem,
     ResolvedConfig,
-    apply_fix_safety,
     parse_locale,
 )
-from torchmode.engine import CheckResult, Settings
+from torchmode.engine import CheckResult, Editable, PlainText, RuleInfo, Settings, Workspace
 from torchmode.findings import Finding, Fix, Severity
-from torchmode.notebooks import CellEditError, Notebook, NotebookError, is_notebook_path
-from torchmode.syntax import Document, Position, Span, TextEdit, apply_edits
-
-if TYPE_CHECKING:
-    from torchmode.rules.base import Rule
+from torchmode.notebooks import Notebook, NotebookError, NotebookProgram, is_notebook_path
+from torchmode.syntax import Document, Position, Span, TextEdit
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -63,11 +56,6 @@ LOCALES = ("en", "zh-cn")
 # Folders that hold other people's code or build output. Checked only when named
 # on the command line, like ruff's default excludes.
 DEFAULT_EXCLUDED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", "__pycache__", "build", "dist"})
-
-# Fixes can interact (one moves a statement another one anchors on), so --fix
-# applies one fix per pass and re-checks. A fix that keeps producing new text
-# would loop forever; this bounds it, like ruff's 100-iteration limit.
-MAX_FIX_PASSES = 100
 
 _SELECTOR = re.compile(r"[A-Z]+[0-9]*")
 
@@ -454,14 +442,6 @@ def applicable_fix(finding: Finding, unsafe: bool) -> Fix | None:
     return None
 
 
-def _parses(text: str) -> bool:
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return False
-    return True
-
-
 @dataclass
 class FileReport:
     source: Source
@@ -473,17 +453,17 @@ class FileReport:
 
 
 class Checker:
-    def __init__(self, problems: Problems, project: Project | None = None) -> None:
+    def __init__(self, problems: Problems, workspace: Workspace | None = None) -> None:
         self.problems = problems
         # The checked files' projects: calls into their other files are followed.
-        self.project = project
+        self.workspace = workspace
 
     def check(self, source: Source, settings: Settings, text: str | None = None) -> CheckResult | None:
         """Run the engine; report a parse failure or an engine crash as a file error."""
         # The absolute path lets the engine resolve imports of neighbouring files.
         document = Document(source.program_text if text is None else text, os.path.abspath(source.path))
         try:
-            result = apply_fix_safety(engine.check_document(document, settings, self.project), settings)
+            result = engine.check_document(document, settings, self.workspace)
         except Exception as error:  # an engine bug must not hide the other files' results
             self.problems.error(
                 f"{source.display}: internal error while checking: {type(error).__name__}: {error}"
@@ -512,76 +492,41 @@ class Checker:
         return result
 
     def fix(self, source: Source, settings: Settings, unsafe: bool) -> FileReport | None:
-        """Apply fixes one at a time, re-checking after each, until none applies."""
+        """Apply fixes one at a time, re-checking after each, until none applies
+        (``engine.fix_until_stable``, the loop the editor's fix-all runs too)."""
         result = self.check(source, settings)
         if result is None:
             return None
-        text = source.program_text
-        program = source.notebook.program if source.notebook is not None else None
-        report = FileReport(source, result.findings)
-        refused: set[tuple[str, Span, str]] = set()
-        seen_texts = {text}
-        # Each refusal adds a key and findings are finite, so only applied fixes need a bound.
-        while True:
-            chosen = self._next_fix(result.findings, unsafe, refused)
-            if chosen is None:
-                break
-            if report.fixed_count >= MAX_FIX_PASSES:
-                report.fix_problems.append(
-                    f"{source.display}: fixes did not converge after {MAX_FIX_PASSES} passes; "
-                    "the remaining findings are left as they are"
-                )
-                break
-            finding, fix = chosen
-            key = (finding.code, finding.span, fix.title)
-            where = source.where(finding.span.start)
-            new_program = None
-            try:
-                if program is not None:
-                    # Edited in the cells' own sources: the notebook keeps its magics.
-                    new_program = program.apply(fix.edits)
-                    new_text = new_program.text
-                else:
-                    new_text = apply_edits(text, fix.edits)
-            except (ValueError, IndexError, CellEditError) as error:
-                refused.add(key)
-                report.fix_problems.append(f"{where}: {finding.code} fix {fix.title!r} not applied: {error}")
-                continue
-            if not _parses(new_text):
-                # Never write code that does not parse; keep the finding for the user.
-                refused.add(key)
-                report.fix_problems.append(
-                    f"{where}: {finding.code} fix {fix.title!r} not applied: it would produce invalid syntax"
-                )
-                continue
-            if new_text in seen_texts:
-                refused.add(key)  # a no-op or a cycle between fixes
-                continue
-            new_result = self.check(source, settings, new_text)
-            if new_result is None:
-                return None
-            text, result, program = new_text, new_result, new_program
-            seen_texts.add(text)
-            report.fixed_count += 1
-        report.findings = result.findings
-        if source.notebook is not None and program is not None:
-            # Positions of the remaining findings are in the fixed program.
-            report.source = dataclasses.replace(source, notebook=source.notebook.with_program(program))
-            if text != source.program_text:
-                report.fixed_text = report.source.notebook.dumps() if report.source.notebook else None
-        elif text != source.text:
-            report.fixed_text = text
-        return report
+        program: Editable = source.notebook.program if source.notebook is not None else PlainText(source.text)
 
-    @staticmethod
-    def _next_fix(
-        findings: Iterable[Finding], unsafe: bool, refused: set[tuple[str, Span, str]]
-    ) -> tuple[Finding, Fix] | None:
-        for finding in sorted(findings, key=_sort_key):
-            fix = applicable_fix(finding, unsafe)
-            if fix is not None and (finding.code, finding.span, fix.title) not in refused:
-                return finding, fix
-        return None
+        def check(fixed: Editable) -> CheckResult | None:
+            return self.check(source, settings, fixed.text)
+
+        outcome = engine.fix_until_stable(result, program, check, unsafe)
+        if outcome.result is None:
+            return None
+        report = FileReport(source, outcome.result.findings, fixed_count=outcome.applied)
+        for refusal in outcome.refusals:
+            finding, fix = refusal.finding, refusal.fix
+            why = refusal.detail if refusal.reason == "edit" else "it would produce invalid syntax"
+            report.fix_problems.append(
+                f"{source.where(finding.span.start)}: {finding.code} fix {fix.title!r} not applied: {why}"
+            )
+        if not outcome.converged:
+            report.fix_problems.append(
+                f"{source.display}: fixes did not converge after {engine.MAX_FIX_PASSES} passes; "
+                "the remaining findings are left as they are"
+            )
+        if source.notebook is not None and isinstance(outcome.program, NotebookProgram):
+            # Positions of the remaining findings are in the fixed program.
+            report.source = dataclasses.replace(
+                source, notebook=source.notebook.with_program(outcome.program)
+            )
+            if outcome.program.text != source.program_text:
+                report.fixed_text = report.source.notebook.dumps() if report.source.notebook else None
+        elif outcome.program.text != source.text:
+            report.fixed_text = outcome.program.text
+        return report
 
 
 # --- output formats ---------------------------------------------------------------------
@@ -912,10 +857,10 @@ class SettingsResolver:
                 self.problems.warning(text)
 
 
-def _project(args: argparse.Namespace) -> Project | None:
+def _project(args: argparse.Namespace) -> Workspace | None:
     if args.no_follow_imports:
         return None
-    return project_for_paths((Path(path) for path in args.paths or ["."]), interpreter_library_paths())
+    return Workspace.for_paths(Path(path) for path in args.paths or ["."])
 
 
 # Below this many files per process, starting processes costs more than it saves.
@@ -1208,69 +1153,13 @@ def _print_findings(
 # --- the rule registry ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RuleEntry:
-    """What the CLI shows of a rule class from ``torchmode.rules.ALL_RULES``."""
-
-    code: str
-    name: str
-    rule: type[Rule] | None = None  # None for entries made up by tests
-
-    def summary(self, locale: str) -> str:
-        return self.rule.summary(locale) if self.rule is not None else ""
-
-    @property
-    def default_severity(self) -> Severity:
-        return self.rule.default_severity if self.rule is not None else Severity.WARNING
-
-    def url(self) -> str:
-        return self.rule.url() if self.rule is not None else ""
-
-    @cached_property
-    def fix_applicabilities(self) -> tuple[str, ...]:
-        """The kinds of fix ("safe", "unsafe") the rule offers on its own INVALID examples.
-
-        Read from what the rule does rather than declared next to it, so the
-        listing cannot claim a fix the rule does not make.
-        """
-        if self.rule is None:
-            return ()
-        found: set[str] = set()
-        settings = Settings(select=(self.code,))
-        for example in self.rule.INVALID:
-            try:
-                result = engine.check_document(Document(example.code, "<example>"), settings)
-            except Exception:  # a listing must not fail on a rule bug; the rule's own tests catch it
-                continue
-            for finding in result.findings:
-                if finding.code == self.code:
-                    found.update(fix.applicability for fix in finding.fixes)
-        return tuple(kind for kind in ("safe", "unsafe") if kind in found)
-
-    def fix_label(self) -> str:
-        """``yes`` with a safe fix, ``unsafe`` when every fix needs --unsafe-fixes, else ``no``."""
-        kinds = self.fix_applicabilities
-        return "yes" if "safe" in kinds else "unsafe" if kinds else "no"
-
-    def docs(self, locale: str) -> str | None:
-        """The rule's Markdown docs, or None when it ships none."""
-        if self.rule is None:
-            return None
-        try:
-            docs = self.rule.explanation(locale)
-        except OSError:  # the docs file is missing from the installed package
-            return None
-        return docs if docs.strip() else None
+# What the CLI lists and explains of a rule (``engine.rule_catalogue``).
+RuleEntry = RuleInfo
 
 
 def _rules() -> list[RuleEntry] | None:
     """The rule registry, or None when it cannot be imported."""
-    try:
-        # Imported lazily: `--version` and `lsp` should not pay for the analysis modules.
-        from torchmode.rules import ALL_RULES
-    except ImportError:
-        return None
-    return sorted((RuleEntry(rule.code, rule.name, rule) for rule in ALL_RULES), key=lambda entry: entry.code)
+    return list(engine.rule_catalogue())
 
 
 def _require_rules() -> list[RuleEntry]:

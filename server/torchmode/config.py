@@ -61,10 +61,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from torchmode.analysis.roles import name_words
-from torchmode.engine import CheckResult
-from torchmode.findings import Applicability, Severity
-from torchmode.settings import Settings
+from torchmode.findings import Severity
+from torchmode.rules import RULE_CODES
+from torchmode.settings import Settings, name_words
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -79,7 +78,6 @@ __all__ = [
     "FileConfig",
     "KeyStyle",
     "ResolvedConfig",
-    "apply_fix_safety",
     "load_settings",
     "parse_layer",
     "parse_locale",
@@ -461,32 +459,6 @@ def resolve_settings(
     )
 
 
-def apply_fix_safety(result: CheckResult, settings: Settings) -> CheckResult:
-    """Re-mark fixes as safe or unsafe per ``fix-safe``; ``--fix`` and fix-all apply only safe ones.
-
-    Done on the engine's result rather than inside the rules: which fixes a team
-    trusts is policy, like ``--unsafe-fixes``, not analysis.
-    """
-    if not settings.fix_safety:
-        return result
-    overrides = dict(settings.fix_safety)
-    findings = []
-    changed = False
-    for finding in result.findings:
-        safe = overrides.get(finding.code)
-        if safe is None or not finding.fixes:
-            findings.append(finding)
-            continue
-        applicability: Applicability = "safe" if safe else "unsafe"
-        fixes = tuple(
-            fix if fix.applicability == applicability else replace(fix, applicability=applicability)
-            for fix in finding.fixes
-        )
-        changed = changed or fixes != finding.fixes
-        findings.append(replace(finding, fixes=fixes))
-    return replace(result, findings=tuple(findings)) if changed else result
-
-
 # --- pyproject.toml files -----------------------------------------------------------------------
 
 
@@ -644,9 +616,7 @@ class ConfigLoader:
 
     def __init__(self, known_codes: Collection[str] | None = None) -> None:
         if known_codes is None:
-            from torchmode.rules import ALL_RULES  # the registry imports the analysis; only when needed
-
-            known_codes = [rule.code for rule in ALL_RULES]
+            known_codes = RULE_CODES
         self.known_codes = tuple(known_codes)
         self._files: dict[Path, tuple[tuple[int, int], FileConfig]] = {}
 

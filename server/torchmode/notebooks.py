@@ -40,7 +40,7 @@ class NotebookError(Exception):
     """The file is not a notebook this module can read (the message says why)."""
 
 
-class CellEditError(Exception):
+class CellEditError(ValueError):
     """An edit of the program that cannot be expressed as an edit of one cell."""
 
 

@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from torchmode.analysis.roles import DEFAULT_EVAL_LOADER_NAMES, DEFAULT_EVAL_NAMES, DEFAULT_TRAIN_NAMES
 from torchmode.findings import Severity
+
+# Words that make a function or loop an evaluation; configurable as ``eval-names``.
+DEFAULT_EVAL_NAMES = (
+    "eval",
+    "evaluate",
+    "evaluation",
+    "validate",
+    "validation",
+    "valid",
+    "val",
+    "test",
+    "testing",
+    "predict",
+    "prediction",
+    "infer",
+    "inference",
+)
+# Words that make a function a training driver (``train_and_validate``, ``fit_eval``): its
+# name then never makes it an evaluation. Configurable as ``train-names``.
+DEFAULT_TRAIN_NAMES = ("train", "training", "fit", "finetune")
+# Words that make a data loader an evaluation loader: ``val_loader``, ``dataloaders["test"]``.
+DEFAULT_EVAL_LOADER_NAMES = ("val", "valid", "validation", "test", "eval", "dev")
+
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def name_words(name: str) -> frozenset[str]:
+    """``validate_epoch`` -> {validate, epoch}; ``runValidation`` -> {run, validation}."""
+    return frozenset(word.lower() for word in _WORD.findall(name))
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,11 @@ from torchmode import config
 from torchmode.config import (
     ConfigLayer,
     ConfigLoader,
-    apply_fix_safety,
     load_settings,
     parse_layer,
     resolve_settings,
 )
-from torchmode.engine import CheckResult
+from torchmode.engine import CheckResult, apply_fix_safety
 from torchmode.findings import Finding, Fix, Severity
 from torchmode.settings import Settings
 from torchmode.syntax import Document, Span, TextEdit

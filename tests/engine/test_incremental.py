@@ -190,13 +190,13 @@ def test_incremental_check_with_a_project_equals_a_fresh_project(tmp_path: Path)
     project = Project(roots=[tmp_path])
     rng = random.Random(7)
     previous = Document(text, str(train))
-    assert [finding.code for finding in check_document(previous, project=project).findings] == ["TM101"]
+    assert [finding.code for finding in check_document(previous, workspace=project).findings] == ["TM101"]
     for _ in range(60):
         text = _edit(text, rng)
         project.changed(train, text)
         document = reparse(previous, text)
-        incremental = check_document(document, project=project)
-        fresh = check_document(Document(text, str(train)), project=Project(roots=[tmp_path]))
+        incremental = check_document(document, workspace=project)
+        fresh = check_document(Document(text, str(train)), workspace=Project(roots=[tmp_path]))
         assert incremental.findings == fresh.findings, text
         previous = document
 

@@ -55,7 +55,7 @@ def check(root: Path, name: str, project: Project | None = None) -> list[Finding
     path = root / name
     project = project if project is not None else Project([root])
     document = Document(path.read_text(encoding="utf-8"), str(path))
-    return list(check_document(document, project=project).findings)
+    return list(check_document(document, workspace=project).findings)
 
 
 def codes(findings: list[Finding]) -> list[str]:

@@ -21,9 +21,9 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 
 from torchmode.engine import Settings
+from torchmode.engine import check_document as check_with_policy
 from torchmode.findings import Finding, Severity
 from torchmode.lsp import actions
-from torchmode.lsp.server import check_with_policy
 from torchmode.rules import ALL_RULES, Rule
 from torchmode.syntax import Document
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from lsprotocol import types
 
+from torchmode import engine as engine_module
 from torchmode.engine import CheckResult, Settings
-from torchmode.lsp import server as server_module
 from torchmode.lsp.server import Analysis, OpenText, TorchmodeServer, create_server
 from torchmode.syntax import Document
 
@@ -27,12 +27,12 @@ SEED = Path(__file__).resolve().parents[2] / "examples" / "seed_loop.py"
 
 
 class HeldEngine:
-    """``check_with_policy`` that waits for ``release`` before checking (in the pool thread)."""
+    """``engine.check_document`` that waits for ``release`` before checking (in the pool thread)."""
 
     def __init__(self) -> None:
         self.started = threading.Event()
         self.release = threading.Event()
-        self.real = server_module.check_with_policy
+        self.real = engine_module.check_document
 
     def __call__(self, document: Document, settings: Settings, project: Any = None) -> CheckResult:
         self.started.set()
@@ -43,7 +43,7 @@ class HeldEngine:
 @pytest.fixture
 def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldEngine]:
     engine = HeldEngine()
-    monkeypatch.setattr(server_module, "check_with_policy", engine)
+    monkeypatch.setattr(engine_module, "check_document", engine)
     yield engine
     engine.release.set()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from torchmode.engine import CheckResult, Settings, check_document, forward_call_states
+from torchmode.engine import MAX_FIX_PASSES, CheckResult, Settings, check_document, forward_call_states
 from torchmode.findings import Finding, Fix
 from torchmode.lsp import actions, config
 from torchmode.lsp.coordinates import (
@@ -259,7 +259,7 @@ def test_fix_all_stops_on_a_fix_that_never_removes_its_finding() -> None:
 
     start = Document("x = 1\n")
     text = actions.fix_all_text(check(start, Settings()), Settings(), check)
-    assert calls == actions.MAX_FIX_ALL_ROUNDS + 1
+    assert calls == MAX_FIX_PASSES + 1
     ast.parse(text)
 
 

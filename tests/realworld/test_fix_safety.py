@@ -27,7 +27,6 @@ from fixcheck import changed_lines, edited_lines, fix_one_by_one, fix_problems
 from support.checkout import checkout_env, torchmode_command
 from torchmode import engine
 from torchmode.analysis.project import project_for_paths
-from torchmode.config import apply_fix_safety
 from torchmode.findings import Finding
 from torchmode.lsp.actions import fix_all_text
 from torchmode.settings import Settings
@@ -41,7 +40,7 @@ def _checker(root: Path) -> Callable[[Document, Settings], engine.CheckResult]:
     project = project_for_paths([root])
 
     def check(document: Document, settings: Settings) -> engine.CheckResult:
-        return apply_fix_safety(engine.check_document(document, settings, project), settings)
+        return engine.check_document(document, settings, project)
 
     return check
 

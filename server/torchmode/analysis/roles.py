@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import ast
-import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
 from torchmode.analysis import api_names
 from torchmode.analysis.dataflow import FileAnalysis, ForwardCall, TrainingStep
+from torchmode.settings import (
+    DEFAULT_EVAL_LOADER_NAMES,
+    DEFAULT_EVAL_NAMES,
+    DEFAULT_TRAIN_NAMES,
+    name_words,
+)
 from torchmode.syntax.document import Document
 from torchmode.syntax.node_index import node_index
 
@@ -71,36 +76,6 @@ def _base_names(document: Document) -> dict[str, frozenset[str]]:
 
 def _position(item: ForwardCall | TrainingStep) -> tuple[int, int]:
     return (item.call.lineno, item.call.col_offset)
-
-
-# Words that make a function or loop an evaluation; configurable as ``eval-names``.
-DEFAULT_EVAL_NAMES = (
-    "eval",
-    "evaluate",
-    "evaluation",
-    "validate",
-    "validation",
-    "valid",
-    "val",
-    "test",
-    "testing",
-    "predict",
-    "prediction",
-    "infer",
-    "inference",
-)
-# Words that make a function a training driver (``train_and_validate``, ``fit_eval``): its
-# name then never makes it an evaluation. Configurable as ``train-names``.
-DEFAULT_TRAIN_NAMES = ("train", "training", "fit", "finetune")
-# Words that make a data loader an evaluation loader: ``val_loader``, ``dataloaders["test"]``.
-DEFAULT_EVAL_LOADER_NAMES = ("val", "valid", "validation", "test", "eval", "dev")
-
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-
-
-def name_words(name: str) -> frozenset[str]:
-    """``validate_epoch`` -> {validate, epoch}; ``runValidation`` -> {run, validation}."""
-    return frozenset(word.lower() for word in _WORD.findall(name))
 
 
 @dataclass(frozen=True)

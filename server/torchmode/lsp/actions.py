@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from lsprotocol import types
 
-from torchmode.engine import CheckResult, Settings
+from torchmode.engine import CheckResult, PlainText, Settings, fix_until_stable
 from torchmode.findings import Finding
 from torchmode.lsp.coordinates import Encoding, minimal_edit, ranges_overlap, to_lsp_range
 from torchmode.lsp.diagnostics import SOURCE, DiagnosticSupport, to_diagnostic
@@ -19,10 +19,6 @@ ADVERTISED_KINDS: list[str | types.CodeActionKind] = [
     types.CodeActionKind.SourceFixAll,
     FIX_ALL_KIND,
 ]
-# Fixes can create the conditions for other fixes; this bounds a fix that keeps
-# rewriting the text without ever removing its finding.
-MAX_FIX_ALL_ROUNDS = 32
-
 Checker = Callable[[Document, Settings], CheckResult]
 
 
@@ -136,41 +132,13 @@ def has_safe_fix(result: CheckResult) -> bool:
 
 
 def fix_all_text(first: CheckResult, settings: Settings, check: Checker) -> str:
-    """Apply safe fixes one at a time, re-checking after each, and return the final text.
-
-    One at a time because fixes interact: moving ``model.train()`` into a loop
-    changes the spans (and sometimes the need) of every later fix. A fix is
-    skipped when its edits overlap, when its result does not parse, or when it
-    leads back to a text already seen (a fix that does not remove its finding).
-    """
-    result = first
-    seen = {first.document.text}
-    for _ in range(MAX_FIX_ALL_ROUNDS):
-        following = _first_applicable_fix(result, seen)
-        if following is None:
-            break
-        seen.add(following.text)
-        result = check(following, settings)
-    return result.document.text
-
-
-def _first_applicable_fix(result: CheckResult, seen: set[str]) -> Document | None:
-    current = result.document
-    for finding in findings_of(result):
-        for fix in finding.fixes:
-            if fix.applicability != "safe":
-                continue
-            try:
-                text = apply_edits(current.text, fix.edits)
-            except ValueError:
-                continue
-            if text in seen:
-                continue
-            candidate = Document(text, current.path)
-            if candidate.parse_failure is not None:
-                continue
-            return candidate
-    return None
+    """The text after every safe fix, applied one at a time with a check after each
+    (``engine.fix_until_stable``, the loop ``check --fix`` runs too)."""
+    path = first.document.path
+    outcome = fix_until_stable(
+        first, PlainText(first.document.text), lambda program: check(Document(program.text, path), settings)
+    )
+    return outcome.program.text
 
 
 _FIX_ALL_TITLES = {"en": "Fix all torchmode issues", "zh-cn": "修复所有 torchmode 问题"}

@@ -38,8 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from torchmode.config import KEYS, ConfigLayer, ConfigLoader, ResolvedConfig, parse_layer, resolve_settings
-from torchmode.engine import Settings
-from torchmode.rules import RULES_BY_CODE
+from torchmode.engine import Settings, rule_codes
 
 DEFAULT_DEBOUNCE_SECONDS = 0.3
 MAX_DEBOUNCE_MS = 60_000
@@ -80,7 +79,7 @@ class UserSettings:
 
     def to_engine(self, client_locale: str) -> Settings:
         """The settings from the editor alone (no pyproject.toml)."""
-        return resolve_settings([self.rules], tuple(RULES_BY_CODE), Settings(locale=client_locale))
+        return resolve_settings([self.rules], rule_codes(), Settings(locale=client_locale))
 
     def resolve(self, loader: ConfigLoader, folder: Path | None, client_locale: str) -> ResolvedConfig:
         """The settings of a document in ``folder`` (None: not a file; only the editor's apply)."""
@@ -107,7 +106,7 @@ def parse_settings(raw: object, where: str = "torchmode settings") -> Parsed:
         return Parsed(UserSettings())
     if not isinstance(raw, Mapping):
         return Parsed(UserSettings(), (f"{where}: expected an object, got {_describe(raw)}; using defaults",))
-    rules, problems = parse_layer(raw, "editor", where, tuple(RULES_BY_CODE))
+    rules, problems = parse_layer(raw, "editor", where, rule_codes())
     warnings: list[str] = [str(problem) for problem in problems]
     inlay_hints = raw.get("inlayHints", False)
     if not isinstance(inlay_hints, bool):

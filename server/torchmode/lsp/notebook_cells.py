@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from lsprotocol import types
 
-from torchmode.engine import CheckResult, Settings
+from torchmode.engine import CheckResult, Settings, fix_until_stable
 from torchmode.findings import Finding
 from torchmode.lsp.actions import findings_of
 from torchmode.lsp.coordinates import (
@@ -45,9 +45,6 @@ SYNC_OPTIONS = types.NotebookDocumentSyncOptions(
     ],
     save=True,
 )
-
-# Fixes can create the conditions for other fixes; the same bound as fix-all on a text.
-MAX_FIX_ALL_ROUNDS = 32
 
 
 @dataclass(frozen=True)
@@ -245,31 +242,10 @@ def fix_all(
     settings: Settings,
     check: Callable[[Document, Settings], CheckResult],
 ) -> NotebookProgram:
-    """Safe fixes one at a time, re-checking after each (as fix-all does on a text)."""
-    program, result = cells.program, first
-    seen = {program.text}
-    for _ in range(MAX_FIX_ALL_ROUNDS):
-        following = _first_applicable(program, result, seen)
-        if following is None:
-            break
-        program = following
-        seen.add(program.text)
-        result = check(Document(program.text, first.document.path), settings)
-    return program
-
-
-def _first_applicable(
-    program: NotebookProgram, result: CheckResult, seen: set[str]
-) -> NotebookProgram | None:
-    for finding in findings_of(result):
-        for fix in finding.fixes:
-            if fix.applicability != "safe":
-                continue
-            try:
-                candidate = program.apply(fix.edits)
-            except (CellEditError, ValueError):
-                continue
-            if candidate.text in seen or Document(candidate.text).parse_failure is not None:
-                continue
-            return candidate
-    return None
+    """Safe fixes one at a time, re-checking after each (the loop fix-all runs on a text),
+    with each fix's edits made in the cells' own sources."""
+    path = first.document.path
+    outcome = fix_until_stable(
+        first, cells.program, lambda program: check(Document(program.text, path), settings)
+    )
+    return outcome.program

@@ -38,10 +38,9 @@ from pygls.uris import to_fs_path
 
 import torchmode
 from torchmode import __version__, engine, gc_tuning
-from torchmode.analysis.project import Project, read_disk
-from torchmode.config import PYPROJECT, ConfigLoader, ResolvedConfig, apply_fix_safety
+from torchmode.config import PYPROJECT, ConfigLoader, ResolvedConfig
 from torchmode.docs.i18n import text as catalogue_text
-from torchmode.engine import CheckResult, Settings
+from torchmode.engine import CheckResult, Settings, Workspace, read_disk
 from torchmode.findings import Finding
 from torchmode.lsp import actions, notebook_cells
 from torchmode.lsp.config import (
@@ -76,11 +75,6 @@ if TYPE_CHECKING:
 ANALYSIS_WORKERS = 2
 # Documents whose parse and analysis stay in memory (the most recently checked ones).
 KEPT_ANALYSES = 16
-
-
-def check_with_policy(document: Document, settings: Settings, project: Project | None = None) -> CheckResult:
-    """The engine's check, with ``fix-safe`` applied: what fix-all and quick fixes must see."""
-    return apply_fix_safety(engine.check_document(document, settings, project), settings)
 
 
 @dataclass(frozen=True)
@@ -143,7 +137,7 @@ class TorchmodeServer(LanguageServer):
         # editor's. Recomputed before every check (a pyproject edit is seen on the next
         # keystroke) and on watched-file and configuration changes.
         self.document_settings: dict[str, Settings] = {}
-        self.config_loader = ConfigLoader()
+        self.config_loader = ConfigLoader(engine.rule_codes())
         # Configuration problems already shown, per pyproject.toml: each is shown once
         # until it is fixed, not on every keystroke.
         self._shown_config_problems: dict[str, frozenset[str]] = {}
@@ -160,7 +154,7 @@ class TorchmodeServer(LanguageServer):
         )
         # The workspace's other files, for calls into them: open documents are read from
         # the editor's text, the rest from disk (only inside the workspace folders).
-        self.project = Project(reader=self._read_for_project)
+        self.workspace_files = Workspace(reader=self._read_for_project)
         self._open_paths: dict[Path, str] = {}  # resolved path -> uri of an open text document
         # The latest Document built for each open URI: the next version is parsed from it.
         self._latest_documents: dict[str, Document] = {}
@@ -251,7 +245,7 @@ class TorchmodeServer(LanguageServer):
 
     def _add_project_root(self, uri: str) -> None:
         if uri.startswith("file:"):
-            self.project.add_root(Path(_path_of(uri)))
+            self.workspace_files.add_root(Path(_path_of(uri)))
 
     def on_did_change_workspace_folders(self, params: types.DidChangeWorkspaceFoldersParams) -> None:
         for folder in params.event.added:
@@ -265,7 +259,7 @@ class TorchmodeServer(LanguageServer):
         snapshot = self.open_texts.get(uri) if uri is not None else None
         if snapshot is not None:
             return snapshot.text
-        allowed = self.project.roots or [opened.parent for opened in self._open_paths]
+        allowed = self.workspace_files.roots or [opened.parent for opened in self._open_paths]
         if not any(path.is_relative_to(root) for root in allowed):
             return None
         return read_disk(path)
@@ -297,11 +291,11 @@ class TorchmodeServer(LanguageServer):
 
     def _check_function(self) -> Callable[[Document, Settings], CheckResult]:
         """The check fix-all repeats after each fix, following imports like every check."""
-        return functools.partial(check_with_policy, project=self.project)
+        return functools.partial(engine.check_document, workspace=self.workspace_files)
 
     def _dependency_changed(self, path: Path, text: str | None = None) -> None:
         """``path`` has a new text: re-check the open documents whose analysis read it."""
-        for stale in self.project.changed(path, text):
+        for stale in self.workspace_files.changed(path, text):
             uri = self._open_paths.get(stale)
             snapshot = self.open_texts.get(uri) if uri is not None else None
             if uri is None or snapshot is None:
@@ -607,7 +601,9 @@ class TorchmodeServer(LanguageServer):
         encoding = self.encoding
         support = self.diagnostic_support
         return [
-            to_diagnostic(finding, analysis.document, uri, encoding, support, self.project.document_of)
+            to_diagnostic(
+                finding, analysis.document, uri, encoding, support, self.workspace_files.document_of
+            )
             for finding in analysis.findings
         ]
 
@@ -643,7 +639,7 @@ class TorchmodeServer(LanguageServer):
             # Queued behind other checks while the user kept typing: not worth running.
             return Analysis(snapshot, settings, document, None, superseded=True)
         try:
-            result = check_with_policy(document, settings, self.project)
+            result = engine.check_document(document, settings, self.workspace_files)
         except Exception:
             return Analysis(snapshot, settings, document, None, error=traceback.format_exc())
         return Analysis(snapshot, settings, document, result)
@@ -699,7 +695,7 @@ class TorchmodeServer(LanguageServer):
                 self.analyses[oldest] = replace(analysis, document=text, result=result)
             self._latest_documents.pop(oldest, None)
             if oldest.startswith("file:"):
-                self.project.release(Path(_path_of(oldest)))
+                self.workspace_files.release(Path(_path_of(oldest)))
 
     # --- code actions ------------------------------------------------------------------
 
@@ -732,7 +728,7 @@ class TorchmodeServer(LanguageServer):
                 self.diagnostic_support,
                 params.context.diagnostics,
                 analysis.settings.locale,
-                self.project.document_of,
+                self.workspace_files.document_of,
             )
             try:
                 result.extend(await asyncio.get_running_loop().run_in_executor(self._executor, work))
@@ -847,7 +843,7 @@ class TorchmodeServer(LanguageServer):
         document = self._document_for(uri, snapshot)
         try:
             states = await asyncio.get_running_loop().run_in_executor(
-                self._executor, engine.forward_call_states, document, self.project
+                self._executor, engine.forward_call_states, document, self.workspace_files
             )
         except Exception:
             self.report_engine_error(f"inlay hints failed on {uri}:\n{traceback.format_exc()}")
@@ -893,7 +889,7 @@ class TorchmodeServer(LanguageServer):
         encoding = self.encoding
         position = from_lsp_position(document, lsp_position, encoding)
         settings = self.settings_of(uri)
-        work = functools.partial(engine.hover_at, document, position, settings, self.project)
+        work = functools.partial(engine.hover_at, document, position, settings, self.workspace_files)
         try:
             hover = await asyncio.get_running_loop().run_in_executor(self._executor, work)
         except Exception:

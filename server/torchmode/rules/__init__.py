@@ -28,4 +28,6 @@ ALL_RULES: list[type[Rule]] = _discover()
 
 RULES_BY_CODE: dict[str, type[Rule]] = {rule.code: rule for rule in ALL_RULES}
 
-__all__ = ["ALL_RULES", "RULES_BY_CODE", "Invalid", "Rule", "RuleContext", "Valid"]
+RULE_CODES: tuple[str, ...] = tuple(RULES_BY_CODE)
+
+__all__ = ["ALL_RULES", "RULES_BY_CODE", "RULE_CODES", "Invalid", "Rule", "RuleContext", "Valid"]

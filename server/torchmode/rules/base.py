@@ -78,6 +78,9 @@ class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
     default_severity: ClassVar[Severity] = Severity.WARNING
+    # Findings about the train/eval mode of a model: harmless (a Hint that says why) for a
+    # model whose every layer computes the same in both modes.
+    about_model_mode: ClassVar[bool] = False
     VALID: ClassVar[tuple[Valid, ...]] = ()
     INVALID: ClassVar[tuple[Invalid, ...]] = ()
 

@@ -133,6 +133,7 @@ class TrainStepInEvalMode(Rule):
 
     code = "TM101"
     name = "train-step-in-eval-mode"
+    about_model_mode = True
 
     VALID = (
         # train() at the top of every iteration undoes the previous iteration's eval().

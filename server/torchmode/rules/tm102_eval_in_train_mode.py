@@ -75,6 +75,7 @@ class EvalInTrainMode(Rule):
 
     code = "TM102"
     name = "eval-in-train-mode"
+    about_model_mode = True
 
     VALID = (
         Valid(_FRESH_FIXED),

@@ -42,6 +42,7 @@ class TrainUndoesFreeze(Rule):
 
     code = "TM103"
     name = "train-undoes-freeze"
+    about_model_mode = True
 
     VALID = (
         Valid(_FROZEN_BACKBONE_FIXED),
