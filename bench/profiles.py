@@ -107,7 +107,7 @@ REMEDIES: dict[str, str] = {
         "(_summarize_file, ModuleAnalyzer.__init__): keep the previous version's per-function "
         "results when only one function changed"
     ),
-    "_model_at (torchmode/docs/state_hover.py)": (
+    "_model_at (torchmode/hover/state.py)": (
         "walks the whole tree (ast.walk) on every hover to find the model under the cursor: "
         "index the nodes by line once per analysis and look the position up"
     ),

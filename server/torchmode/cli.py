@@ -44,8 +44,8 @@ from torchmode.config import (
 )
 from torchmode.engine import CheckResult, Editable, PlainText, RuleInfo, Settings, Workspace
 from torchmode.findings import Finding, Fix, Severity
-from torchmode.notebooks import Notebook, NotebookError, NotebookProgram, is_notebook_path
 from torchmode.syntax import Document, Position, Span, TextEdit
+from torchmode.syntax.notebook import Notebook, NotebookError, NotebookProgram, is_notebook_path
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1

@@ -24,9 +24,9 @@ from torchmode.analysis.project import (
 )
 from torchmode.analysis.roles import TrainingRoles
 from torchmode.docs import normalize_locale, text
-from torchmode.docs.hover import api_hover, suppression_code_hover
-from torchmode.docs.state_hover import state_hover
 from torchmode.findings import Applicability, Finding, Fix, Severity
+from torchmode.hover.api import api_hover, suppression_code_hover
+from torchmode.hover.state import state_hover
 from torchmode.rules import ALL_RULES, RULES_BY_CODE, Rule, RuleContext
 from torchmode.settings import Settings
 from torchmode.syntax import Document, ParseFailure, Position, Span, TextEdit, apply_edits, suppression

@@ -20,9 +20,9 @@ from notebook_helpers import (
 )
 
 from torchmode import cli, engine
-from torchmode.notebooks import CellEditError, Notebook, NotebookProgram
 from torchmode.rules import ALL_RULES
 from torchmode.syntax import Document, Position, Span, TextEdit
+from torchmode.syntax.notebook import CellEditError, Notebook, NotebookProgram
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -2,7 +2,7 @@
 
 The client sends a notebook's cells as separate text documents (one URI per
 cell) through ``notebookDocument/*`` notifications. The server joins the Python
-code cells in document order (``torchmode.notebooks``) and checks the result like
+code cells in document order (``torchmode.syntax.notebook``) and checks the result like
 any open text; this module keeps each notebook's cells up to date and translates
 between the program and the cells: diagnostics go to the URI of the cell they
 are in, and a fix that touches several cells (moving ``model.train()`` from the
@@ -31,8 +31,8 @@ from torchmode.lsp.coordinates import (
     ranges_overlap,
 )
 from torchmode.lsp.diagnostics import DiagnosticSupport, to_diagnostic
-from torchmode.notebooks import CellEditError, CodeCell, NotebookProgram
 from torchmode.syntax import Document
+from torchmode.syntax.notebook import CellEditError, CodeCell, NotebookProgram
 
 NOTEBOOK_TYPE = "jupyter-notebook"
 CELL_LANGUAGE = "python"

@@ -63,9 +63,9 @@ from torchmode.lsp.coordinates import (
 from torchmode.lsp.diagnostics import DiagnosticSupport, to_diagnostic
 from torchmode.lsp.hints import inlay_hints
 from torchmode.lsp.notebook_cells import NotebookCells, NotebookState
-from torchmode.notebooks import NotebookProgram
 from torchmode.syntax import Document
 from torchmode.syntax.incremental import reparse
+from torchmode.syntax.notebook import NotebookProgram
 
 if TYPE_CHECKING:
     from pygls.server import ServerErrors

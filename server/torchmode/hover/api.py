@@ -7,6 +7,7 @@ import ast
 from torchmode.analysis import api_names
 from torchmode.analysis.names import ImportMap
 from torchmode.docs.i18n import text
+from torchmode.rules import RULES_BY_CODE
 from torchmode.syntax import suppression
 from torchmode.syntax.document import Document
 from torchmode.syntax.positions import Position, Span
@@ -67,8 +68,6 @@ def _name_token(document: Document, node: ast.Name | ast.Attribute) -> Span:
 
 def suppression_code_hover(document: Document, position: Position, locale: str) -> tuple[str, Span] | None:
     """The rule's page when the cursor is on a code in ``# noqa: TM101`` / ``# torchmode: ignore[TM101]``."""
-    from torchmode.rules import RULES_BY_CODE  # late: the rules import the docs package
-
     for mention in suppression.code_mentions(document.line_text(position.line)):
         rule = RULES_BY_CODE.get(mention.code)
         if rule is not None and mention.start <= position.column <= mention.end:
