@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from torchmode.analysis.dataflow import FileAnalysis, ForwardCall, analyze
+from torchmode.analysis.dataflow import analyze
+from torchmode.analysis.facts import FileAnalysis, ForwardCall
 from torchmode.analysis.lattice import modes_of
 from torchmode.syntax import Document
 

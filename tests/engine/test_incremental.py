@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from torchmode.analysis.dataflow import Fixpoint, Function, ModuleAnalyzer
+from torchmode.analysis.dataflow import Fixpoint, ModuleAnalyzer
+from torchmode.analysis.facts import Function
 from torchmode.analysis.project import Project
 from torchmode.engine import check_document, forward_call_states
 from torchmode.syntax import Document

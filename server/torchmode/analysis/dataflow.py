@@ -28,6 +28,20 @@ from typing import TYPE_CHECKING
 
 from torchmode.analysis import api_names
 from torchmode.analysis.cfg import ControlFlowGraph, Edge, Loop, NodeKind
+from torchmode.analysis.facts import (
+    MODULE_FUNCTION,
+    SUBMODULES,
+    TRAINING_SNAPSHOT,
+    CallSite,
+    FileAnalysis,
+    ForwardCall,
+    Function,
+    FunctionNode,
+    ModeLookup,
+    ModeSwitch,
+    Summary,
+    TrainingStep,
+)
 from torchmode.analysis.lattice import (
     ENTRY_GRAD,
     ENTRY_MODE,
@@ -51,7 +65,6 @@ from torchmode.analysis.names import (
     access_path,
     is_under,
     local_names,
-    prefixes,
     root_of,
     stored_names,
 )
@@ -62,121 +75,7 @@ from torchmode.syntax.node_index import node_index
 if TYPE_CHECKING:
     from torchmode.analysis.project import Definition, Project
 
-MODULE_FUNCTION = "<module>"
 _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
-FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
-
-
-@dataclass(eq=False)
-class Function:
-    """A function body (or the module body) and what the analysis needs to know of it."""
-
-    name: str  # dotted: "train", "Trainer.fit", "<module>"
-    node: FunctionNode | None
-    body: list[ast.stmt]
-    parameters: list[str]  # positional order, then keyword-only
-    positional_count: int
-    locals: frozenset[str]
-    class_name: str | None
-    parent: Function | None
-    nested: dict[str, Function] = field(default_factory=dict)
-    rebound: frozenset[str] = frozenset()  # parameters/globals given a new object in the body
-
-    @property
-    def is_module(self) -> bool:
-        return self.node is None
-
-
-@dataclass(frozen=True)
-class Summary:
-    """What calling a function does: exit values in terms of the caller's (``entry``) values."""
-
-    effects: tuple[tuple[str, ModeValue], ...] = ()
-    grad: GradValue | None = None  # None: the function leaves the grad mode as it found it
-
-
-@dataclass(frozen=True)
-class ForwardCall:
-    function: Function
-    call: ast.Call
-    statement: ast.stmt | None
-    path: str
-    value: ModeValue
-    grad: GradValue
-    assumptions: Conditions
-    loops: tuple[Loop, ...]
-
-
-@dataclass(frozen=True)
-class TrainingStep:
-    """``loss.backward()``, ``optimizer.step()`` and their framework spellings."""
-
-    function: Function
-    call: ast.Call
-    kind: str
-    assumptions: Conditions
-    loops: tuple[Loop, ...]
-    grad: GradValue
-
-
-@dataclass(frozen=True)
-class ModeSwitch:
-    """A direct ``X.train(...)`` / ``X.eval()`` call."""
-
-    function: Function
-    call: ast.Call
-    statement: ast.stmt | None
-    path: str
-    value: ModeValue
-    loops: tuple[Loop, ...]
-
-
-@dataclass(frozen=True)
-class CallSite:
-    """A call of a same-file function, with the caller's modes just before it."""
-
-    function: Function  # the caller
-    call: ast.Call
-    statement: ast.stmt | None
-    callee: Function
-    bindings: tuple[tuple[str, str], ...]  # callee parameter -> caller access path
-    modes: tuple[tuple[str, ModeValue], ...]
-    loops: tuple[Loop, ...]
-
-    def argument_value(self, callee_path: str) -> ModeValue | None:
-        """The caller's value for a callee parameter path (``m.backbone`` -> ``model.backbone``)."""
-        root, dot, rest = callee_path.partition(".")
-        argument = dict(self.bindings).get(root)
-        if argument is None:
-            if root in self.callee.parameters or root in self.callee.locals:
-                return None
-            # A global of the callee is the caller's global too, unless the caller shadows it.
-            if not self.function.is_module and root in self.function.locals:
-                return None
-            argument = root
-        return _Lookup(self.function).value(dict(self.modes), argument + dot + rest)
-
-
-@dataclass
-class FileAnalysis:
-    document: Document
-    functions: list[Function]
-    forward_calls: list[ForwardCall] = field(default_factory=list)
-    steps: list[TrainingStep] = field(default_factory=list)
-    switches: list[ModeSwitch] = field(default_factory=list)
-    call_sites: list[CallSite] = field(default_factory=list)
-    model_paths: frozenset[str] = frozenset()
-    trained_paths: frozenset[str] = frozenset()
-    imports: ImportMap | None = None  # local name -> imported name, for rules that match APIs
-    module_classes: frozenset[str] = frozenset()  # classes of this file deriving from nn.Module
-    constructors: dict[str, tuple[ast.Call, ...]] = field(default_factory=dict)  # path -> its Net(...) calls
-    # The state just before each statement (and each if/while test, for iterable, with item),
-    # keyed by ``id()`` of its ast node: the grad and modes any rule or hover can ask about.
-    states_before: dict[int, State] = field(default_factory=dict)
-    module_exit: State | None = None  # after the last module-level statement
-
-    def state_before(self, node: ast.AST) -> State | None:
-        return self.states_before.get(id(node))
 
 
 Fixpoint = tuple[ControlFlowGraph, list[int], dict[int, State], State]
@@ -864,7 +763,7 @@ class ModuleAnalyzer:
         pending = list(range(len(order)))
         queued = set(order)
         budget = 50 * len(order) + 100  # a bound well above what real fixpoints need
-        lookup = _Lookup(function)
+        lookup = ModeLookup(function)
         while pending and budget > 0:
             budget -= 1
             self.work.fixpoint_steps += 1
@@ -967,7 +866,7 @@ class ModuleAnalyzer:
             key = id(node.statement)
             previous = record.states_before.get(key)
             record.states_before[key] = (
-                state if previous is None else join_states([previous, state], _Lookup(function))
+                state if previous is None else join_states([previous, state], ModeLookup(function))
             )
         step = _Step(self, function, state, node.loops, record)
         kind = node.kind
@@ -1404,8 +1303,6 @@ def _collect_events(expr: ast.expr, found: list[ast.Call | ast.NamedExpr]) -> No
         stack.extend((child, False) for child in reversed(children))
 
 
-SUBMODULES = "<submodules>"  # the path component for "some of its sub-modules"
-TRAINING_SNAPSHOT = "<training>"  # below a variable that saved ``model.training``
 _SUBMODULE_ITERATORS = frozenset({"modules", "children", "named_modules", "named_children"})
 
 
@@ -1455,30 +1352,6 @@ def _is_constant(expr: ast.expr) -> bool:
 _STATEMENT_KINDS = frozenset({NodeKind.STATEMENT, NodeKind.TEST, NodeKind.FOR_ITER, NodeKind.WITH_ENTER})
 
 
-class _Lookup:
-    """The value of a path that a state does not hold: inherited, ``entry`` or ``unknown``."""
-
-    def __init__(self, function: Function) -> None:
-        self.function = function
-
-    def __call__(self, state: State, path: str) -> ModeValue:
-        modes = state.mode_map
-        return self.value(modes, path)
-
-    def value(self, modes: dict[str, ModeValue], path: str) -> ModeValue:
-        for prefix in prefixes(path):
-            value = modes.get(prefix)
-            if value is not None:
-                return value
-        root = root_of(path)
-        function = self.function
-        if function.is_module:
-            return UNKNOWN_MODE
-        if root in function.parameters or root not in function.locals:
-            return ENTRY_MODE
-        return UNKNOWN_MODE
-
-
 class _Step:
     """The transfer of one CFG node: evaluates its expressions in order and updates the state."""
 
@@ -1499,7 +1372,7 @@ class _Step:
         self.assumptions = state.assumptions
         self.loops = loops
         self.record = record
-        self.lookup = _Lookup(function)
+        self.lookup = ModeLookup(function)
         self.aliases = analyzer.aliases(function)
 
     def finish(self) -> State:
@@ -1970,11 +1843,6 @@ def _real_path(path: str) -> Path | None:
         return Path(path).resolve()
     except (OSError, RuntimeError, ValueError):
         return None
-
-
-def mode_in(state: State, path: str, function: Function) -> ModeValue:
-    """The value of ``path`` in ``state`` inside ``function`` (inherited, entry or unknown if unset)."""
-    return _Lookup(function).value(state.mode_map, path)
 
 
 # Nested summaries (f calls g calls h...) followed at most this deep. Each level costs about

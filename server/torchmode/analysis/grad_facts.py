@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from torchmode.analysis import api_names
 from torchmode.analysis.cfg import ControlFlowGraph, Node, NodeKind
-from torchmode.analysis.dataflow import CallSite, FileAnalysis, Function, ReuseCache
+from torchmode.analysis.dataflow import ReuseCache
+from torchmode.analysis.facts import CallSite, FileAnalysis, Function
 from torchmode.analysis.lattice import GradFact, GradValue
 from torchmode.analysis.names import ImportMap, stored_names
 from torchmode.analysis.walk import own_expressions, statements_of

@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from torchmode.analysis.dataflow import ModuleAnalyzer
 from torchmode.analysis.names import ImportMap, access_path
 from torchmode.syntax import Document
 from torchmode.syntax.node_index import node_index
 
 if TYPE_CHECKING:
-    from torchmode.analysis.dataflow import Function, ModuleAnalyzer
+    from torchmode.analysis.facts import Function
 
 _log = logging.getLogger(__name__)
 
@@ -370,8 +371,6 @@ class Project:
 
     def _analyzer_of(self, entry: _Entry) -> ModuleAnalyzer:
         """The entry's analyzer, built on first use from the parse and index it has."""
-        from torchmode.analysis.dataflow import ModuleAnalyzer
-
         if entry.analyzer is None:
             tree = entry.document.tree
             assert tree is not None

@@ -7,7 +7,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from torchmode.analysis import api_names
-from torchmode.analysis.dataflow import FileAnalysis, ForwardCall, TrainingStep
+from torchmode.analysis.facts import FileAnalysis, ForwardCall, TrainingStep
 from torchmode.settings import (
     DEFAULT_EVAL_LOADER_NAMES,
     DEFAULT_EVAL_NAMES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import PurePath
 
-from torchmode.analysis.dataflow import FileAnalysis, Function, mode_in
+from torchmode.analysis.facts import FileAnalysis, Function, mode_in
 from torchmode.analysis.lattice import GradFact, ModeFact, Site
 from torchmode.analysis.names import access_path
 from torchmode.analysis.roles import TrainingRoles

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path, PurePath
 from typing import ClassVar
 
-from torchmode.analysis.dataflow import FileAnalysis
+from torchmode.analysis.facts import FileAnalysis
 from torchmode.analysis.lattice import Site
 from torchmode.analysis.roles import EvaluationRoles, TrainingRoles
 from torchmode.docs import text

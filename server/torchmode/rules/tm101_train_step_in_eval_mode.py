@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from torchmode.analysis.cfg import Loop
-from torchmode.analysis.dataflow import CallSite, FileAnalysis, ForwardCall, Function, mode_in
+from torchmode.analysis.facts import CallSite, FileAnalysis, ForwardCall, Function, mode_in
 from torchmode.analysis.lattice import ModeFact, ModeValue, Site, contradicts
 from torchmode.analysis.names import root_of
 from torchmode.findings import Finding, Fix, Related

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from torchmode.analysis.dataflow import CallSite, ForwardCall, Function
+from torchmode.analysis.facts import CallSite, ForwardCall, Function
 from torchmode.analysis.grad_facts import called_functions
 from torchmode.analysis.lattice import ModeFact, contradicts
 from torchmode.analysis.names import access_path, root_of

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from torchmode.analysis.dataflow import SUBMODULES, FileAnalysis, Function, ModeSwitch, mode_in
+from torchmode.analysis.facts import SUBMODULES, FileAnalysis, Function, ModeSwitch, mode_in
 from torchmode.analysis.lattice import ModeFact, Site
 from torchmode.analysis.names import is_under
 from torchmode.findings import Finding, Fix, Related

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from torchmode.analysis import api_names
-from torchmode.analysis.dataflow import FileAnalysis, ForwardCall, Function
+from torchmode.analysis.facts import FileAnalysis, ForwardCall, Function
 from torchmode.analysis.grad_facts import GradFacts
 from torchmode.analysis.lattice import GradFact, Site
 from torchmode.analysis.names import access_path, stored_names

@@ -7,7 +7,7 @@ import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from torchmode.analysis.dataflow import FileAnalysis, Function
+from torchmode.analysis.facts import FileAnalysis, Function
 from torchmode.analysis.grad_facts import GradFacts, called_functions, decorator_grad
 from torchmode.analysis.lattice import Conditions, GradFact, Site, contradicts
 from torchmode.analysis.names import access_path

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from torchmode.analysis.cfg import Loop
-from torchmode.analysis.dataflow import FileAnalysis, Function, TrainingStep
+from torchmode.analysis.facts import FileAnalysis, Function, TrainingStep
 from torchmode.analysis.grad_facts import GradFacts
 from torchmode.analysis.lattice import Site
 from torchmode.analysis.names import access_path

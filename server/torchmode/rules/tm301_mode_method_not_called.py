@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 
 from torchmode.analysis import api_names
-from torchmode.analysis.dataflow import FileAnalysis, Function
+from torchmode.analysis.facts import FileAnalysis, Function
 from torchmode.analysis.lattice import ModeFact, Site
 from torchmode.analysis.names import access_path, prefixes, root_of
 from torchmode.analysis.walk import statements_of

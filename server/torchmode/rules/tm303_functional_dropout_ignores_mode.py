@@ -8,7 +8,7 @@ import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from torchmode.analysis.dataflow import Function
+from torchmode.analysis.facts import Function
 from torchmode.analysis.names import ImportMap, access_path
 from torchmode.findings import Finding, Fix, Severity
 from torchmode.fixes import parses_after

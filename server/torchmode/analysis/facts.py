@@ -1,0 +1,163 @@
+"""The facts the analysis leaves for the rules and the hovers: small records, no machinery.
+
+``FileAnalysis`` holds one file's observations: every forward call with the mode and grad
+state there, every training step, mode switch and call of a same-file function, and the
+state before each statement. Rules and hovers import this module only; how the facts are
+computed lives in ``dataflow`` (the fixpoint) and the modules it drives.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from torchmode.analysis.cfg import Loop
+from torchmode.analysis.lattice import ENTRY_MODE, UNKNOWN_MODE, Conditions, GradValue, ModeValue, State
+from torchmode.analysis.names import ImportMap, prefixes, root_of
+from torchmode.syntax.document import Document
+
+MODULE_FUNCTION = "<module>"
+FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+SUBMODULES = "<submodules>"  # the path component for "some of its sub-modules"
+TRAINING_SNAPSHOT = "<training>"  # below a variable that saved ``model.training``
+
+
+@dataclass(eq=False)
+class Function:
+    """A function body (or the module body) and what the analysis needs to know of it."""
+
+    name: str  # dotted: "train", "Trainer.fit", "<module>"
+    node: FunctionNode | None
+    body: list[ast.stmt]
+    parameters: list[str]  # positional order, then keyword-only
+    positional_count: int
+    locals: frozenset[str]
+    class_name: str | None
+    parent: Function | None
+    nested: dict[str, Function] = field(default_factory=dict)
+    rebound: frozenset[str] = frozenset()  # parameters/globals given a new object in the body
+
+    @property
+    def is_module(self) -> bool:
+        return self.node is None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What calling a function does: exit values in terms of the caller's (``entry``) values."""
+
+    effects: tuple[tuple[str, ModeValue], ...] = ()
+    grad: GradValue | None = None  # None: the function leaves the grad mode as it found it
+
+
+@dataclass(frozen=True)
+class ForwardCall:
+    function: Function
+    call: ast.Call
+    statement: ast.stmt | None
+    path: str
+    value: ModeValue
+    grad: GradValue
+    assumptions: Conditions
+    loops: tuple[Loop, ...]
+
+
+@dataclass(frozen=True)
+class TrainingStep:
+    """``loss.backward()``, ``optimizer.step()`` and their framework spellings."""
+
+    function: Function
+    call: ast.Call
+    kind: str
+    assumptions: Conditions
+    loops: tuple[Loop, ...]
+    grad: GradValue
+
+
+@dataclass(frozen=True)
+class ModeSwitch:
+    """A direct ``X.train(...)`` / ``X.eval()`` call."""
+
+    function: Function
+    call: ast.Call
+    statement: ast.stmt | None
+    path: str
+    value: ModeValue
+    loops: tuple[Loop, ...]
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """A call of a same-file function, with the caller's modes just before it."""
+
+    function: Function  # the caller
+    call: ast.Call
+    statement: ast.stmt | None
+    callee: Function
+    bindings: tuple[tuple[str, str], ...]  # callee parameter -> caller access path
+    modes: tuple[tuple[str, ModeValue], ...]
+    loops: tuple[Loop, ...]
+
+    def argument_value(self, callee_path: str) -> ModeValue | None:
+        """The caller's value for a callee parameter path (``m.backbone`` -> ``model.backbone``)."""
+        root, dot, rest = callee_path.partition(".")
+        argument = dict(self.bindings).get(root)
+        if argument is None:
+            if root in self.callee.parameters or root in self.callee.locals:
+                return None
+            # A global of the callee is the caller's global too, unless the caller shadows it.
+            if not self.function.is_module and root in self.function.locals:
+                return None
+            argument = root
+        return ModeLookup(self.function).value(dict(self.modes), argument + dot + rest)
+
+
+@dataclass
+class FileAnalysis:
+    document: Document
+    functions: list[Function]
+    forward_calls: list[ForwardCall] = field(default_factory=list)
+    steps: list[TrainingStep] = field(default_factory=list)
+    switches: list[ModeSwitch] = field(default_factory=list)
+    call_sites: list[CallSite] = field(default_factory=list)
+    model_paths: frozenset[str] = frozenset()
+    trained_paths: frozenset[str] = frozenset()
+    imports: ImportMap | None = None  # local name -> imported name, for rules that match APIs
+    module_classes: frozenset[str] = frozenset()  # classes of this file deriving from nn.Module
+    constructors: dict[str, tuple[ast.Call, ...]] = field(default_factory=dict)  # path -> its Net(...) calls
+    # The state just before each statement (and each if/while test, for iterable, with item),
+    # keyed by ``id()`` of its ast node: the grad and modes any rule or hover can ask about.
+    states_before: dict[int, State] = field(default_factory=dict)
+    module_exit: State | None = None  # after the last module-level statement
+
+    def state_before(self, node: ast.AST) -> State | None:
+        return self.states_before.get(id(node))
+
+
+class ModeLookup:
+    """The value of a path that a state does not hold: inherited, ``entry`` or ``unknown``."""
+
+    def __init__(self, function: Function) -> None:
+        self.function = function
+
+    def __call__(self, state: State, path: str) -> ModeValue:
+        modes = state.mode_map
+        return self.value(modes, path)
+
+    def value(self, modes: dict[str, ModeValue], path: str) -> ModeValue:
+        for prefix in prefixes(path):
+            value = modes.get(prefix)
+            if value is not None:
+                return value
+        root = root_of(path)
+        function = self.function
+        if function.is_module:
+            return UNKNOWN_MODE
+        if root in function.parameters or root not in function.locals:
+            return ENTRY_MODE
+        return UNKNOWN_MODE
+
+
+def mode_in(state: State, path: str, function: Function) -> ModeValue:
+    """The value of ``path`` in ``state`` inside ``function`` (inherited, entry or unknown if unset)."""
+    return ModeLookup(function).value(state.mode_map, path)
