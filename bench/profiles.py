@@ -79,7 +79,7 @@ REMEDIES: dict[str, str] = {
         "runs the whole analysis again for every hover: keep the FileAnalysis of the last check "
         "(on the server's Analysis) and answer hovers from it"
     ),
-    "analyze (torchmode/analysis/dataflow.py)": (
+    "analyze (torchmode/analysis/project.py)": (
         "the whole-file analysis, from scratch for every new text: per keystroke it should run "
         "only for the changed function and what depends on its summary (incremental analysis)"
     ),

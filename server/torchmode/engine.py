@@ -13,12 +13,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Generic, Literal, Protocol, TypeVar
 
-from torchmode.analysis.dataflow import analyze
 from torchmode.analysis.facts import FileAnalysis
 from torchmode.analysis.layers import LayerSensitivity
 from torchmode.analysis.names import access_path
 from torchmode.analysis.project import (
     Project,
+    analyze,
     interpreter_library_paths,
     project_for_paths,
     read_disk,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import textwrap
 
-from torchmode.analysis.dataflow import analyze
 from torchmode.analysis.facts import FileAnalysis, ForwardCall
 from torchmode.analysis.lattice import modes_of
+from torchmode.analysis.project import analyze
 from torchmode.syntax import Document
 
 

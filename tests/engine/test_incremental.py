@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from torchmode.analysis.dataflow import Fixpoint, ModuleAnalyzer
+from torchmode.analysis.dataflow import ModuleAnalyzer
 from torchmode.analysis.facts import Function
 from torchmode.analysis.project import Project
+from torchmode.analysis.reuse import Fixpoint, cache_of
 from torchmode.engine import check_document, forward_call_states
 from torchmode.syntax import Document
 from torchmode.syntax.incremental import reparse
@@ -225,7 +226,7 @@ def test_an_edit_inside_one_function_reuses_the_others() -> None:
     assert old_index is not None and new_index is not None
     assert new_index._by_statement[id(kept[-1])] is old_index._by_statement[id(kept[-1])]
     analyzer = ModuleAnalyzer(second, new_tree)
-    previous_cache = first.analysis_cache
+    previous_cache = cache_of(first)
     analyzer.run()
     # ``train`` calls ``test``, not the edited function: its fixpoint is reused too.
     assert analyzer.work.reused_fixpoints >= 2
@@ -234,7 +235,7 @@ def test_an_edit_inside_one_function_reuses_the_others() -> None:
         for node in functions[1:]
         if analyzer.reuse.graph_of(node) is not None
         and previous_cache is not None
-        and analyzer.reuse.graph_of(node) == previous_cache.graph_of(node)  # type: ignore[attr-defined]
+        and analyzer.reuse.graph_of(node) == previous_cache.graph_of(node)
     ]
     assert reused, "no control-flow graph was carried over"
     assert check_document(second).findings == check_document(Document(second.text, "seed_loop.py")).findings

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from torchmode.analysis import api_names
 from torchmode.analysis.cfg import ControlFlowGraph, Node, NodeKind
-from torchmode.analysis.dataflow import ReuseCache
 from torchmode.analysis.facts import CallSite, FileAnalysis, Function
 from torchmode.analysis.lattice import GradFact, GradValue
 from torchmode.analysis.names import ImportMap, stored_names
+from torchmode.analysis.reuse import cache_of
 from torchmode.analysis.walk import own_expressions, statements_of
 
 
@@ -106,16 +106,16 @@ class GradFacts:
         index = self._statement_of.get(id(function))
         if index is not None:
             return index
-        reusable = self.analysis.document.analysis_cache
+        reusable = cache_of(self.analysis.document)
         node = function.node
-        if isinstance(reusable, ReuseCache) and node is not None:
+        if reusable is not None and node is not None:
             index = reusable.statement_index_of(node)
         if index is None:
             index = {}
             for statement in statements_of(function.body):
                 for expression in own_expressions(statement):
                     index[id(expression)] = statement
-            if isinstance(reusable, ReuseCache) and node is not None:
+            if reusable is not None and node is not None:
                 reusable.statement_indexes[id(node)] = (node, index)
         self._statement_of[id(function)] = index
         return index

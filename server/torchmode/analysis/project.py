@@ -29,15 +29,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from torchmode.analysis.dataflow import ModuleAnalyzer
+from torchmode.analysis.api_names import module_classes
+from torchmode.analysis.dataflow import ModuleAnalyzer, real_path
+from torchmode.analysis.facts import FileAnalysis, Function
+from torchmode.analysis.layers import LayerSensitivity
 from torchmode.analysis.names import ImportMap, access_path
 from torchmode.syntax import Document
 from torchmode.syntax.node_index import node_index
-
-if TYPE_CHECKING:
-    from torchmode.analysis.facts import Function
 
 _log = logging.getLogger(__name__)
 
@@ -523,8 +523,6 @@ class Project:
         self, importer: Path, imports: ImportMap, local_name: str, depth: int = 0
     ) -> bool | None:
         """Can a wrong mode change what an imported model class computes? (see ``layers``)"""
-        from torchmode.analysis.layers import LayerSensitivity
-
         with self.lock:
             target = imports.import_target(local_name)
             if target is None or depth > MAX_REEXPORT_HOPS:
@@ -558,16 +556,15 @@ class Project:
 
     # -- names to definitions -------------------------------------------------------------------
 
-    def resolve(self, analyzer: ModuleAnalyzer, local_name: str, library: bool = False) -> Definition | None:
-        """The function or class a name imported into ``analyzer``'s file refers to.
+    def resolve(
+        self, importer: Path, imports: ImportMap, local_name: str, library: bool = False
+    ) -> Definition | None:
+        """The function or class a name imported into the file ``importer`` refers to.
 
         ``local_name`` is a dotted access path: ``evaluate`` (``from engine import
         evaluate``), ``engine.evaluate`` (``import engine``), ``E.Trainer``.
         """
-        importer = analyzer.path
-        if importer is None:
-            return None
-        target = analyzer.imports.import_target(local_name)
+        target = imports.import_target(local_name)
         if target is None:
             return None
         level, dotted = target
@@ -637,8 +634,6 @@ class Project:
 
 
 def _summarize_file(document: Document, tree: ast.Module, digest: str) -> _Entry:
-    from torchmode.analysis.api_names import module_classes
-
     # The imports and classes from the node index, in source order: no walk of the tree.
     index = node_index(document)
     if index is not None and index.tree is tree:
@@ -706,3 +701,25 @@ def find_project_root(start: Path) -> Path | None:
         if any((folder / marker).exists() for marker in ("pyproject.toml", "setup.py", "setup.cfg", ".git")):
             return folder
     return None
+
+
+def analyze(document: Document, project: Project | None = None) -> FileAnalysis | None:
+    """All facts of one document, or None when it does not parse.
+
+    With a project, calls and classes imported from its other files are followed.
+    """
+    if project is not None:
+        project.begin_check()
+        path = real_path(document.path)
+        if path is not None and path.suffix == ".py":
+            # The project keeps this file's analyzer: a later file importing from it reuses
+            # its parse and fixpoints, and if an earlier one did, this check reuses theirs.
+            # Under the project lock, as every shared analyzer.
+            with project.lock:
+                analyzer = project.analyzer_for_document(path, document)
+                if analyzer is not None:
+                    return analyzer.run()
+    tree = document.tree
+    if tree is None:
+        return None
+    return ModuleAnalyzer(document, tree, project).run()

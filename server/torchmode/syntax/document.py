@@ -27,20 +27,17 @@ class ParseFailure:
 
 
 class Document:
-    """Immutable source text with lazily built views of it."""
+    """A source text (never changed) with lazily built views of it."""
 
     def __init__(self, text: str, path: str = "<string>") -> None:
         self.text = text
         self.path = path
         # The language server's incremental path (``syntax.incremental.reparse``): the
         # latest earlier version whose analysis can be partly reused, taken (and cleared)
-        # by the analysis of this one; and what this version's analysis leaves for the next.
+        # by the analysis of this one; and whether an analysis of this version ran and left
+        # its results for the next (``analysis.reuse`` keeps them beside the document).
         self.predecessor: Document | None = None
-        self.analysis_cache: object | None = None
-        # ``syntax.node_index``: this text's index once built, else the latest earlier
-        # version's (its parts for the statements this tree kept are taken over).
-        self.node_index: object | None = None
-        self.previous_node_index: object | None = None
+        self.analysed = False
 
     @cached_property
     def lines(self) -> list[str]:

@@ -28,6 +28,7 @@ import bisect
 import warnings
 
 from torchmode.syntax.document import Document
+from torchmode.syntax.node_index import carry_over
 
 
 def reparse(previous: Document, text: str) -> Document:
@@ -36,9 +37,9 @@ def reparse(previous: Document, text: str) -> Document:
     document = Document(text, previous.path)
     # The analysis reuses the latest version that was analysed (a version superseded while
     # the user kept typing never was).
-    document.predecessor = previous if previous.analysis_cache is not None else previous.predecessor
+    document.predecessor = previous if previous.analysed else previous.predecessor
     # The node index (``syntax.node_index``) of the latest version that built one.
-    document.previous_node_index = previous.node_index or previous.previous_node_index
+    carry_over(previous, document)
     old_tree = previous.tree
     if old_tree is None:
         return document

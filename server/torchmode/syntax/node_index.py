@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import weakref
 from collections.abc import Iterator
 
 from torchmode.syntax.document import Document
@@ -121,15 +122,28 @@ def _first_line(statement: ast.stmt) -> int:
     return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
 
 
+# Each document's index once built, and for a new version the latest earlier version's index
+# (its parts for the statements this tree kept are taken over). Beside the documents: they go
+# with them.
+_INDEXES: weakref.WeakKeyDictionary[Document, NodeIndex] = weakref.WeakKeyDictionary()
+_PREVIOUS: weakref.WeakKeyDictionary[Document, NodeIndex] = weakref.WeakKeyDictionary()
+
+
 def node_index(document: Document) -> NodeIndex | None:
     """The document's index (None when it does not parse), built on first use."""
-    index = document.node_index
-    if not isinstance(index, NodeIndex):
+    index = _INDEXES.get(document)
+    if index is None:
         tree = document.tree
         if tree is None:
             return None
-        previous = document.previous_node_index
-        document.previous_node_index = None
-        index = NodeIndex(tree, previous if isinstance(previous, NodeIndex) else None)
-        document.node_index = index
+        index = NodeIndex(tree, _PREVIOUS.pop(document, None))
+        _INDEXES[document] = index
     return index
+
+
+def carry_over(previous: Document, document: Document) -> None:
+    """``document`` is the next version of ``previous``: its index may take over the parts of
+    the latest earlier index for the statements its tree keeps."""
+    found = _INDEXES.get(previous) or _PREVIOUS.get(previous)
+    if found is not None:
+        _PREVIOUS[document] = found

@@ -1,0 +1,310 @@
+"""Which function a call runs: same-file functions, methods through classes and their bases,
+instances of known classes, and names imported from the project's other files.
+
+Other files are reached through ``OtherFiles`` (``analysis.project.Project`` implements it):
+this module knows what it asks of them, not how they are found, so the project can build
+analyzers without the analysis importing the project.
+"""
+
+from __future__ import annotations
+
+import ast
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from torchmode.analysis.facts import Function, Summary
+from torchmode.analysis.functions import FunctionTable
+from torchmode.analysis.identity import strip_wrappers
+from torchmode.analysis.names import ImportMap, access_path, root_of
+from torchmode.analysis.reuse import ReadRecorder
+from torchmode.analysis.walk import all_statements
+from torchmode.syntax.document import Document
+from torchmode.syntax.node_index import node_index
+
+
+class FileAnalyzer(Protocol):
+    """Another file's analyzer, as far as this file's analysis uses it."""
+
+    calls: CallResolver
+
+    def summary_of(self, function: Function) -> Summary: ...
+
+    def project_lock(self) -> AbstractContextManager[Any]: ...
+
+
+class Definition(Protocol):
+    """The function or class an imported name refers to, in a file of the project."""
+
+    @property
+    def kind(self) -> Literal["function", "class"]: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def analyzer(self) -> FileAnalyzer | None: ...
+
+    def function_and_analyzer(self) -> tuple[Function, FileAnalyzer] | None: ...
+
+
+class OtherFiles(Protocol):
+    """What the analysis of one file asks of the others (``analysis.project.Project``)."""
+
+    @property
+    def lock(self) -> threading.RLock: ...
+
+    @property
+    def generation(self) -> int: ...
+
+    def resolve(
+        self, importer: Path, imports: ImportMap, local_name: str, library: bool = False
+    ) -> Definition | None: ...
+
+    def is_module_class(self, path: Path, class_name: str, depth: int = 0) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ResolvedCall:
+    """The function a call runs, the file that has it, and the caller's argument paths:
+    positional (the receiver first for a method), and by keyword."""
+
+    callee: Function
+    positional: list[str | None]
+    keywords: dict[str, str | None]
+    owner: FileAnalyzer
+
+
+class CallResolver:
+    """Answers "which function does this call run?" for one file."""
+
+    def __init__(
+        self,
+        document: Document,
+        tree: ast.Module,
+        imports: ImportMap,
+        table: FunctionTable,
+        module_classes: frozenset[str],
+        owner: FileAnalyzer,
+        recorder: ReadRecorder,
+        project: OtherFiles | None,
+        path: Path | None,
+    ) -> None:
+        self.imports = imports
+        self.table = table
+        self.module_classes = module_classes
+        self.owner = owner  # this file's analyzer: the owner of same-file callees
+        self.recorder = recorder
+        self.project = project
+        self.path = path
+        # The model paths of this file, known once model discovery ran (it asks this
+        # resolver which classes are modules first): installed packages are read only for
+        # calls that get a model.
+        self.model_paths: Callable[[], frozenset[str]] = frozenset
+        self._imported: dict[tuple[str, bool], Definition | None] = {}
+        self._imported_module_classes: dict[str, bool] = {}
+        # ``trainer = Trainer(model)``: the classes of this file each path is an instance of
+        # (a path assigned anything else too gets no class).
+        self.instances = self._find_instances(document, tree)
+
+    # -- classes ---------------------------------------------------------------------------------
+
+    def _find_instances(self, document: Document, tree: ast.Module) -> dict[str, set[str]]:
+        instances: dict[str, set[str]] = {}
+        unknown: set[str] = set()
+        index = node_index(document)
+        classes = self.table.classes
+        for statement in index.of_type(ast.Assign) if index is not None else all_statements(tree):
+            if not isinstance(statement, ast.Assign):
+                continue
+            value = statement.value
+            name = access_path(value.func) if isinstance(value, ast.Call) else None
+            for target in statement.targets:
+                path = access_path(target)
+                if path is None:
+                    continue
+                # A class of this file, or an imported name (resolved when a method is called).
+                if name is not None and (
+                    name in classes
+                    or root_of(name) in self.imports.aliases
+                    or root_of(name) in self.imports.relative
+                ):
+                    instances.setdefault(path, set()).add(name)
+                else:
+                    unknown.add(path)
+        return {path: classes for path, classes in instances.items() if path not in unknown}
+
+    def method(
+        self, class_name: str, name: str, skip_own: bool = False, depth: int = 0
+    ) -> tuple[Function, FileAnalyzer] | None:
+        """A method as Python finds it: the class itself, then its bases in order (those of
+        this file, and those imported from other files of the project)."""
+        if depth > 20:
+            return None  # a cycle of bases cannot exist at run time; do not loop on one here
+        table = self.table
+        if not skip_own:
+            method = table.classes.get(class_name, {}).get(name)
+            if method is not None:
+                return method, self.owner
+        for base in table.class_bases.get(class_name, []):
+            if base in table.classes or base in table.class_bases:
+                found = self.method(base, name, depth=depth + 1)
+            else:
+                imported = self.imported_definition(base)
+                found = None
+                owner = imported.analyzer if imported is not None and imported.kind == "class" else None
+                if imported is not None and owner is not None:
+                    with owner.project_lock():
+                        found = owner.calls.method(imported.name, name, depth=depth + 1)
+            if found is not None:
+                return found
+        return None
+
+    def class_of(self, path: str) -> tuple[str, FileAnalyzer] | None:
+        """The class (and its file's analyzer) that every assignment of ``path`` instantiates."""
+        classes = self.instances.get(path)
+        if classes is None or len(classes) != 1:
+            return None
+        name = next(iter(classes))
+        if name in self.table.classes:
+            return name, self.owner
+        imported = self.imported_definition(name)
+        owner = imported.analyzer if imported is not None and imported.kind == "class" else None
+        if imported is None or owner is None:
+            return None
+        return imported.name, owner
+
+    def is_module_class(self, class_name: str, depth: int = 0) -> bool:
+        """A class of this file that derives from nn.Module, here or through imported bases."""
+        if class_name in self.module_classes:
+            return True
+        if depth > 20:
+            return False
+        class_bases = self.table.class_bases
+        for base in class_bases.get(class_name, []):
+            if base in class_bases:
+                if self.is_module_class(base, depth + 1):
+                    return True
+            elif self.is_imported_module_class(base):
+                return True
+        return False
+
+    def is_imported_module_class(self, local_path: str) -> bool:
+        """``from models import Net``: is ``Net`` an nn.Module subclass in its file (or through
+        its bases in further files)?"""
+        known = self._imported_module_classes.get(local_path)
+        if known is not None:
+            return known
+        self._imported_module_classes[local_path] = False  # a cycle of imports ends here
+        definition = self.imported_definition(local_path)
+        found = False
+        if definition is not None and definition.kind == "class" and self.project is not None:
+            found = self.project.is_module_class(definition.path, definition.name)
+        self._imported_module_classes[local_path] = found
+        return found
+
+    # -- other files ----------------------------------------------------------------------------
+
+    def imported_definition(self, local_path: str, library: bool = False) -> Definition | None:
+        """The function or class an imported name refers to in another file of the project
+        (with ``library``, also in installed packages: only for calls that get a model)."""
+        if self.project is None or self.path is None:
+            return None
+        root = root_of(local_path)
+        if root not in self.imports.aliases and root not in self.imports.relative:
+            return None
+        key = (local_path, library)
+        if key not in self._imported:
+            self._imported[key] = self.project.resolve(self.path, self.imports, local_path, library)
+        return self._imported[key]
+
+    def _gets_a_model(self, call: ast.Call) -> bool:
+        """Is a model passed to this call? Only then is an installed package worth reading."""
+        model_paths = self.model_paths()
+        for argument in [*call.args, *(keyword.value for keyword in call.keywords)]:
+            stripped = strip_wrappers(argument.value if isinstance(argument, ast.Starred) else argument)
+            path = access_path(stripped) if stripped is not None else None
+            if path is not None and path in model_paths:
+                return True
+        return False
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def resolve_call(self, function: Function, call: ast.Call) -> ResolvedCall | None:
+        """The function a call runs (in this file, or imported from another file of the
+        project, with the analyzer of its file), with its argument paths bound to parameter names."""
+        func = call.func
+        receiver: str | None = None
+        found: tuple[Function, FileAnalyzer] | None = None
+        table = self.table
+        if isinstance(func, ast.Name):
+            scope: Function | None = function
+            while scope is not None and found is None:
+                nested = scope.nested.get(func.id)
+                if nested is not None:
+                    found = nested, self.owner
+                elif func.id in scope.locals and not scope.is_module:
+                    return None  # a local variable shadows any def of that name
+                scope = scope.parent
+            if found is None and func.id in table.module.nested:
+                found = table.module.nested[func.id], self.owner
+            if found is None and func.id not in table.classes:
+                # ``from engine import evaluate``
+                imported = self.imported_definition(func.id, self._gets_a_model(call))
+                if imported is not None:
+                    found = imported.function_and_analyzer()
+        elif isinstance(func, ast.Attribute):
+            target = func.value
+            self_name = function.parameters[0] if function.class_name and function.parameters else None
+            if (
+                self_name is not None
+                and isinstance(target, ast.Call)
+                and isinstance(target.func, ast.Name)
+                and target.func.id == "super"
+            ):
+                # ``super().evaluate()``: the first base that defines it.
+                assert function.class_name is not None
+                found = self.method(function.class_name, func.attr, skip_own=True)
+                receiver = self_name
+            elif isinstance(target, ast.Name) and target.id == self_name:
+                assert function.class_name is not None
+                found = self.method(function.class_name, func.attr)
+                receiver = self_name
+            else:
+                # ``trainer.fit()`` where ``trainer = Trainer(...)``, a class of this file or
+                # an imported one.
+                path = access_path(target)
+                owner_class = self.class_of(path) if path is not None else None
+                if owner_class is not None:
+                    class_name, class_owner = owner_class
+                    with class_owner.project_lock():
+                        found = class_owner.calls.method(class_name, func.attr)
+                    receiver = path
+                elif path is not None and (function.is_module or root_of(path) not in function.locals):
+                    # ``engine.evaluate(...)`` after ``import engine``.
+                    imported = self.imported_definition(f"{path}.{func.attr}", self._gets_a_model(call))
+                    if imported is not None:
+                        found = imported.function_and_analyzer()
+        if found is None or found[0].node is None:
+            return None
+        callee, owner = found
+        if owner is self.owner:
+            self.recorder.function(callee)
+        positional: list[str | None] = [receiver] if receiver is not None else []
+        for argument in call.args:
+            if isinstance(argument, ast.Starred):
+                break
+            stripped = strip_wrappers(argument)
+            positional.append(access_path(stripped) if stripped is not None else None)
+        keywords: dict[str, str | None] = {}
+        for keyword in call.keywords:
+            if keyword.arg is not None:
+                stripped = strip_wrappers(keyword.value)
+                keywords[keyword.arg] = access_path(stripped) if stripped is not None else None
+        return ResolvedCall(callee, positional, keywords, owner)

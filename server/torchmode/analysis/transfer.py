@@ -1,0 +1,575 @@
+"""The transfer of one control-flow node: how a statement changes the modes and the grad mode.
+
+``NodeTransfer`` evaluates a node's expressions in evaluation order and applies what each
+call does: ``m.train()``/``m.eval()`` switch a model (and its sub-modules), a grad context
+or a bare ``set_grad_enabled`` changes the grad mode, a call of a known function applies
+its summary, and a call of a model is a forward pass (recorded when observing).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+from typing import Protocol
+
+from torchmode.analysis import api_names
+from torchmode.analysis.calls import FileAnalyzer, ResolvedCall
+from torchmode.analysis.cfg import Loop
+from torchmode.analysis.facts import (
+    TRAINING_SNAPSHOT,
+    CallSite,
+    FileAnalysis,
+    ForwardCall,
+    Function,
+    ModeLookup,
+    ModeSwitch,
+    Summary,
+    TrainingStep,
+)
+from torchmode.analysis.identity import strip_wrappers, submodule_alias
+from torchmode.analysis.lattice import (
+    UNKNOWN_MODE,
+    Condition,
+    Conditions,
+    GradFact,
+    GradValue,
+    ModeFact,
+    ModeValue,
+    Site,
+    State,
+    condition_of,
+    make_state,
+)
+from torchmode.analysis.names import ImportMap, access_path, is_under, root_of, stored_names
+from torchmode.syntax.document import Document
+
+
+class TransferContext(FileAnalyzer, Protocol):
+    """What a node's transfer asks of its file's analyzer (``dataflow.ModuleAnalyzer``)."""
+
+    @property
+    def document(self) -> Document: ...
+
+    @property
+    def imports(self) -> ImportMap: ...
+
+    @property
+    def model_paths(self) -> frozenset[str]: ...
+
+    def events_of(self, expr: ast.expr) -> tuple[ast.Call | ast.NamedExpr, ...]: ...
+
+    def summary_of(self, function: Function) -> Summary: ...
+
+    def site(self, node: ast.AST, function: Function, statement: ast.stmt | None) -> Site: ...
+
+    def grad_context(
+        self, expr: ast.expr, function: Function, decorator_form: bool = False
+    ) -> GradValue | None: ...
+
+    def grad_from_flag(self, flag: ast.expr, site: Site, scoped: bool) -> GradValue: ...
+
+    def is_module_constructor(self, call: ast.Call) -> bool: ...
+
+    def aliases(self, function: Function) -> dict[str, str]: ...
+
+    def resolve_call(self, function: Function, call: ast.Call) -> ResolvedCall | None: ...
+
+
+class NodeTransfer:
+    """The transfer of one CFG node: evaluates its expressions in order and updates the state.
+
+    ``record``: the file's analysis to record observations in (forward calls, steps,
+    switches, call sites), or None while the fixpoint is still being computed.
+    """
+
+    def __init__(
+        self,
+        analyzer: TransferContext,
+        function: Function,
+        state: State,
+        loops: tuple[Loop, ...],
+        record: FileAnalysis | None,
+    ) -> None:
+        self.analyzer = analyzer
+        self.document = analyzer.document
+        self.function = function
+        self.modes = state.mode_map
+        self.grad = state.grad
+        self.grad_stack = state.grad_stack
+        self.assumptions = state.assumptions
+        self.loops = loops
+        self.record = record
+        self.lookup = ModeLookup(function)
+        self.aliases = analyzer.aliases(function)
+
+    def finish(self) -> State:
+        return make_state(self.modes, self.grad, self.grad_stack, self.assumptions)
+
+    def value(self, path: str) -> ModeValue:
+        return self.lookup.value(self.modes, path)
+
+    def set_path(self, path: str, value: ModeValue) -> None:
+        """Set a model's mode; like ``nn.Module.train``, it reaches every sub-module."""
+        for existing in [existing for existing in self.modes if is_under(existing, path)]:
+            del self.modes[existing]
+        self.modes[path] = value
+        self.mirror(path)
+
+    def mirror(self, path: str) -> None:
+        """Copy what is known under ``path`` to the other names of the same object."""
+        if not self.aliases:
+            return
+        for other, prefix in self._equivalents(path):
+            for existing in [existing for existing in self.modes if is_under(existing, other)]:
+                del self.modes[existing]
+            for existing, value in list(self.modes.items()):
+                if is_under(existing, prefix):
+                    self.modes[other + existing[len(prefix) :]] = value
+
+    def _equivalents(self, path: str) -> list[tuple[str, str]]:
+        """(other name, the prefix of ``path`` it stands for) for each alias of ``path``."""
+        found: list[tuple[str, str]] = []
+        for alias, target in self.aliases.items():
+            if is_under(path, alias):
+                found.append((target + path[len(alias) :], path))
+            elif is_under(path, target):
+                found.append((alias + path[len(target) :], path))
+        return found
+
+    def is_model(self, path: str) -> bool:
+        if path in self.analyzer.model_paths:
+            return True
+        target = self.aliases.get(path)
+        return target is not None and target in self.analyzer.model_paths
+
+    def forget(self, names: set[str] | frozenset[str]) -> None:
+        """An assignment to a name makes every condition that mentions it unknown."""
+        if not names:
+            return
+
+        def keep(condition: Condition) -> bool:
+            return not (condition.names & names)
+
+        self.assumptions = frozenset(filter(keep, self.assumptions))
+        for path, value in list(self.modes.items()):
+            if any(not keep(condition) for fact in value for condition in fact.conditions):
+                self.modes[path] = frozenset(
+                    replace(fact, conditions=frozenset(filter(keep, fact.conditions))) for fact in value
+                )
+        if any(not keep(condition) for fact in self.grad for condition in fact.conditions):
+            self.grad = frozenset(
+                replace(fact, conditions=frozenset(filter(keep, fact.conditions))) for fact in self.grad
+            )
+
+    def _new_fact(
+        self, mode: str, origin: tuple[Site, ...], conditions: Conditions = frozenset(), fresh: bool = False
+    ) -> ModeFact:
+        assert mode in ("train", "eval", "entry", "unknown")
+        return ModeFact(mode, origin, conditions | self.assumptions, fresh)  # type: ignore[arg-type]
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def statement(self, statement: ast.stmt) -> None:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for decorator in statement.decorator_list:
+                self.evaluate(decorator, statement)
+            self.forget({statement.name})
+            return
+        if isinstance(statement, ast.Assign):
+            self.evaluate(statement.value, statement)
+            for target in statement.targets:
+                self.bind(target, statement.value, statement)
+            self._snapshot_training(statement)
+            return
+        if isinstance(statement, ast.AnnAssign):
+            if statement.value is not None:
+                self.evaluate(statement.value, statement)
+                self.bind(statement.target, statement.value, statement)
+            return
+        if isinstance(statement, ast.AugAssign):
+            self.evaluate(statement.value, statement)
+            self.forget(set(stored_names(statement.target)))
+            return
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            self.forget({(alias.asname or alias.name).split(".")[0] for alias in statement.names})
+            return
+        if (
+            isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Call)
+            and self._bare_set_grad_enabled(statement.value, statement)
+        ):
+            return
+        for child in ast.iter_child_nodes(statement):
+            if isinstance(child, ast.expr):
+                self.evaluate(child, statement)
+
+    def bind(self, target: ast.expr, value: ast.expr | None, statement: ast.stmt) -> None:
+        """Assignment: the target names a new object, or the same module under another name."""
+        names = set(stored_names(target))
+        self.forget(names)
+        path = access_path(target)
+        if path is None:
+            for name in names:
+                if name in self.modes or any(is_under(existing, name) for existing in self.modes):
+                    self.set_path(name, UNKNOWN_MODE)
+            return
+        same = self.aliases.get(path)
+        if same is not None:
+            # ``m = model``: ``m`` is ``model``, sub-modules and all.
+            for existing, known in list(self.modes.items()):
+                if is_under(existing, same):
+                    self.modes[path + existing[len(same) :]] = known
+            if path not in self.modes:
+                self.modes[path] = self.value(same)
+            return
+        new_value = self._value_of(value, statement) if value is not None else None
+        if new_value is not None:
+            self.set_path(path, new_value)
+        elif path in self.analyzer.model_paths or any(is_under(existing, path) for existing in self.modes):
+            self.set_path(path, UNKNOWN_MODE)
+        for alias, alias_target in self.aliases.items():
+            if root_of(alias) == path and alias != path:
+                # ``trainer = Trainer(model)``: ``trainer.model`` is ``model`` from here on.
+                for existing in [existing for existing in self.modes if is_under(existing, alias)]:
+                    del self.modes[existing]
+                self.modes[alias] = self.value(alias_target)
+
+    def _value_of(self, value: ast.expr, statement: ast.stmt) -> ModeValue | None:
+        """The mode of the module an expression gives, when it gives one we know."""
+        if isinstance(value, ast.Call) and value.args:
+            qualified = self.analyzer.imports.qualified_name(value.func)
+            if qualified in api_names.WRAPPER_CONSTRUCTORS:
+                # ``model = DistributedDataParallel(model)``: the wrapper is in the module's mode.
+                return self._value_of(value.args[0], statement)
+        switches: list[ast.Call] = []
+        expr = value
+        while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+            if expr.func.attr in ("train", "eval"):
+                switches.append(expr)
+            elif expr.func.attr not in api_names.SAME_MODULE_METHODS:
+                break
+            expr = expr.func.value
+        if isinstance(expr, ast.Call) and self.analyzer.is_module_constructor(expr):
+            if switches:
+                # The outermost switch wins: ``Net().eval()`` is in eval mode.
+                return self._switch_value(switches[0], statement)
+            site = self.analyzer.site(expr, self.function, statement)
+            if isinstance(expr.func, ast.Attribute) and expr.func.attr == "from_pretrained":
+                # transformers' and diffusers' from_pretrained call model.eval() before returning.
+                return frozenset({self._new_fact("eval", (site,), fresh=True)})
+            return frozenset({self._new_fact("train", (site,), fresh=True)})
+        source = access_path(expr)
+        if source is not None and (source in self.analyzer.model_paths or source in self.modes):
+            # Any switch in the chain was applied to ``source`` while evaluating.
+            return self.value(source)
+        return None
+
+    def _snapshot_training(self, statement: ast.Assign) -> None:
+        """``was_training = model.training`` saves the mode, for a later ``model.train(was_training)``.
+
+        The saved value lives under a pseudo-path below the variable, so rebinding the
+        variable drops it like any sub-path.
+        """
+        value = statement.value
+        if not (isinstance(value, ast.Attribute) and value.attr == "training"):
+            return
+        source = access_path(value.value)
+        if source is None or source not in self.analyzer.model_paths:
+            return
+        for target in statement.targets:
+            if isinstance(target, ast.Name):
+                self.modes[f"{target.id}.{TRAINING_SNAPSHOT}"] = self.value(source)
+
+    def _bare_set_grad_enabled(self, call: ast.Call, statement: ast.stmt) -> bool:
+        qualified = self.analyzer.imports.qualified_name(call.func)
+        if qualified is None or api_names.grad_context_kind(qualified) != "set_grad_enabled" or not call.args:
+            return False
+        for argument in call.args:
+            self.evaluate(argument, statement)
+        site = self.analyzer.site(call, self.function, statement)
+        value = self.analyzer.grad_from_flag(call.args[0], site, scoped=False)
+        self.grad = frozenset(replace(fact, conditions=fact.conditions | self.assumptions) for fact in value)
+        return True
+
+    def enter_with(self, item: ast.withitem) -> None:
+        expr = item.context_expr
+        context = self.analyzer.grad_context(expr, self.function)
+        if context is not None and isinstance(expr, ast.Call):
+            for argument in [*expr.args, *(keyword.value for keyword in expr.keywords)]:
+                self.evaluate(argument, None)
+        else:
+            self.evaluate(expr, None)
+        self.grad_stack = (*self.grad_stack, self.grad)
+        if context is not None:
+            self.grad = frozenset(
+                replace(fact, conditions=fact.conditions | self.assumptions) for fact in context
+            )
+        if item.optional_vars is not None:
+            self.forget(set(stored_names(item.optional_vars)))
+
+    def leave_with(self) -> None:
+        if self.grad_stack:
+            self.grad = self.grad_stack[-1]
+            self.grad_stack = self.grad_stack[:-1]
+
+    # -- expressions --------------------------------------------------------------------------
+
+    def evaluate(self, expr: ast.expr, statement: ast.stmt | None) -> None:
+        """Apply the events of an expression in evaluation order (callee and arguments first)."""
+        for event in self.analyzer.events_of(expr):
+            if isinstance(event, ast.NamedExpr):
+                self.forget({event.target.id})
+            else:
+                self.call(event, statement)
+
+    def call(self, call: ast.Call, statement: ast.stmt | None) -> None:
+        func = call.func
+        analyzer = self.analyzer
+        if isinstance(func, ast.Attribute):
+            receiver = strip_wrappers(func.value)
+            receiver_path = access_path(receiver) if receiver is not None else None
+            if func.attr in ("train", "eval") and receiver_path is not None and self.is_model(receiver_path):
+                assert receiver_path is not None
+                # ``for m in model.modules(): m.eval()`` switches some of model's sub-modules.
+                receiver_path = submodule_alias(self.loops, receiver_path) or receiver_path
+                value = self._switch_value(call, statement)
+                self.set_path(receiver_path, value)
+                if self.record is not None:
+                    self.record.switches.append(
+                        ModeSwitch(self.function, call, statement, receiver_path, value, self.loops)
+                    )
+                return
+            step_kind = api_names.training_step_kind(call, analyzer.imports)
+            if step_kind is not None:
+                if self.record is not None:
+                    self.record.steps.append(
+                        TrainingStep(self.function, call, step_kind, self.assumptions, self.loops, self.grad)
+                    )
+                return
+            if func.attr == "forward" and receiver_path is not None and self.is_model(receiver_path):
+                assert receiver_path is not None
+                self._forward(call, statement, receiver_path)
+                return
+        path = access_path(func)
+        if path is not None and self.is_model(path):
+            self._forward(call, statement, path)
+            return
+        resolved = analyzer.resolve_call(self.function, call)
+        if resolved is not None:
+            self._apply_summary(
+                call, statement, resolved.callee, resolved.positional, resolved.keywords, resolved.owner
+            )
+
+    def _forward(self, call: ast.Call, statement: ast.stmt | None, path: str) -> None:
+        if self.record is not None:
+            self.record.forward_calls.append(
+                ForwardCall(
+                    self.function,
+                    call,
+                    statement,
+                    path,
+                    self.value(path),
+                    self.grad,
+                    self.assumptions,
+                    self.loops,
+                )
+            )
+
+    def _switch_value(self, call: ast.Call, statement: ast.stmt | None) -> ModeValue:
+        assert isinstance(call.func, ast.Attribute)
+        site = self.analyzer.site(call, self.function, statement)
+        if call.func.attr == "eval":
+            return frozenset({self._new_fact("eval", (site,))})
+        flag: ast.expr | None = call.args[0] if call.args else None
+        for keyword in call.keywords:
+            if keyword.arg == "mode":
+                flag = keyword.value
+        if flag is None:
+            return frozenset({self._new_fact("train", (site,))})
+        if isinstance(flag, ast.Constant):
+            return frozenset({self._new_fact("train" if flag.value else "eval", (site,))})
+        if isinstance(flag, ast.Name) and f"{flag.id}.{TRAINING_SNAPSHOT}" in self.modes:
+            # ``model.train(was_training)``: back to the mode saved in ``was_training``.
+            return self.modes[f"{flag.id}.{TRAINING_SNAPSHOT}"]
+        text = self.document.source_of(flag)
+        return frozenset(
+            {
+                self._new_fact("train", (site,), frozenset({condition_of(flag, True, text)})),
+                self._new_fact("eval", (site,), frozenset({condition_of(flag, False, text)})),
+            }
+        )
+
+    def _apply_summary(
+        self,
+        call: ast.Call,
+        statement: ast.stmt | None,
+        callee: Function,
+        positional: list[str | None],
+        keywords: dict[str, str | None],
+        owner: FileAnalyzer,
+    ) -> None:
+        other_file = owner is not self.analyzer
+        if other_file:
+            with owner.project_lock():
+                summary = owner.summary_of(callee)
+        else:
+            summary = self.analyzer.summary_of(callee)
+        bindings: dict[str, str | None] = {}
+        for name, argument in zip(callee.parameters[: callee.positional_count], positional, strict=False):
+            bindings[name] = argument
+        for name, argument in keywords.items():
+            if name in callee.parameters:
+                bindings[name] = argument
+        if self.record is not None and not other_file:
+            # Rules look into a same-file callee's own facts; another file's are in its analysis.
+            bound = tuple((name, path) for name, path in bindings.items() if path is not None)
+            self.record.call_sites.append(
+                CallSite(
+                    self.function,
+                    call,
+                    statement,
+                    callee,
+                    bound,
+                    tuple(self.modes.items()),
+                    self.loops,
+                )
+            )
+        if not summary.effects and summary.grad is None:
+            return
+        site = self.analyzer.site(call, self.function, statement)
+        before = dict(self.modes)
+        flags = _constant_flags(callee, call, has_receiver=len(positional) > len(call.args))
+        for effect_path, effect_value in sorted(summary.effects, key=lambda item: item[0].count(".")):
+            root, dot, rest = effect_path.partition(".")
+            if root in callee.parameters:
+                argument = bindings.get(root)
+                if argument is None:
+                    continue
+                target = argument + dot + rest
+            else:
+                # A global of the callee: the same object only if it is a global here too
+                # (another file's globals are its own).
+                if other_file or (not self.function.is_module and root in self.function.locals):
+                    continue
+                target = effect_path
+            affected = [path for path in before if is_under(path, target) and path != target]
+            for path in [target, *affected]:
+                old = self.lookup.value(before, path)
+                new: set[ModeFact] = set()
+                for fact in effect_value:
+                    if any(
+                        flags.get(_flag_name(condition), condition.truth) != condition.truth
+                        for condition in fact.conditions
+                    ):
+                        continue  # ``set_mode(model, False)`` never takes the ``train`` branch
+                    if fact.mode == "entry":
+                        new |= old
+                    else:
+                        new.add(replace(fact, origin=_chain(site, fact.origin), conditions=self.assumptions))
+                self.modes[path] = frozenset(new)
+            self.mirror(target)
+        if summary.grad is not None:
+            new_grad: set[GradFact] = set()
+            for grad_fact in summary.grad:
+                if grad_fact.grad == "entry":
+                    new_grad |= self.grad
+                else:
+                    new_grad.add(
+                        replace(grad_fact, origin=_chain(site, grad_fact.origin), conditions=self.assumptions)
+                    )
+            self.grad = frozenset(new_grad)
+
+
+def _flag_name(condition: Condition) -> str:
+    """The parameter a summary condition tests (only plain ``Name`` tests are kept)."""
+    return next(iter(condition.names)) if len(condition.names) == 1 else ""
+
+
+def parameter_conditions(conditions: Conditions, function: Function) -> Conditions:
+    kept = set()
+    for condition in conditions:
+        name = _flag_name(condition)
+        if name in function.parameters and condition.key == ast.dump(ast.Name(id=name, ctx=ast.Load())):
+            kept.add(condition)
+    return frozenset(kept)
+
+
+def _constant_flags(callee: Function, call: ast.Call, has_receiver: bool) -> dict[str, bool]:
+    """Parameters of ``callee`` that this call sets to a constant (or leaves at a constant default)."""
+    flags: dict[str, bool] = {}
+    node = callee.node
+    if node is not None:
+        positional = [*node.args.posonlyargs, *node.args.args]
+        defaults = node.args.defaults
+        for parameter, default in zip(positional[len(positional) - len(defaults) :], defaults, strict=True):
+            if isinstance(default, ast.Constant):
+                flags[parameter.arg] = bool(default.value)
+        for parameter, keyword_default in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True):
+            if isinstance(keyword_default, ast.Constant):
+                flags[parameter.arg] = bool(keyword_default.value)
+    offset = 1 if has_receiver else 0
+    names = callee.parameters[: callee.positional_count]
+    for index, argument in enumerate(call.args):
+        if isinstance(argument, ast.Starred) or index + offset >= len(names):
+            break
+        name = names[index + offset]
+        if isinstance(argument, ast.Constant):
+            flags[name] = bool(argument.value)
+        else:
+            flags.pop(name, None)
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            continue
+        if isinstance(keyword.value, ast.Constant):
+            flags[keyword.arg] = bool(keyword.value.value)
+        else:
+            flags.pop(keyword.arg, None)
+    return flags
+
+
+_MAX_CHAIN = 6
+
+
+def _chain(site: Site, origin: tuple[Site, ...]) -> tuple[Site, ...]:
+    """Prefix a call site to a provenance chain, eliding the middle of very deep chains.
+
+    Messages name the call in this function and the statement that set the mode;
+    the calls in between are context. Unbounded chains would make every fact as
+    long as the call depth, and hashing them quadratic in it.
+    """
+    if len(origin) < _MAX_CHAIN:
+        return (site, *origin)
+    return (site, *origin[:2], *origin[-(_MAX_CHAIN - 3) :])
+
+
+def collect_events(expr: ast.expr, found: list[ast.Call | ast.NamedExpr]) -> None:
+    """Post-order: a call's callee and arguments are evaluated before the call itself.
+
+    Iterative: an expression can nest thousands deep (``a + a + ... + a``, a long
+    method chain), deeper than the interpreter's recursion limit.
+    """
+    stack: list[tuple[ast.AST, bool]] = [(expr, False)]
+    while stack:
+        node, finished = stack.pop()
+        if finished:
+            assert isinstance(node, (ast.Call, ast.NamedExpr))
+            found.append(node)
+            continue
+        if isinstance(node, ast.Lambda):
+            continue  # its body runs later, if ever
+        if isinstance(node, ast.NamedExpr):
+            stack.append((node, True))
+            stack.append((node.value, False))
+            continue
+        children: list[ast.AST] = []
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                children.append(child)
+            elif isinstance(child, ast.comprehension):
+                children.append(child.iter)
+                children.extend(child.ifs)
+            elif isinstance(child, ast.keyword):
+                children.append(child.value)
+        if isinstance(node, ast.Call):
+            stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children))
