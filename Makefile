@@ -42,6 +42,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 # pytest's own exit code is kept in a file because make reports any failed recipe as 2;
 # .ci/run exits with it (1 tests failed, 5 no tests collected, ...).
