@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path, PurePath
@@ -12,9 +12,10 @@ from torchmode.analysis.facts import FileAnalysis
 from torchmode.analysis.lattice import Site
 from torchmode.analysis.roles import EvaluationRoles, TrainingRoles
 from torchmode.docs import text
-from torchmode.findings import Finding, Related, Severity
+from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.settings import Settings
 from torchmode.syntax.document import Document
+from torchmode.syntax.positions import Span
 
 _RULE_DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules"
 
@@ -113,3 +114,27 @@ class Rule:
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         raise NotImplementedError
+
+    def report(
+        self,
+        span: Span,
+        message: str,
+        *,
+        related: Iterable[Related] = (),
+        fixes: Iterable[Fix] = (),
+        subject: str = "",
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A finding of this rule at ``span`` (as Fixit's ``self.report``): the code, name,
+        documentation link and default severity come from the rule."""
+        return Finding(
+            code=self.code,
+            name=self.name,
+            message=message,
+            span=span,
+            severity=self.default_severity if severity is None else severity,
+            related=tuple(related),
+            fixes=tuple(fixes),
+            url=self.url(),
+            subject=subject,
+        )

@@ -294,15 +294,11 @@ class TrainStepInEvalMode(Rule):
                     context.text("TM101.related.train_once" if once else "TM101.related.train_site"),
                 )
             )
-        return Finding(
-            code=self.code,
-            name=self.name,
-            message=message,
-            span=forward_span,
-            severity=self.default_severity,
+        return self.report(
+            forward_span,
+            message,
             related=tuple(related),
             fixes=tuple(self._fixes(context, forward, forward_span, evals, trains)),
-            url=self.url(),
             subject=forward.path,
         )
 
@@ -385,15 +381,11 @@ class TrainStepInEvalMode(Rule):
                     (insert,),
                 )
             )
-        return Finding(
-            code=self.code,
-            name=self.name,
-            message=message,
-            span=forward_span,
-            severity=self.default_severity,
+        return self.report(
+            forward_span,
+            message,
             related=tuple(related),
             fixes=tuple(fixes),
-            url=self.url(),
             subject=forward.path,
         )
 

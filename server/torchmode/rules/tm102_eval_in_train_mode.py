@@ -215,16 +215,13 @@ def run(model, loaders, optimizer):
                 consequence=consequence,
             )
             related.append(Related(site.span, context.text(f"TM102.related.{cause.kind}")))
-        return Finding(
-            code=self.code,
-            name=self.name,
-            message=message,
-            span=span,
-            severity=severity,
+        return self.report(
+            span,
+            message,
             related=tuple(related),
             fixes=tuple(self._fixes(context, forward, evaluation, cause)),
-            url=self.url(),
             subject=forward.path,
+            severity=severity,
         )
 
     # -- fixes --------------------------------------------------------------------------------

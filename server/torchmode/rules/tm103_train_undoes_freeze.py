@@ -120,15 +120,11 @@ def fit(model, optimizer, loader):
             insert = insert_line_after(document, statement_span, text)
             if insert is not None and parses_after(document, [insert]):
                 fixes.append(Fix(context.text("TM103.fix.reapply", statement=title), (insert,)))
-        return Finding(
-            code=self.code,
-            name=self.name,
-            message=message,
-            span=site_span,
-            severity=self.default_severity,
+        return self.report(
+            site_span,
+            message,
             related=tuple(related),
             fixes=tuple(fixes),
-            url=self.url(),
             subject=switch.path,
         )
 

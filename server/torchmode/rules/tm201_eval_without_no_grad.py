@@ -325,15 +325,11 @@ class EvalWithoutNoGrad(Rule):
             Related(document.span_of(other.call), context.text("TM201.related.other_forward"))
             for other in group.forwards[1:]
         )
-        return Finding(
-            code=self.code,
-            name=self.name,
-            message=message,
-            span=call_span,
-            severity=self.default_severity,
+        return self.report(
+            call_span,
+            message,
             related=tuple(related),
             fixes=tuple(self._fixes(context, facts, group)),
-            url=self.url(),
         )
 
     # -- fixes --------------------------------------------------------------------------------

@@ -498,15 +498,11 @@ class BackwardUnderNoGrad(Rule):
             fix = self._fix(context, facts, backward, computations)
             if fix is not None:
                 fixes.append(fix)
-        return Finding(
-            code=self.code,
-            name=self.name,
-            message=message,
-            span=document.span_of(backward.call),
-            severity=self.default_severity,
+        return self.report(
+            document.span_of(backward.call),
+            message,
             related=tuple(related),
             fixes=tuple(fixes),
-            url=self.url(),
         )
 
     @staticmethod

@@ -278,15 +278,11 @@ class MissingZeroGrad(Rule):
         fix = self._fix(context, facts, group, backward, optimizers)
         if fix is not None:
             fixes.append(fix)
-        return Finding(
-            code=self.code,
-            name=self.name,
-            message=message,
-            span=document.span_of(step.call),
-            severity=self.default_severity,
+        return self.report(
+            document.span_of(step.call),
+            message,
             related=tuple(related),
             fixes=tuple(fixes),
-            url=self.url(),
         )
 
     @staticmethod

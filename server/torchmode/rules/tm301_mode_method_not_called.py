@@ -331,15 +331,11 @@ class ModeMethodNotCalled(Rule):
         call_it = TextEdit(Span(span.end, span.end), "()")
         if parses_after(document, [call_it]):
             fixes.append(Fix(context.text("TM301.fix.call", expr=expr_text), (call_it,)))
-        return Finding(
-            code=self.code,
-            name=self.name,
-            message=message,
-            span=span,
-            severity=self.default_severity,
+        return self.report(
+            span,
+            message,
             related=related,
             fixes=tuple(fixes),
-            url=self.url(),
         )
 
     @staticmethod

@@ -161,14 +161,10 @@ class GradContextNotCalled(Rule):
             edit = TextEdit(Span(span.end, span.end), "()")
             if parses_after(document, [edit]):
                 fixes.append(Fix(context.text("TM302.fix.call", name=name), (edit,)))
-        return Finding(
-            code=self.code,
-            name=self.name,
-            message=message,
-            span=span,
-            severity=self.default_severity,
+        return self.report(
+            span,
+            message,
             fixes=tuple(fixes),
-            url=self.url(),
         )
 
     def _bare_statement(self, context: RuleContext, statement: ast.Expr, call: ast.Call) -> Finding:
@@ -182,14 +178,10 @@ class GradContextNotCalled(Rule):
             if edit is not None and parses_after(document, [edit]):
                 # How far the author meant it to reach is a guess: review before applying.
                 fixes.append(Fix(context.text("TM302.fix.wrap", context=call_text), (edit,), "unsafe"))
-        return Finding(
-            code=self.code,
-            name=self.name,
-            message=context.text("TM302.message.bare", call=call_text),
-            span=document.span_of(call),
-            severity=self.default_severity,
+        return self.report(
+            document.span_of(call),
+            context.text("TM302.message.bare", call=call_text),
             fixes=tuple(fixes),
-            url=self.url(),
         )
 
 

@@ -388,14 +388,10 @@ class FunctionalDropoutIgnoresMode(Rule):
                     applicability="safe" if default_on else "unsafe",
                 )
             )
-        return Finding(
-            code=self.code,
-            name=self.name,
-            message=message,
-            span=document.span_of(call),
-            severity=self.default_severity,
+        return self.report(
+            document.span_of(call),
+            message,
             fixes=tuple(fixes),
-            url=self.url(),
         )
 
     def _module_finding(
@@ -432,14 +428,10 @@ class FunctionalDropoutIgnoresMode(Rule):
                             (edit,),
                         )
                     )
-        return Finding(
-            code=self.code,
-            name=self.name,
-            message=message,
-            span=document.span_of(constructor),
-            severity=self.default_severity,
+        return self.report(
+            document.span_of(constructor),
+            message,
             fixes=tuple(fixes),
-            url=self.url(),
         )
 
     def _functional_replacement(
