@@ -31,6 +31,7 @@ from torchmode.hover.state import state_hover
 from torchmode.rules import ALL_RULES, RULES_BY_CODE, Rule, RuleContext
 from torchmode.settings import Settings
 from torchmode.syntax import Document, ParseFailure, Position, Span, TextEdit, apply_edits, suppression
+from torchmode.syntax.document import parse
 
 __all__ = [
     "DEFAULT_SETTINGS",
@@ -383,7 +384,7 @@ def _next_fix(
             if candidate.text in seen:
                 refused.add(key)  # a no-op or a cycle between fixes
                 continue
-            if Document(candidate.text, result.document.path).parse_failure is not None:
+            if parse(candidate.text) is None:
                 refused.add(key)
                 refusals.append(FixRefusal(finding, fix, "syntax"))
                 continue

@@ -9,21 +9,27 @@
   ``caller_grad`` follows the known call sites in the file, a few levels up.
 * Which grad mode does a decorator set?  ``decorator_grad``.
 
+* Which computation does a ``backward()`` differentiate, and under which grad mode was
+  it computed?  ``BackwardProvenance`` (TM202's question).
+
 Nothing here changes the dataflow; it only reads ``FileAnalysis``.
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from torchmode.analysis import api_names
 from torchmode.analysis.cfg import ControlFlowGraph, Node, NodeKind
 from torchmode.analysis.facts import CallSite, FileAnalysis, Function
-from torchmode.analysis.lattice import GradFact, GradValue
-from torchmode.analysis.names import ImportMap, stored_names
+from torchmode.analysis.lattice import Conditions, GradFact, GradValue, contradicts
+from torchmode.analysis.names import ImportMap, access_path, stored_names
 from torchmode.analysis.reuse import cache_of
 from torchmode.analysis.walk import own_expressions, statements_of
+from torchmode.syntax.node_index import node_index
 
 
 @dataclass(frozen=True)
@@ -323,4 +329,272 @@ def _definition_at(node: Node, name: str) -> Definition | None:
         return None
     if kind is NodeKind.JOIN and isinstance(statement, ast.ExceptHandler) and statement.name == name:
         return Definition(statement, "other", None)
+    return None
+
+
+# -- which computation a backward() differentiates ----------------------------------------------
+
+# Calls whose first argument is the tensor to differentiate.
+_AUTOGRAD_FUNCTIONS = frozenset(
+    {"torch.autograd.backward", "torch.autograd.grad", "torch.autograd.function.backward"}
+)
+# ``accelerator.backward(loss)`` and friends: the receiver is not the tensor, the argument is.
+_DELEGATING_RECEIVERS = frozenset(
+    {"accelerator", "fabric", "engine", "model_engine", "strategy", "trainer", "booster"}
+)
+
+
+@dataclass(frozen=True)
+class BackwardCall:
+    """One call that runs autograd backwards, and the tensor it differentiates."""
+
+    function: Function
+    call: ast.Call
+    statement: ast.stmt
+    tensor: ast.expr
+
+
+@dataclass(frozen=True)
+class Computation:
+    """Where a tensor was computed, and the grad mode there (facts that can hold at the backward)."""
+
+    statement: ast.stmt
+    grad: frozenset[GradFact]
+    decorated: Function | None = None  # computed by calling this ``@torch.no_grad()`` function
+    callers: tuple[ast.Call, ...] = ()  # the grad came from these calls of the function
+
+
+def _backward_calls(analysis: FileAnalysis) -> list[tuple[ast.Call, ast.expr]]:
+    """The file's backward-like calls with the tensor each differentiates, by line."""
+    index = node_index(analysis.document)
+    if index is None:
+        return []
+    imports = analysis.imports
+    found = []
+    for call in index.of_type(ast.Call):
+        assert isinstance(call, ast.Call)
+        qualified = imports.qualified_name(call.func) if imports is not None else None
+        tensor = _tensor_of(call, qualified)
+        if tensor is not None:
+            found.append((call, tensor))
+    found.sort(key=lambda item: (item[0].lineno, item[0].col_offset))
+    return found
+
+
+def _tensor_of(call: ast.Call, qualified: str | None) -> ast.expr | None:
+    if qualified in _AUTOGRAD_FUNCTIONS:
+        if call.args:
+            return call.args[0]
+        for keyword in call.keywords:
+            if keyword.arg in ("tensors", "outputs"):
+                return keyword.value
+        return None
+    func = call.func
+    if not isinstance(func, ast.Attribute):
+        return None
+    if func.attr == "manual_backward":  # Lightning: self.manual_backward(loss)
+        return call.args[0] if call.args else None
+    if func.attr != "backward":
+        return None
+    receiver = func.value
+    if (
+        isinstance(receiver, ast.Call)
+        and isinstance(receiver.func, ast.Attribute)
+        and receiver.func.attr == "scale"
+        and receiver.args
+    ):
+        return receiver.args[0]  # scaler.scale(loss).backward()
+    path = access_path(receiver)
+    if path is not None and path.rsplit(".", 1)[-1] in _DELEGATING_RECEIVERS:
+        return call.args[0] if call.args else None
+    return receiver
+
+
+def _creates_grad_leaf(value: ast.expr) -> bool:
+    """``torch.zeros(..., requires_grad=True)`` and ``.requires_grad_()`` give tensors that
+    require grad even under ``no_grad``: a backward through them does not fail."""
+    for node in own_expressions(value):
+        if isinstance(node, ast.keyword) and node.arg == "requires_grad":
+            return True
+        if isinstance(node, ast.Attribute) and node.attr in ("requires_grad_", "requires_grad"):
+            return True
+    return False
+
+
+def _is_computation(value: ast.expr) -> bool:
+    """An expression that runs tensor operations (as opposed to naming or spelling a value)."""
+    return any(isinstance(node, (ast.Call, ast.BinOp, ast.UnaryOp)) for node in own_expressions(value))
+
+
+def _operands(expr: ast.expr) -> list[str] | None:
+    """The names an expression combines when it only applies operators and tensor methods to
+    them (``scores.sum()``, ``(a + b).mean(dim=1)``); None when it calls anything else, which
+    may bring parameters (and a graph) in: ``model(x)``, ``F.mse_loss(out, y)``."""
+    names: list[str] = []
+
+    def visit(node: ast.expr) -> bool:
+        if isinstance(node, ast.Name):
+            names.append(node.id)
+            return True
+        if isinstance(node, ast.Constant):
+            return True
+        if isinstance(node, ast.BinOp):
+            return visit(node.left) and visit(node.right)
+        if isinstance(node, ast.UnaryOp):
+            return visit(node.operand)
+        if isinstance(node, ast.Subscript):
+            return visit(node.value) and _is_plain_index(node.slice)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            return (
+                visit(node.func.value)
+                and all(isinstance(argument, ast.Constant) for argument in node.args)
+                and all(isinstance(keyword.value, ast.Constant) for keyword in node.keywords)
+            )
+        return False
+
+    return list(dict.fromkeys(names)) if visit(expr) and names else None
+
+
+def _is_plain_index(index: ast.expr) -> bool:
+    return all(
+        isinstance(node, (ast.Constant, ast.Slice, ast.Tuple, ast.UnaryOp, ast.USub, ast.Load))
+        for node in ast.walk(index)
+    )
+
+
+def root_name(expr: ast.expr) -> str | None:
+    while isinstance(expr, (ast.Attribute, ast.Subscript)):
+        expr = expr.value
+    return expr.id if isinstance(expr, ast.Name) else None
+
+
+class BackwardProvenance:
+    """Answers "which computation does this ``backward()`` differentiate, and under which grad
+    mode was it computed?" (PyTorch fails only when the differentiated tensor was computed with
+    autograd off, not when ``backward()`` itself runs under ``no_grad``)."""
+
+    def __init__(self, analysis: FileAnalysis, facts: GradFacts) -> None:
+        self.analysis = analysis
+        self.facts = facts
+
+    def backwards(self) -> Iterator[BackwardCall]:
+        """Every backward-like call with its function and statement. The calls come from the
+        node index; each function holding one maps its own expressions to their statements
+        (``GradFacts.statement_index``, kept across versions for unchanged functions)."""
+        analysis, facts = self.analysis, self.facts
+        calls = _backward_calls(analysis)
+        if not calls:
+            return
+        lines = [call.lineno for call, _ in calls]
+        for function in analysis.functions:
+            defined = function.node
+            # Only the calls within the function's lines can be its own (all, for the module).
+            low, high = (
+                (0, len(calls))
+                if defined is None
+                else (
+                    bisect.bisect_left(lines, defined.lineno),
+                    bisect.bisect_right(lines, defined.end_lineno or defined.lineno),
+                )
+            )
+            if low == high:
+                continue
+            index = facts.statement_index(function)
+            for call, tensor in calls[low:high]:
+                statement = index.get(id(call))
+                if statement is not None:
+                    yield BackwardCall(function, call, statement, tensor)
+
+    def computations(
+        self, function: Function, tensor: ast.expr, at: ast.stmt, depth: int = 0
+    ) -> list[Computation] | None:
+        """The statements that computed ``tensor`` as used at ``at``; None when unknown."""
+        if depth > 4:
+            return None
+        if isinstance(tensor, (ast.Name, ast.Attribute, ast.Subscript)):
+            # ``outputs.loss`` and ``losses[0]`` name a value computed elsewhere: follow the root.
+            root = root_name(tensor)
+            if root is None:
+                return None
+            return self._from_name(function, root, at, depth)
+        if not _is_computation(tensor) or _creates_grad_leaf(tensor):
+            return None
+        here = self._computed_at(function, tensor, at)
+        if here is not None and all(fact.grad == "off" for item in here for fact in item.grad):
+            return here
+        names = _operands(tensor)
+        if names:
+            # ``scores.sum()``, ``(a + b) / 2``: operations on tensors only; the result has a graph
+            # only if one of them has one, whatever the grad mode here.
+            found: list[Computation] = []
+            for name in names:
+                inner = self._from_name(function, name, at, depth + 1)
+                if inner is None:
+                    return here
+                found.extend(inner)
+            return found
+        return here
+
+    def _from_name(self, function: Function, name: str, at: ast.stmt, depth: int) -> list[Computation] | None:
+        reaching = self.facts.definitions_reaching(function, at, name)
+        if reaching is None or reaching.from_entry or not reaching.definitions:
+            return None  # a parameter, a global, or a use we cannot place
+        found: list[Computation] = []
+        for definition in reaching.definitions:
+            node = definition.node
+            if definition.value is None or not isinstance(node, ast.stmt):
+                return None
+            if definition.kind == "augassign":
+                # ``x += y`` is in place: under no_grad it leaves x's graph as it was, so the
+                # earlier binding decides; with grad on it may give x a graph (then unknown).
+                state = self.analysis.state_before(node)
+                if state is None or not state.grad or any(fact.grad != "off" for fact in state.grad):
+                    return None
+                earlier = self._from_name(function, name, node, depth + 1)
+                if earlier is None:
+                    return None
+                found.extend(earlier)
+                continue
+            inner = self.computations(function, definition.value, node, depth + 1)
+            if inner is None:
+                return None
+            found.extend(inner)
+        return found
+
+    def _computed_at(self, function: Function, value: ast.expr, at: ast.stmt) -> list[Computation] | None:
+        analysis, facts = self.analysis, self.facts
+        callees = called_functions(analysis, function, value) if isinstance(value, ast.Call) else []
+        callee = callees[0] if callees else None
+        if callee is not None:
+            decorated = decorator_grad(callee, analysis.imports)
+            if decorated == "off":
+                return [Computation(at, frozenset({GradFact("off")}), decorated=callee)]
+            if decorated == "on":
+                return None
+        state = analysis.state_before(at)
+        if state is None or not state.grad:
+            return None
+        grad = state.grad
+        callers: tuple[ast.Call, ...] = ()
+        if any(fact.grad == "entry" for fact in grad):
+            # The function runs in its caller's grad mode: ask the callers in this file.
+            # Without known callers ``entry`` stays: autograd is on unless the caller turned it off.
+            through = facts.caller_grad(function)
+            if through:
+                inherited = frozenset(fact for _, value_at_call in through for fact in value_at_call)
+                grad = frozenset(fact for fact in grad if fact.grad != "entry") | inherited
+                callers = tuple(call_site.call for call_site, _ in through)
+        return [Computation(at, grad, callers=callers)]
+
+
+def verdict(computation: Computation, assumptions: Conditions) -> tuple[str, GradFact] | None:
+    """("off", fact) when autograd was certainly off there; ("leak", fact) when a bare
+    ``set_grad_enabled(False)`` that nothing undid reaches it on some path; else None."""
+    relevant = [fact for fact in computation.grad if not contradicts(fact.conditions, assumptions)]
+    offs = [fact for fact in relevant if fact.grad == "off"]
+    if relevant and len(offs) == len(relevant):
+        return ("off", offs[0])
+    leaks = [fact for fact in offs if not fact.scoped]
+    if leaks:
+        return ("leak", leaks[0])
     return None

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ast
 import bisect
-import warnings
 
-from torchmode.syntax.document import Document
+from torchmode.syntax.document import Document, parse
 from torchmode.syntax.node_index import node_index
 from torchmode.syntax.positions import Position, Span, TextEdit, apply_edits
 
@@ -78,7 +76,7 @@ def parses_after(document: Document, edits: list[TextEdit]) -> bool:
             new_text = apply_edits(document.text, edits, document.line_offsets)
         except ValueError:
             return False
-        return _parses(new_text)
+        return parse(new_text) is not None
     first, last = block
     offsets = document.line_offsets
     start = offsets[first - 1]
@@ -100,23 +98,13 @@ def parses_after(document: Document, edits: list[TextEdit]) -> bool:
     # A block that parses alone parses in the file, unless its last line now continues onto
     # the next one (a trailing backslash). One that fails alone may still be completed by
     # later text (an opened string closed further down): the whole file decides, rarely.
-    if not new_block.rstrip("\r\n").endswith("\\") and _parses(new_block):
+    if not new_block.rstrip("\r\n").endswith("\\") and parse(new_block) is not None:
         return True
     try:
         new_text = apply_edits(document.text, edits, document.line_offsets)
     except ValueError:
         return False
-    return _parses(new_text)
-
-
-def _parses(text: str) -> bool:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. SyntaxWarning for invalid escapes elsewhere
-            ast.parse(text)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return False
-    return True
+    return parse(new_text) is not None
 
 
 def top_level_block(document: Document, first: int, last: int) -> tuple[int, int] | None:

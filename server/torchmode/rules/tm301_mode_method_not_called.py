@@ -12,9 +12,8 @@ from torchmode.analysis.lattice import ModeFact, Site
 from torchmode.analysis.names import access_path, prefixes, root_of
 from torchmode.analysis.walk import statements_of
 from torchmode.findings import Finding, Fix, Related, Severity
-from torchmode.fixes import parses_after
+from torchmode.fixes.calls import call_it
 from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
-from torchmode.syntax.positions import Span, TextEdit
 
 _MODE_METHODS = ("eval", "train")
 
@@ -327,10 +326,9 @@ class ModeMethodNotCalled(Rule):
             related = (Related(cause.origin[0].span, context.text(key, path=receiver_text)),)
         span = document.span_of(attribute)
         fixes: list[Fix] = []
-        # ``()`` right after the attribute; parentheses around it (``(model.eval)``) stay valid.
-        call_it = TextEdit(Span(span.end, span.end), "()")
-        if parses_after(document, [call_it]):
-            fixes.append(Fix(context.text("TM301.fix.call", expr=expr_text), (call_it,)))
+        edit = call_it(document, attribute)
+        if edit is not None:
+            fixes.append(Fix(context.text("TM301.fix.call", expr=expr_text), (edit,)))
         return self.report(
             span,
             message,

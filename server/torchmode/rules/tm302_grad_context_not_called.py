@@ -9,11 +9,11 @@ from torchmode.analysis import api_names
 from torchmode.analysis.names import ImportMap
 from torchmode.findings import Finding, Fix, Severity
 from torchmode.fixes import is_alone_on_its_lines, parses_after
+from torchmode.fixes.calls import call_it
 from torchmode.fixes.wrap import block_of, wrap_statements
 from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
 from torchmode.syntax.document import Document
 from torchmode.syntax.node_index import node_index
-from torchmode.syntax.positions import Span, TextEdit
 
 _WITH_CLASS = """\
 import torch
@@ -158,8 +158,8 @@ class GradContextNotCalled(Rule):
             message = context.text("TM302.message.with_set_grad_enabled", name=name)
         else:
             message = context.text("TM302.message.with", name=name)
-            edit = TextEdit(Span(span.end, span.end), "()")
-            if parses_after(document, [edit]):
+            edit = call_it(document, expr)
+            if edit is not None:
                 fixes.append(Fix(context.text("TM302.fix.call", name=name), (edit,)))
         return self.report(
             span,

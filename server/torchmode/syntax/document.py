@@ -18,6 +18,17 @@ from functools import cached_property
 from torchmode.syntax.positions import Position, Span, line_start_offsets
 
 
+def parse(text: str) -> ast.Module | None:
+    """``ast.parse`` as every part of torchmode does it: the compiler's warnings about the
+    user's code silenced (see ``Document``), None when the text does not parse."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
 @dataclass(frozen=True)
 class ParseFailure:
     """Why a text could not be parsed, and where (1-based line, 0-based column)."""

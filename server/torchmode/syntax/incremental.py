@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import ast
 import bisect
-import warnings
 
-from torchmode.syntax.document import Document
+from torchmode.syntax.document import Document, parse
 from torchmode.syntax.node_index import carry_over
 
 
@@ -85,15 +84,6 @@ def _line_breaks(text: str, start: int, end: int) -> int:
     return text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
 
 
-def _parse(text: str) -> ast.Module | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # as Document: the user's warnings are not ours to print
-            return ast.parse(text)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
-
-
 def _spliced(previous: Document, old_tree: ast.Module, text: str) -> ast.Module | None:
     old = previous.text
     body = old_tree.body
@@ -133,7 +123,7 @@ def _spliced(previous: Document, old_tree: ast.Module, text: str) -> ast.Module 
         return None
     if chunk.rstrip("\r\n").endswith("\\"):
         return None  # a continuation onto the next statement's line
-    parsed = _parse(chunk)
+    parsed = parse(chunk)
     if parsed is None:
         return None
     ast.increment_lineno(parsed, first - 1)
@@ -145,7 +135,7 @@ def _spliced(previous: Document, old_tree: ast.Module, text: str) -> ast.Module 
         # The statements below moved: their nodes carry line numbers, and the previous
         # version's analysis may still be read (a hover), so they are parsed again rather
         # than shifted in place.
-        tail = _parse(text[new_chunk_end:])
+        tail = parse(text[new_chunk_end:])
         if tail is None:
             return None
         ast.increment_lineno(tail, last + line_shift)
