@@ -16,7 +16,7 @@ from cli_helpers import SEED, Run
 
 from support.checkout import checkout_env
 from torchmode import cli, engine
-from torchmode.engine import CheckResult, Settings
+from torchmode.engine import CheckResult, RuleInfo, Settings
 from torchmode.findings import Finding, Fix, Severity
 from torchmode.syntax import Document, Span, TextEdit
 
@@ -114,8 +114,8 @@ def fake_check_document(document: Document, settings: Settings, project: object 
 @pytest.fixture
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(engine, "check_document", fake_check_document)
-    known = [
-        cli.RuleEntry(code, f"fake-{code.lower()}", None) for code in ("TM101", "TM102", "TM103", "TM201")
-    ]
-    monkeypatch.setattr(cli, "_rules", lambda: known)
+    known = tuple(
+        RuleInfo(code, f"fake-{code.lower()}", None) for code in ("TM101", "TM102", "TM103", "TM201")
+    )
+    monkeypatch.setattr(engine, "rule_catalogue", lambda: known)
     yield

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from cli_helpers import RunCli
 
-from torchmode import cli
-from torchmode.cli import Discovery, ExcludeGlob, IgnorePattern, Problems
+from torchmode.cli import common
+from torchmode.cli.common import Problems
+from torchmode.cli.discovery import Discovery, ExcludeGlob, IgnorePattern
 
 pytestmark = pytest.mark.usefixtures("fake_engine")
 
@@ -201,4 +202,4 @@ def test_paths_outside_the_current_folder_are_shown_as_given(
     monkeypatch.chdir(tmp_path / "elsewhere")
     result = run("check", tmp_path / "proj" / "a.py")
     assert result.out.startswith(f"{tmp_path}/proj/a.py:1:1: TM101")
-    assert cli.display_path(tmp_path / "elsewhere" / "x") == "x"
+    assert common.display_path(tmp_path / "elsewhere" / "x") == "x"

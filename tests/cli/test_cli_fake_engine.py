@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import RunCli
 
-from torchmode import cli
+from torchmode import __version__, engine
+from torchmode.engine import RuleInfo
 
 pytestmark = pytest.mark.usefixtures("fake_engine")
 
@@ -270,7 +271,7 @@ def test_engine_crash_is_reported_without_traceback(
     def crash(*_: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli.engine, "check_document", crash)
+    monkeypatch.setattr(engine, "check_document", crash)
     result = run("check", write(tmp_path / "a.py", "x = 1\n"))
     assert result.code == 2
     assert "internal error while checking: RuntimeError: boom" in result.err
@@ -303,15 +304,15 @@ def test_no_subcommand_and_bad_options_are_usage_errors(run: RunCli) -> None:
 
 def test_version(run: RunCli) -> None:
     result = run("--version")
-    assert (result.code, result.out.strip()) == (0, f"torchmode {cli.__version__}")
+    assert (result.code, result.out.strip()) == (0, f"torchmode {__version__}")
 
 
 def test_rules_fix_column_comes_from_what_the_examples_produce() -> None:
     from torchmode.rules import Invalid, Rule
 
-    def entry(code: str, example: str) -> cli.RuleEntry:
+    def entry(code: str, example: str) -> RuleInfo:
         rule = type(f"Fake{code}", (Rule,), {"code": code, "name": "fake", "INVALID": (Invalid(example, 1),)})
-        return cli.RuleEntry(code, "fake", rule)
+        return RuleInfo(code, "fake", rule)
 
     assert entry("TM101", "leak()\n").fix_label() == "yes"
     assert entry("TM102", "risky()\n").fix_label() == "unsafe"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from torchmode.cli import locale_from_environment, main
+from torchmode.cli import main
+from torchmode.cli.common import locale_from_environment
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed_loop.py"
 

@@ -15,9 +15,8 @@ from urllib.request import url2pathname
 import pytest
 from cli_helpers import ROOT, RunCli
 
-from torchmode.cli import RuleEntry
 from torchmode.docs import SUPPORTED_LOCALES
-from torchmode.engine import check_source
+from torchmode.engine import RuleInfo, check_source
 from torchmode.rules import ALL_RULES, Rule
 
 DOCS = ROOT / "server" / "torchmode" / "docs" / "rules"
@@ -66,7 +65,7 @@ def test_pages_have_the_sections_and_the_languages_agree(rule: type[Rule]) -> No
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=rule_id)
 def test_pages_describe_the_fixes_the_rule_makes(rule: type[Rule]) -> None:
-    kinds = RuleEntry(rule.code, rule.name, rule).fix_applicabilities
+    kinds = RuleInfo(rule.code, rule.name, rule).fix_applicabilities
     english = rule.explanation("en")
     if kinds:
         assert any(section.startswith("## Fix") for section in sections(english)), (
