@@ -113,8 +113,12 @@ try {
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
-// Console scripts (bin/torchmode) point at the build's Python: useless to a user.
+// Console scripts (bin/torchmode) point at the build's Python: useless to a user. pip's
+// direct_url.json names the temporary folder torchmode's wheel was built in.
 rmSync(path.join(libs, "bin"), { recursive: true, force: true });
+for (const entry of readdirSync(libs).filter((name) => name.endsWith(".dist-info"))) {
+  rmSync(path.join(libs, entry, "direct_url.json"), { force: true });
+}
 
 // 3. What landed.
 const expected = pinnedNames();

@@ -157,6 +157,9 @@ def test_every_bundled_distribution_is_pure_python_and_carries_its_license(
     compiled = [name for name in names if re.search(r"\.(so|pyd|dylib|dll|pyc|exe)$", name, re.IGNORECASE)]
     assert compiled == []
     assert not any("__pycache__" in name for name in names)
+    # Nothing of the build machine: no console script for its Python, no path of its temp folder.
+    assert not any(name.startswith("extension/bundled/libs/bin/") for name in names)
+    assert not any(name.endswith("/direct_url.json") for name in names)
     assert "extension/LICENSE.txt" in names
 
 
