@@ -11,7 +11,7 @@ PYPROJECT_SUM := $(shell cksum < pyproject.toml | cut -d ' ' -f 1)
 STAMP := $(VENV)/.torchmode-setup-$(PYPROJECT_SUM)
 
 # Lint only the folders that exist (git keeps no empty folders).
-LINT_PATHS := $(wildcard server tests bench examples .ci/*.py)
+LINT_PATHS := $(wildcard server tests bench examples .ci/*.py client/scripts/*.py bundled/tool/*.py)
 
 .PHONY: all setup demo test lint clean
 

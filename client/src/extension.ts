@@ -1,7 +1,7 @@
 /**
  * torchmode for VS Code: activation wires the log, the commands and the listeners; the
- * modules under common/ do the work (python: finding Python; environment: the bundled
- * server's private environment; server: the language client's lifecycle; settings).
+ * modules under common/ do the work (python: finding Python; server: the language client's
+ * lifecycle and which torchmode it runs; settings).
  */
 import * as vscode from "vscode";
 import { COMMANDS, RESTART_SETTINGS, SECTION } from "./common/constants";
@@ -40,7 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.workspace.onDidChangeWorkspaceFolders(() => serverManager.restart("the workspace folders changed")),
   );
 
-  // The first start may install the bundled server: do not hold up activation for it.
+  // Finding and probing Python takes a moment: do not hold up activation for it.
   void serverManager.restart("activation");
 
   // The Python extension activates lazily; subscribe without waiting for it.

@@ -1,8 +1,9 @@
 """code-server (VS Code for the browser) on 127.0.0.1 with a throwaway profile, for the tests.
 
 Each instance gets its own config file, user-data and extensions folders, so
-nothing is read from or written to the user's home; the extension gallery points
-at a closed local port, so nothing leaves the machine. code-server and everything
+nothing is read from or written to the user's home; the extension gallery and the
+Python package index point at a closed local port (``editor_tools.offline_env``), so
+nothing leaves the machine and the extension must start without pip. code-server and everything
 it spawns (extension host, the torchmode server) run in their own process group,
 which ``stop`` ends as a whole.
 """
@@ -92,7 +93,7 @@ class CodeServer:
         return f"http://127.0.0.1:{self.port}"
 
     def _env(self) -> dict[str, str]:
-        env = editor_tools.node_env()
+        env = editor_tools.offline_env(editor_tools.node_env())
         env["EXTENSIONS_GALLERY"] = editor_tools.DEAD_GALLERY
         env.update(self.extra_env)
         return env
@@ -192,6 +193,12 @@ class CodeServer:
 
     def global_storage(self, extension_id: str = EXTENSION_ID) -> Path:
         return self.user_data / "User" / "globalStorage" / extension_id
+
+    def installed_extension(self, extension_id: str = EXTENSION_ID) -> Path:
+        """The folder ``--install-extension`` unpacked the .vsix into (``<id>-<version>``)."""
+        folders = sorted(self.extensions.glob(f"{extension_id}-*"))
+        assert len(folders) == 1, f"{extension_id} installed {len(folders)} times: {folders}"
+        return folders[0]
 
 
 @contextlib.contextmanager

@@ -47,8 +47,8 @@ CODE_SERVER_VERSION = "4.139.1"
 PLAYWRIGHT_CORE_VERSION = "1.65.1"
 
 # chromium for the browser, neovim for the Neovim test, python3-venv so a Debian
-# python3 can make the extension's private environment, the rest for the native
-# modules code-server compiles when it is installed.
+# python3 can make the tests' throwaway environments (the "user's Python"), the rest for
+# the native modules code-server compiles when it is installed.
 APT_PACKAGES = (
     "build-essential",
     "pkg-config",
@@ -70,6 +70,25 @@ DEAD_GALLERY = json.dumps(
         "resourceUrlTemplate": "http://127.0.0.1:9/{publisher}/{name}/{version}/{path}",
     }
 )
+
+
+# The package index, unreachable for everything the editor tests start (code-server, the
+# extension host, the language server, Neovim): the extension must start without it. No
+# index, an index URL on a closed local port, and no pip configuration file, whose
+# find-links or extra index could still serve wheels (os.devnull: pip reads no config file).
+# Inherited PIP_* variables are dropped first (a machine's PIP_FIND_LINKS, for one).
+OFFLINE_PIP_ENV = {
+    "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+    "PIP_NO_INDEX": "1",
+    "PIP_CONFIG_FILE": os.devnull,
+}
+
+
+def offline_env(base: Mapping[str, str]) -> dict[str, str]:
+    """``base`` without its PIP_* settings, with the unreachable index of OFFLINE_PIP_ENV."""
+    env = {key: value for key, value in base.items() if not key.startswith("PIP_")}
+    env.update(OFFLINE_PIP_ENV)
+    return env
 
 
 def log(message: str) -> None:
@@ -288,6 +307,45 @@ def expected_fixed_text() -> str:
 # --- the extension ---------------------------------------------------------------------
 
 
+def bundled_server_command(python: Path, extension: Path) -> list[str]:
+    """The command the extension runs for its bundled server (client/src/common/server.ts,
+    ``bundledCommand``): the user's Python, isolated, on the launcher in the extension."""
+    return [str(python), "-I", str(extension / "bundled" / "tool" / "launch.py"), "lsp"]
+
+
+RECORDER = Path(__file__).resolve().parent / "process_recorder.py"
+
+
+def make_venv(folder: Path) -> Path:
+    """A fresh virtual environment of the Python running the tests, without pip, that records
+    its processes (process_recorder.py as its sitecustomize); its python.
+
+    Without pip it is made in a second instead of ten, and no pip of its own could run.
+    """
+    # The base interpreter, not this venv's: the project's site-packages (and its torchmode)
+    # must stay out.
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=300)
+    python = folder / "bin" / "python"
+    probe = subprocess.run([python, "-c", "import torchmode"], capture_output=True, check=False)
+    assert probe.returncode != 0, f"{python} should not have torchmode"
+    site_packages = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    shutil.copy(RECORDER, Path(site_packages) / "sitecustomize.py")
+    return python
+
+
+def read_process_log(path: Path) -> list[dict[str, object]]:
+    """The records tests/editors/process_recorder.py wrote, oldest first; none when nothing ran."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def _lock_digest() -> str:
     return hashlib.sha256((ROOT / "package-lock.json").read_bytes()).hexdigest()[:16]
 
@@ -307,12 +365,14 @@ def extension_version() -> str:
 
 
 def build_vsix(python: str | None = None) -> Path:
-    """``npm run package``: bundle the client, build the server wheel, write the .vsix.
+    """``npm run package``: bundle the client, fill bundled/libs (the server and its pinned
+    pure-Python dependencies, client/scripts/bundle-python.mjs), write the .vsix.
 
     Under a lock: node_modules, dist/ and the .vsix are shared by every run in this checkout.
     """
     env = node_env()
-    # The wheel is built by the project's Python (setuptools is there: no download).
+    # The project's Python builds torchmode's wheel (setuptools is there) and pip-installs
+    # the pinned dependencies into bundled/libs (from the package index, at build time only).
     env["TORCHMODE_BUILD_PYTHON"] = python or sys.executable
     with cache_lock(".build.lock"):
         ensure_node_modules()

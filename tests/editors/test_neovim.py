@@ -1,8 +1,8 @@
 """The torchmode server from the .vsix driven by Neovim 0.7's built-in LSP client, headless.
 
-The server runs as the extension runs it: the wheel carried in the .vsix, installed
-by pip into a fresh virtual environment, started as ``python -I -m torchmode lsp``.
-neovim/init.lua does the editor's part and writes what it saw as JSON.
+The server runs as the extension runs it: the .vsix's bundled/libs, started by a Python
+with nothing installed (``python -I bundled/tool/launch.py lsp``) and the package index
+unreachable. neovim/init.lua does the editor's part and writes what it saw as JSON.
 """
 
 from __future__ import annotations
@@ -18,16 +18,19 @@ from editor_tools import WORKSPACE_FILE, expected_fixed_text
 INIT_LUA = Path(__file__).resolve().parent / "neovim" / "init.lua"
 
 
-def test_neovim_shows_tm101_hover_and_applies_the_quick_fix(server_python: Path, tmp_path: Path) -> None:
+def test_neovim_shows_tm101_hover_and_applies_the_quick_fix(
+    python_without_torchmode: Path, extension_dir: Path, tmp_path: Path
+) -> None:
     editor_tools.ensure_apt(["neovim"])
     workspace = tmp_path / "workspace"
     workspace.mkdir()
     target = workspace / "train.py"
     shutil.copy(WORKSPACE_FILE, target)
     result_path = tmp_path / "result.json"
+    command = editor_tools.bundled_server_command(python_without_torchmode, extension_dir)
     env = {
-        **os.environ,
-        "TORCHMODE_SERVER_PYTHON": str(server_python),
+        **editor_tools.offline_env(os.environ),
+        "TORCHMODE_SERVER_CMD": json.dumps(command),
         "TORCHMODE_RESULT": str(result_path),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),

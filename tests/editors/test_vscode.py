@@ -1,11 +1,13 @@
 """The .vsix in real VS Code (code-server + headless chromium), driven through the UI.
 
-The user's Python is a fresh virtual environment without torchmode, set as
-``torchmode.interpreter``: the extension must find it, make its private
-environment from it and install the server wheel it carries (dependencies from
-the package index), then show TM101 on the classic train/eval loop bug. The
-driver (vscode/driver.mjs) then hovers, applies the quick fix with Ctrl+. and
-saves, and this test checks what it saw and the file on disk.
+Every session runs offline: the package index is unreachable for code-server and all it
+starts (``editor_tools.offline_env``). The user's Python is a fresh virtual environment
+with neither torchmode nor pip, set as ``torchmode.interpreter``: the extension must run
+the server and libraries the .vsix carries with it, as it is, then show TM101 on the
+classic train/eval loop bug. The driver (vscode/driver.mjs) then hovers, applies the quick
+fix with Ctrl+. and saves, and this test checks what it saw and the file on disk, and,
+from what that Python's processes recorded (process_recorder.py), that nothing but the
+probe and the bundled server ran: no pip, no virtual environment, no connection.
 
 The screenshot goes to the artifacts folder (``~/.cache/torchmode-editor-tests/
 artifacts``); with ``TORCHMODE_UPDATE_SCREENSHOT=1`` also to docs/vscode-screenshot.png.
@@ -25,8 +27,8 @@ from pathlib import Path
 from typing import cast
 
 import editor_tools
-from code_server import running_code_server
-from editor_tools import WORKSPACE_FILE, expected_fixed_text
+from code_server import CodeServer, running_code_server
+from editor_tools import WORKSPACE_FILE, expected_fixed_text, read_process_log
 
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "vscode" / "driver.mjs"
@@ -99,7 +101,69 @@ def python_on_path(tmp_path: Path, python: Path) -> str:
     return f"{path_dir}{os.pathsep}/usr/bin{os.pathsep}/bin"
 
 
-def test_vsix_in_vscode_shows_tm101_hover_and_applies_the_quick_fix(
+# What the extension may run with the user's Python: its probe (python.ts, PROBE) and the
+# bundled server (server.ts, bundledCommand); with ``fromEnvironment``, also the environment's.
+# vscode-languageclient appends --stdio to a server's arguments (TransportKind.stdio).
+PROBE_MARK = "TORCHMODE_PROBE"
+ENVIRONMENT_SERVER = ["-m", "torchmode", "lsp", "--stdio"]
+# Read by the bundled server, every one from the .vsix's bundled/libs (exceptiongroup and tomli
+# only on Python 3.10).
+BUNDLED_MODULES = {"torchmode", "pygls", "lsprotocol", "cattrs", "attrs", "typing_extensions"}
+
+
+def _argv(event: dict[str, object]) -> list[str]:
+    return cast(list[str], event["argv"])
+
+
+def _is_probe(event: dict[str, object]) -> bool:
+    return _argv(event)[1:2] == ["-c"] and PROBE_MARK in _argv(event)[2]
+
+
+def assert_started_offline(
+    process_log: Path, server: CodeServer, *, environment_server_allowed: bool = False
+) -> list[dict[str, object]]:
+    """No pip, no virtual environment, no connection; the server ran the .vsix's libraries.
+
+    Checks the records of every process of the user's Python (process_recorder.py) and the
+    profile on disk. Returns the bundled servers' start records.
+    """
+    extension = server.installed_extension()
+    command = [*editor_tools.bundled_server_command(Path("python"), extension)[1:], "--stdio"]
+    libs = extension / "bundled" / "libs"
+    events = read_process_log(process_log)
+    starts = [event for event in events if event["event"] == "start"]
+    servers = [event for event in starts if _argv(event)[1:] == command]
+    allowed = [ENVIRONMENT_SERVER] if environment_server_allowed else []
+    others = [
+        event
+        for event in starts
+        if event not in servers and not _is_probe(event) and _argv(event)[1:] not in allowed
+    ]
+    assert servers, f"the bundled server never ran ({command}); processes: {starts}"
+    # Nothing else ran: no `-m venv`, no `-m pip`, no ensurepip, nothing of the extension's own.
+    assert others == [], others
+    modules = {"pip", "venv", "ensurepip"}
+    assert not any(modules & set(_argv(event)) for event in starts), starts
+    assert [event for event in events if event["event"] in ("spawn", "network")] == [], events
+    server_pids = {event["pid"] for event in servers}
+    for event in servers:
+        # The index was unreachable in the server's own environment, as the test means it.
+        assert event["pip"] == editor_tools.OFFLINE_PIP_ENV, event
+    loaded = {
+        str(event["name"]): Path(str(event["path"]))
+        for event in events
+        if event["event"] == "module" and event["pid"] in server_pids
+    }
+    assert set(loaded) >= BUNDLED_MODULES, loaded
+    outside = {name: path for name, path in loaded.items() if not path.is_relative_to(libs)}
+    assert outside == {}, f"imported from outside {libs}: {outside}"
+    # No virtual environment anywhere in the profile (the extension's storage included).
+    assert list(server.home.rglob("pyvenv.cfg")) == []
+    assert not (server.global_storage() / "envs").exists()
+    return servers
+
+
+def test_vsix_in_vscode_offline_shows_tm101_hover_and_applies_the_quick_fix(
     vsix: Path, python_without_torchmode: Path, tmp_path: Path, artifacts: Path
 ) -> None:
     editor_tools.ensure_all()
@@ -110,8 +174,10 @@ def test_vsix_in_vscode_shows_tm101_hover_and_applies_the_quick_fix(
     screenshot = artifacts / "vscode-screenshot.png"
     screenshot.unlink(missing_ok=True)
     settings = {"torchmode.interpreter": str(python_without_torchmode)}
+    process_log = tmp_path / "processes.jsonl"
+    env = {"TORCHMODE_TEST_PROCESS_LOG": str(process_log)}
 
-    with running_code_server(tmp_path / "code-server", workspace, [vsix], settings) as server:
+    with running_code_server(tmp_path / "code-server", workspace, [vsix], settings, env) as server:
         config = {
             "url": f"{server.url}/?folder={workspace}",
             "file": str(workspace / "train.py"),
@@ -129,18 +195,18 @@ def test_vsix_in_vscode_shows_tm101_hover_and_applies_the_quick_fix(
             [editor_tools.ensure_node() / "bin" / "node", DRIVER, config_path], timeout=600
         )
         logs = server.extension_logs()
-        storage = server.global_storage()
-        markers = list(storage.glob("envs/*/torchmode-env.json"))
 
     context = f"driver stderr:\n{driver.stderr[-3000:]}\nextension logs:\n{logs}"
     assert driver.stdout.strip(), f"the driver printed nothing (exit {driver.returncode})\n{context}"
     result = json.loads(driver.stdout.strip().splitlines()[-1])
     assert "error" not in result, f"{result['error']}\nsteps: {result['steps']}\n{context}"
 
-    # The bundled server was installed into the extension's private environment.
-    assert len(markers) == 1, f"no private environment under {storage}\n{context}"
-    marker = json.loads(markers[0].read_text())
-    assert marker["wheel"] == f"torchmode-{editor_tools.extension_version()}-py3-none-any.whl"
+    # Started offline: only the probe and the bundled server ran, on the .vsix's libraries.
+    servers = assert_started_offline(process_log, server)
+    assert len(servers) == 1, servers  # one start, no restarts
+    assert "starting bundled torchmode" in logs, logs
+    # The server's own word for where it runs from (lsp/server.py logs its package folder).
+    assert f"(package {server.installed_extension() / 'bundled' / 'libs' / 'torchmode'}," in logs, logs
 
     assert result["squiggle"] is True
     assert "TM101" in result["problemText"], result["problemText"]
@@ -166,7 +232,9 @@ def test_vsix_client_behaviour_through_the_vscode_api(
     """The self-test extension (vscode/selftest) checks settings, fix-all, a bad interpreter, restart.
 
     Zero configuration: no torchmode setting at all; the only Python on PATH as ``python3``
-    is a fresh venv without torchmode (the Python extension is not installed).
+    is a fresh venv without torchmode (the Python extension is not installed). Offline, like
+    every session here; every start of the bundled server (the self-test restarts it several
+    times) runs the .vsix's libraries and nothing installs anything.
     """
     editor_tools.ensure_all()
     selftest_vsix = build_selftest_vsix(tmp_path)
@@ -183,8 +251,10 @@ def test_vsix_client_behaviour_through_the_vscode_api(
     (broken / "__main__.py").write_text('import sys\n\nsys.exit("broken torchmode for the test")\n')
     out = tmp_path / "selftest.json"
     settings: dict[str, object] = {}
+    process_log = tmp_path / "processes.jsonl"
     env = {
         "TORCHMODE_SELFTEST_OUT": str(out),
+        "TORCHMODE_TEST_PROCESS_LOG": str(process_log),
         "PATH": python_on_path(tmp_path, python_without_torchmode),
         # Otherwise VS Code gives extensions the PATH of a login shell, not this one.
         "VSCODE_CLI": "1",
@@ -194,14 +264,17 @@ def test_vsix_client_behaviour_through_the_vscode_api(
     ) as server:
         wait_for_selftest(server.url, workspace, tmp_path, out)
         logs = server.extension_logs()
+        # The self-test switches to fromEnvironment once (the broken torchmode in the folder).
+        servers = assert_started_offline(process_log, server, environment_server_allowed=True)
 
     assert out.exists(), f"the self-test wrote nothing\n{logs}"
     result = json.loads(out.read_text())
     assert result.get("ok") is True, f"{result.get('error')}\nsteps: {result['steps']}\n{logs}"
     assert "Python: python3 (from PATH)" in logs, logs
-    assert (
-        f"from Python 3.{sys.version_info[1]}.{sys.version_info[2]} at {python_without_torchmode}" in logs
-    ), logs
+    version = ".".join(str(part) for part in sys.version_info[:3])
+    assert f"(Python {version} at {python_without_torchmode})" in logs, logs
+    # Started at activation, again after the settings, interpreter and strategy changes, on restart.
+    assert len(servers) >= 3, servers
     assert result["diagnostic"]["code"] == "TM101"
     assert (result["diagnostic"]["line"], result["diagnostic"]["character"]) == (29, 17)
     assert "train | eval" in result["hover"]
@@ -290,6 +363,8 @@ def test_untrusted_workspace_ignores_its_interpreter_and_import_strategy(
     # The default Python made the bundled server, and it checked the file.
     assert "Python: python3 (from PATH)" in logs, logs
     assert "starting bundled torchmode" in logs, logs
+    # The server's own word for where it runs from (lsp/server.py logs its package folder).
+    assert f"(package {server.installed_extension() / 'bundled' / 'libs' / 'torchmode'}," in logs, logs
     # vscode.DiagnosticSeverity.Information: the workspace's severity setting reached the server.
     assert {"code": "TM101", "line": 29, "character": 17, "severity": 2} in result["diagnostics"], result
 

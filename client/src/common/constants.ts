@@ -13,8 +13,12 @@ export const FIX_ALL_KIND = "source.fixAll.torchmode";
 /** The Python extension, whose selected interpreter is used when present (no hard dependency). */
 export const PYTHON_EXTENSION_ID = "ms-python.python";
 
-/** Where the .vsix carries the server wheel (client/scripts/build-wheel.mjs writes it). */
-export const BUNDLED_WHEELS_DIR = "dist/wheels";
+/**
+ * The server the .vsix carries: the launcher, run as `python -I <launcher> lsp`, puts
+ * bundled/libs (torchmode and its pinned pure-Python dependencies, filled at build time by
+ * client/scripts/bundle-python.mjs) first on sys.path. Relative to the extension's folder.
+ */
+export const BUNDLED_LAUNCHER = "bundled/tool/launch.py";
 
 /** Settings whose change needs a new server process; the rest are sent to the running one. */
 export const RESTART_SETTINGS = ["enable", "interpreter", "importStrategy", "debounceMs"].map((key) => `${SECTION}.${key}`);

@@ -1,4 +1,4 @@
-/** Running a short-lived helper process (a probe, venv, pip) with a time limit, its output logged. */
+/** Running a short-lived helper process (the interpreter probe) with a time limit, its output logged. */
 import { spawn } from "child_process";
 
 export interface ProcessResult {
@@ -15,8 +15,6 @@ export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   timeoutMs: number;
-  /** Called with each complete line of stdout and stderr, as it arrives. */
-  onLine?: (line: string) => void;
 }
 
 export function runProcess(command: string, args: readonly string[], options: RunOptions): Promise<ProcessResult> {
@@ -43,25 +41,8 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       timedOut = true;
       child.kill("SIGKILL");
     }, options.timeoutMs);
-    const lines = (sink: (text: string) => void) => {
-      let pending = "";
-      return (chunk: Buffer) => {
-        const text = chunk.toString("utf8");
-        sink(text);
-        if (options.onLine) {
-          pending += text;
-          const parts = pending.split(/\r?\n/);
-          pending = parts.pop() ?? "";
-          for (const line of parts) {
-            if (line.trim() !== "") {
-              options.onLine(line);
-            }
-          }
-        }
-      };
-    };
-    child.stdout.on("data", lines((text) => (stdout += text)));
-    child.stderr.on("data", lines((text) => (stderr += text)));
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
     child.on("error", (error: NodeJS.ErrnoException) => finish({ code: null, signal: null, spawnError: error }));
     child.on("close", (code, signal) => finish({ code, signal }));
   });

@@ -1,11 +1,11 @@
 /**
- * Finding the Python that runs (or makes the environment of) the torchmode server.
+ * Finding the Python that runs the torchmode server.
  *
  * Order, as in the VS Code Python-tool extensions: the `torchmode.interpreter` setting;
  * else the interpreter selected in the Python extension, when it is installed (there
  * is no hard dependency on it); else `python3` (`python` on Windows) on PATH.
- * Every candidate is probed by running it: version >= 3.10, whether it can create a
- * virtual environment, and whether torchmode's server imports there.
+ * Every candidate is probed by running it: version >= 3.10 and, for importStrategy
+ * `fromEnvironment`, whether torchmode's server imports there.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -25,8 +25,6 @@ export interface Interpreter {
 export interface PythonInfo {
   executable: string;
   version: [number, number, number];
-  /** `python -m venv` works (Debian's python3 needs the python3-venv package for it). */
-  canCreateVenv: boolean;
   /** torchmode's version when `torchmode.lsp.server` imports in this environment. */
   torchmode?: string;
   /** Why it does not import, when it does not. */
@@ -49,11 +47,6 @@ export class SetupError extends Error {
 const PROBE = `
 import json, sys
 info = {"executable": sys.executable, "version": list(sys.version_info[:3])}
-try:
-    import ensurepip, venv
-    info["canCreateVenv"] = True
-except Exception:
-    info["canCreateVenv"] = False
 if sys.version_info >= (3, 10) and "--torchmode" in sys.argv:
     try:
         import torchmode
@@ -78,9 +71,9 @@ export function isSupported(info: PythonInfo): boolean {
 /** Run the probe; `checkTorchmode` also imports the server (slower: it loads pygls). */
 export async function probe(
   command: string,
-  options: { cwd: string; checkTorchmode: boolean; isolated?: boolean },
+  options: { cwd: string; checkTorchmode: boolean },
 ): Promise<PythonInfo> {
-  const args = [...(options.isolated ? ["-I"] : []), "-c", PROBE, ...(options.checkTorchmode ? ["--torchmode"] : [])];
+  const args = ["-c", PROBE, ...(options.checkTorchmode ? ["--torchmode"] : [])];
   const result = await runProcess(command, args, { cwd: options.cwd, timeoutMs: PROBE_TIMEOUT_MS });
   if (result.spawnError) {
     const reason = result.spawnError.code === "ENOENT" ? "no such file or command" : result.spawnError.message;

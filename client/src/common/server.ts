@@ -1,11 +1,12 @@
 /**
- * The language server's lifecycle: resolve the command (Python, bundled environment),
+ * The language server's lifecycle: resolve the command (which Python, which torchmode),
  * start the client, restart on demand, and never loop on a server that keeps dying.
  *
  * Every (re)start goes through one queue, so a burst of setting changes and interpreter
  * events never runs two servers at once; restarts asked for while one is waiting merge.
  */
 import * as fs from "fs";
+import * as path from "path";
 import * as vscode from "vscode";
 import {
   CloseAction,
@@ -21,15 +22,14 @@ import {
   State,
   TransportKind,
 } from "vscode-languageclient/node";
-import { DISPLAY_NAME, SECTION } from "./constants";
-import { ensureBundledEnvironment } from "./environment";
+import { BUNDLED_LAUNCHER, DISPLAY_NAME, SECTION } from "./constants";
 import { describeError, log, traceError, traceInfo, traceWarn } from "./logging";
 import { notifyError } from "./notifications";
 import { PythonInfo, SetupError, findInterpreter, formatVersion, isSupported, probe } from "./python";
 import { Settings, describeSettings, getSettings, primaryFolder, serverSettings } from "./settings";
 import { ServerStatus } from "./status";
 
-/** How a server is started: the Python and the arguments of `python -m torchmode lsp`. */
+/** How a server is started: the Python and the arguments that run `torchmode lsp`. */
 export interface ServerCommand {
   python: string;
   args: string[];
@@ -131,9 +131,12 @@ export class ServerManager implements vscode.Disposable {
     });
   }
 
-  /** Find Python, check it, and make the bundled environment when it is needed. */
+  /** Find Python, check it, and choose the torchmode it runs: the environment's or the bundled one. */
   async resolveCommand(settings: Settings): Promise<ServerCommand> {
     const folder = primaryFolder();
+    // The probe runs `python -c`, which puts its cwd first on sys.path: unless the user asked
+    // for the environment's torchmode in a trusted workspace, it runs in a folder of ours, so
+    // that no module of the workspace (a json.py, a torchmode/) is ever imported by it.
     const storage = this.context.globalStorageUri.fsPath;
     fs.mkdirSync(storage, { recursive: true });
     const cwd = folder?.uri.fsPath ?? storage;
@@ -177,14 +180,29 @@ export class ServerManager implements vscode.Disposable {
           `(${base.torchmodeError ?? "not installed"}); using the bundled server instead`,
       );
     }
-    this.status.starting("preparing the bundled server");
-    const python = await ensureBundledEnvironment(storage, this.context.extensionPath, base);
+    return this.bundledCommand(base, cwd);
+  }
+
+  /**
+   * The server the .vsix carries, run by the user's Python as it is: nothing is installed,
+   * no environment is made, no network is needed. `-I` keeps PYTHONPATH, the user site and
+   * the cwd (the workspace) off sys.path; the launcher puts bundled/libs first, so the pinned
+   * pygls, lsprotocol... win over whatever versions the interpreter has installed.
+   */
+  private bundledCommand(base: PythonInfo, cwd: string): ServerCommand {
+    const launcher = path.join(this.context.extensionPath, BUNDLED_LAUNCHER);
+    if (!fs.existsSync(launcher)) {
+      throw new SetupError(
+        `This torchmode extension is incomplete: ${launcher} is missing. Reinstall the extension, or install ` +
+          "torchmode into your Python environment and set torchmode.importStrategy to fromEnvironment.",
+      );
+    }
+    const version = (this.context.extension.packageJSON as { version?: string }).version ?? "?";
     return {
-      python,
-      // -I: the private environment only; no PYTHONPATH, no user site, no module from the cwd.
-      args: ["-I", "-m", "torchmode", "lsp"],
+      python: base.executable,
+      args: ["-I", launcher, "lsp"],
       cwd,
-      description: `bundled torchmode (${python}, from Python ${formatVersion(base.version)} at ${base.executable})`,
+      description: `bundled torchmode ${version} (Python ${formatVersion(base.version)} at ${base.executable})`,
     };
   }
 

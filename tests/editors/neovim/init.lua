@@ -2,7 +2,10 @@
 -- diagnostics, hover, the quick fix applied, the file written. Headless; the result is
 -- JSON in $TORCHMODE_RESULT, and the exit code is 0 only when every step ran.
 --
---   TORCHMODE_SERVER_PYTHON=<venv python> TORCHMODE_RESULT=<file> nvim --headless -u init.lua train.py
+--   TORCHMODE_SERVER_CMD='["python", "-I", "<extension>/bundled/tool/launch.py", "lsp"]' \
+--   TORCHMODE_RESULT=<file> nvim --headless -u init.lua train.py
+--
+-- The command (a JSON list) is the one the extension runs for the server the .vsix carries.
 --
 -- 0.7 has no vim.lsp.start (0.8+): start_client + buf_attach_client instead.
 vim.opt.swapfile = false
@@ -30,10 +33,12 @@ end
 
 local function check()
   local bufnr = vim.api.nvim_get_current_buf()
-  local python = assert(os.getenv("TORCHMODE_SERVER_PYTHON"), "TORCHMODE_SERVER_PYTHON is not set")
+  -- (assert returns its message too: json_decode must get the value alone)
+  local encoded = assert(os.getenv("TORCHMODE_SERVER_CMD"), "TORCHMODE_SERVER_CMD is not set")
+  local cmd = vim.fn.json_decode(encoded)
   local client_id = vim.lsp.start_client({
     name = "torchmode",
-    cmd = { python, "-I", "-m", "torchmode", "lsp" },
+    cmd = cmd,
     root_dir = vim.fn.getcwd(),
   })
   assert(client_id, "the server did not start")
