@@ -26,11 +26,24 @@ from typing import Any
 
 _LOG = os.environ.get("TORCHMODE_TEST_PROCESS_LOG")
 _WATCHED = (
-    "torchmode", "pygls", "lsprotocol", "cattrs", "attrs", "attr", "typing_extensions", "exceptiongroup"
+    "torchmode",
+    "pygls",
+    "lsprotocol",
+    "cattrs",
+    "attrs",
+    "attr",
+    "typing_extensions",
+    "exceptiongroup",
 )
 _MODULE_PATH = re.compile(r"[/\\](" + "|".join(_WATCHED) + r")(?:[/\\]|\.py)")
 _SPAWN_EVENTS = {
-    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty"
+    "subprocess.Popen",
+    "os.system",
+    "os.exec",
+    "os.posix_spawn",
+    "os.spawn",
+    "os.fork",
+    "os.forkpty",
 }
 _NETWORK_EVENTS = {"socket.connect", "socket.getaddrinfo", "socket.gethostbyname", "urllib.Request"}
 _seen_modules: set[str] = set()

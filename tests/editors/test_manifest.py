@@ -125,7 +125,7 @@ def test_bundled_server_command_is_the_one_the_tests_run() -> None:
     server = (ROOT / "client" / "src" / "common" / "server.ts").read_text()
     constants = (ROOT / "client" / "src" / "common" / "constants.ts").read_text()
     assert 'args: ["-I", launcher, "lsp"]' in server
-    assert 'path.join(this.context.extensionPath, BUNDLED_LAUNCHER)' in server
+    assert "path.join(this.context.extensionPath, BUNDLED_LAUNCHER)" in server
     assert 'BUNDLED_LAUNCHER = "bundled/tool/launch.py"' in constants
     command = bundled_server_command(Path("python"), Path("ext"))
     assert command == ["python", "-I", "ext/bundled/tool/launch.py", "lsp"]
@@ -146,9 +146,26 @@ def test_nothing_is_left_of_the_private_environment() -> None:
 
 # The Marketplace's categories (vsce rejects others).
 MARKETPLACE_CATEGORIES = {
-    "AI", "Azure", "Chat", "Data Science", "Debuggers", "Education", "Extension Packs", "Formatters",
-    "Keymaps", "Language Packs", "Linters", "Machine Learning", "Notebooks", "Other",
-    "Programming Languages", "SCM Providers", "Snippets", "Testing", "Themes", "Visualization",
+    "AI",
+    "Azure",
+    "Chat",
+    "Data Science",
+    "Debuggers",
+    "Education",
+    "Extension Packs",
+    "Formatters",
+    "Keymaps",
+    "Language Packs",
+    "Linters",
+    "Machine Learning",
+    "Notebooks",
+    "Other",
+    "Programming Languages",
+    "SCM Providers",
+    "Snippets",
+    "Testing",
+    "Themes",
+    "Visualization",
 }
 
 

@@ -60,4 +60,3 @@ def test_recorder_records_what_the_offline_test_forbids(
     assert modules["torchmode"].is_relative_to(extension_dir / "bundled" / "libs"), modules
     starts_with_env = [event for event in events if event["event"] == "start"]
     assert all(event["pip"] == editor_tools.OFFLINE_PIP_ENV for event in starts_with_env)
-

@@ -11,8 +11,8 @@ import time
 from collections import Counter
 
 import pytest
+from corpus import PINS, CorpusError, Project, ensure_corpus
 from corpus import PROJECT_NAMES as PROJECTS
-from corpus import CorpusError, Project, ensure_corpus
 from corpus_run import (
     SUMMARY,
     UPDATE_ENV,
@@ -87,17 +87,24 @@ def expected(corpus_runs: dict[str, CliRun]) -> list[Expected]:
         kept = [entry for entry in entries if entry.project not in corpus_runs]
         entries = kept + merge(observed, [entry for entry in entries if entry.project in corpus_runs])
         dump_expected(entries)
-    per_rule: dict[str, Counter[str]] = {}
-    for entry in entries:
-        per_rule.setdefault(entry.rule, Counter())[entry.verdict] += 1
-    lines = [
-        f"{rule}: {sum(counts.values())}  ("
-        + ", ".join(f"{verdict} {count}" for verdict, count in sorted(counts.items()))
-        + ")"
-        for rule, counts in sorted(per_rule.items())
-    ]
-    lines.append(f"total: {len(entries)}")
-    add_summary("findings per rule (reviewed list)", lines)
+    corpus_of = {pin.name: pin.corpus for pin in PINS}
+    lines: list[str] = []
+    for corpus_name in sorted(set(corpus_of.values())):
+        in_corpus = [entry for entry in entries if corpus_of.get(entry.project) == corpus_name]
+        per_rule: dict[str, Counter[str]] = {}
+        for entry in in_corpus:
+            per_rule.setdefault(entry.rule, Counter())[entry.verdict] += 1
+        lines.append(f"{corpus_name} corpus:")
+        for rule, counts in sorted(per_rule.items()):
+            true, false = counts["true-bug"], counts["false-alarm-known"]
+            precision = f"{true / (true + false):.2f}" if true + false else "n/a"
+            lines.append(
+                f"  {rule}: {sum(counts.values())}  ("
+                + ", ".join(f"{verdict} {count}" for verdict, count in sorted(counts.items()))
+                + f"; precision {precision})"
+            )
+        lines.append(f"  total: {len(in_corpus)}")
+    add_summary("findings per rule (reviewed list; precision = true / (true + false))", lines)
     return entries
 
 

@@ -52,6 +52,9 @@ class Pin:
     sha256: str
     include: tuple[str, ...] = ()
     why: str = ""
+    # "frameworks": training libraries; "research": code written by research groups
+    # (models, recipes and their training and inference scripts).
+    corpus: str = "frameworks"
 
     def selects(self, member: str) -> bool:
         if not member.endswith(".py") or ".dist-info/" in member:
@@ -90,6 +93,111 @@ _TRANSFORMERS_FILES = (
     "integrations/deepspeed.py",
     "integrations/fsdp.py",
     "integrations/peft.py",
+)
+
+
+# The second corpus: research-style training code (models, recipes, training and inference
+# scripts written by research groups rather than training frameworks).
+_ESPNET_FOLDERS = ("bin", "train", "tasks", "main_funcs", "asr", "enh")
+
+
+def _research(name: str, version: str, wheel: str, sha256: str, why: str, *include: str) -> Pin:
+    return Pin(name, version, wheel, sha256, include=include, why=why, corpus="research")
+
+
+RESEARCH_PINS: tuple[Pin, ...] = (
+    _research(
+        "yolov5",
+        "7.0.14",
+        "yolov5-7.0.14-py37.py38.py39.py310-none-any.whl",
+        "67d0e3f7cb055cc7ff0c9d66fc993577f7394ca83a16ab097c0343ee4db3ca4b",
+        "detection: train/val/detect scripts, EMA, smart_inference_mode",
+    ),
+    _research(
+        "ultralytics",
+        "8.4.190",
+        "ultralytics-8.4.190-py3-none-any.whl",
+        "bd309728efa168af64d39040136828edd2dbcb4aeceb4510bdff4f3ca0ea01b8",
+        "detection engine: trainer, validator, predictor, distillation",
+    ),
+    _research(
+        "speechbrain",
+        "1.1.2",
+        "speechbrain-1.1.2-py3-none-any.whl",
+        "9fea4144c917ea58bcf13f17a1a1759179ed7472a30ec8416e7c7c8cf21d9c9a",
+        "speech: Brain.fit/evaluate, decoders, scorers, pretrained interfaces",
+    ),
+    _research(
+        "espnet",
+        "202511",
+        "espnet-202511-py3-none-any.whl",
+        "4777fd8a121be9bfecd0db34fd8e14894a9b9dc8513db97d3bbded0c20ba886e",
+        "speech: espnet2 trainer, tasks, inference scripts, ASR and enhancement models",
+        *(f"espnet2/{folder}/**" for folder in _ESPNET_FOLDERS),
+    ),
+    _research(
+        "allennlp",
+        "2.10.1",
+        "allennlp-2.10.1-py3-none-any.whl",
+        "d840f2cb285ded77f48fbe5c8f52fe955dc48d4462cae2baf4668eca10dd42fb",
+        "NLP: GradientDescentTrainer, predictors, interpret (saliency, attacks)",
+    ),
+    _research(
+        "flair",
+        "0.15.1",
+        "flair-0.15.1-py3-none-any.whl",
+        "3b6b793f2380cd618e988e7b16fbadcec6502aaa8f11a0890390160303aed553",
+        "NLP: ModelTrainer, embeddings, predict/evaluate",
+    ),
+    _research(
+        "sentence-transformers",
+        "6.3.0",
+        "sentence_transformers-6.3.0-py3-none-any.whl",
+        "fb89d876edb6cb3a82b7a90f74bd7eb1118412ffabe56b249bd1884d35e705db",
+        "NLP: fit loops, evaluators, encode",
+    ),
+    _research(
+        "pykeen",
+        "1.11.1",
+        "pykeen-1.11.1-py3-none-any.whl",
+        "b6cc0ab012fc6ba4f37b58fb7081a409a5c1f04cbbb0e0e9c2256e911757d4ba",
+        "knowledge-graph embeddings: training loops, evaluators, early stopping",
+    ),
+    _research(
+        "avalanche-lib",
+        "0.6.0",
+        "avalanche_lib-0.6.0-py3-none-any.whl",
+        "3ab3817d627363e045cdf0a9b9439901f96da7ac43be46471093842e6ec5e9d7",
+        "continual learning: strategies, plugins (replay, distillation, GSS), their tests",
+    ),
+    _research(
+        "pytorch-metric-learning",
+        "2.9.0",
+        "pytorch_metric_learning-2.9.0-py3-none-any.whl",
+        "d51646006dc87168f00cf954785db133a4c5aac81253877248737aa42ef6432a",
+        "metric learning: trainers, testers, losses as modules",
+    ),
+    _research(
+        "lightly",
+        "1.6.0",
+        "lightly-1.6.0-py3-none-any.whl",
+        "f1564244cec0a4d2a5206f818e9de90d5869becbcfcb4a8ef0d78ba61c5b9071",
+        "self-supervised learning: momentum encoders, heads, benchmarks",
+    ),
+    _research(
+        "pyannote.audio",
+        "4.0.7",
+        "pyannote_audio-4.0.7-py3-none-any.whl",
+        "852ea15c4d85bc34773e618267603ffca6a521669a74d33742692cc67fc700d6",
+        "speaker diarization: pipelines, inference, Lightning tasks",
+    ),
+    _research(
+        "torchgeo",
+        "0.8.1",
+        "torchgeo-0.8.1-py3-none-any.whl",
+        "3119f455bff1920c3fe7b83aa4382d93298ee0cea706e954234b8efd2719ec5f",
+        "remote sensing: Lightning trainers, models, transforms",
+    ),
 )
 
 PINS: tuple[Pin, ...] = (
@@ -177,6 +285,7 @@ PINS: tuple[Pin, ...] = (
         include=tuple(f"transformers/{name}" for name in _TRANSFORMERS_FILES),
         why="Trainer and what it drives (explicit file list)",
     ),
+    *RESEARCH_PINS,
 )
 
 PROJECT_NAMES = tuple(pin.name for pin in PINS)
@@ -188,6 +297,7 @@ class Project:
     version: str
     root: Path
     files: list[Path] = field(default_factory=list)
+    corpus: str = "frameworks"
 
     @property
     def lines(self) -> int:
@@ -297,7 +407,7 @@ def ensure_corpus(cache_dir: Path | None = None) -> list[Project]:
         if not target.is_dir():
             target = _extract(pin, _download(pin, root / "wheels"), root / "src")
         files = sorted(path for path in target.rglob("*.py") if path.is_file())
-        projects.append(Project(pin.name, pin.version, target, files))
+        projects.append(Project(pin.name, pin.version, target, files, pin.corpus))
     return projects
 
 
