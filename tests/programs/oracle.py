@@ -10,13 +10,17 @@ The program runs in this process under real PyTorch (CPU) with global hooks:
 * every backward (``Tensor.backward``, ``torch.autograd.backward`` and ``torch.autograd.grad``);
 * every ``load_state_dict`` (a model with loaded weights is a trained one).
 
-From the event sequence, for each forward call F of a module M:
+Whether a forward call F of a module M trains M is read from autograd itself: a hook on F's
+output records every backward that sends a gradient into it, and M is trained by F when an
+optimizer step that updates M's parameters follows such a backward with no ``zero_grad`` of
+them in between (a GAN's generator step sends gradients through the discriminator too, but
+its optimizer clears them before its own step). So:
 
-* F is a **training forward** when autograd is on, a backward runs after F before M's next
-  forward, and an optimizer step that updates a parameter of M runs after F;
-* F is an **evaluation** when it is not a training forward, no backward runs after it before
-  M's next forward, and M had been trained before it (a step updated it, or weights were
-  loaded): a smoke test of a fresh, untrained network evaluates nothing.
+* F is a **training forward** when a gradient reached its output and a step used it;
+* F is an **evaluation** when no gradient ever reached its output, no backward was attempted
+  before M's next forward (one that raised ends a failed training step), and M had been trained
+  before it (a step updated it, or weights were loaded): a smoke test of a fresh, untrained
+  network evaluates nothing, and input gradients (saliency) are no evaluation without grad.
 
 Then: TM101 = a training forward while some mode-sensitive part of M is in eval mode; TM102 = an
 evaluation while some mode-sensitive part of M is in train mode; TM201 = an evaluation with
@@ -33,7 +37,7 @@ import os
 import runpy
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -63,11 +67,13 @@ class _Forward:
     parts_in_train: bool  # some mode-sensitive part in train mode
     parts_in_eval: bool  # some mode-sensitive part in eval mode
     index: int
+    # Indexes of the backward events that sent a gradient into the output.
+    reached_by: list[int] = field(default_factory=list)
 
 
 @dataclass
 class _Event:
-    kind: str  # "forward", "step", "backward", "load"
+    kind: str  # "forward", "step", "clear", "backward", "load"
     index: int
     forward: _Forward | None = None
     parameters: frozenset[int] = frozenset()
@@ -87,11 +93,23 @@ def _sensitive_modes(module: nn.Module) -> tuple[bool, bool]:
     return in_train, in_eval
 
 
+def _tensors(value: Any) -> Iterator[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _tensors(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+
+
 @contextlib.contextmanager
 def _recording(program: Path) -> Iterator[list[_Event]]:
     target = os.path.realpath(program)
     events: list[_Event] = []
-    depth = 0
+    open_forwards: list[_Forward | None] = []  # one per module call in progress
+    current_backward: list[int] = []
 
     def stack_lines() -> tuple[int, ...]:
         lines: list[int] = []
@@ -103,18 +121,27 @@ def _recording(program: Path) -> Iterator[list[_Event]]:
         return tuple(lines)
 
     def pre_hook(module: nn.Module, args: Any) -> None:
-        nonlocal depth
-        if depth == 0:
+        forward = None
+        if not open_forwards:
             stack = stack_lines()
             if stack:
                 in_train, in_eval = _sensitive_modes(module)
                 forward = _Forward(module, stack, torch.is_grad_enabled(), in_train, in_eval, len(events))
                 events.append(_Event("forward", len(events), forward=forward, module=module))
-        depth += 1
+        open_forwards.append(forward)
 
     def post_hook(module: nn.Module, args: Any, output: Any) -> None:
-        nonlocal depth
-        depth -= 1
+        forward = open_forwards.pop()
+        if forward is None:
+            return
+
+        def reached(gradient: torch.Tensor) -> None:
+            if current_backward and current_backward[-1] not in forward.reached_by:
+                forward.reached_by.append(current_backward[-1])
+
+        for tensor in _tensors(output):
+            if tensor.requires_grad:
+                tensor.register_hook(reached)
 
     def step_hook(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
         parameters = frozenset(id(p) for group in optimizer.param_groups for p in group["params"])
@@ -124,31 +151,40 @@ def _recording(program: Path) -> Iterator[list[_Event]]:
     real_autograd_backward = torch.autograd.backward
     real_grad = torch.autograd.grad
     real_load = nn.Module.load_state_dict
+    real_optimizer_zero_grad = torch.optim.Optimizer.zero_grad
+    real_module_zero_grad = nn.Module.zero_grad
 
-    def backward(*args: Any, **kwargs: Any) -> Any:
+    def backward_event(run: Any, *args: Any, **kwargs: Any) -> Any:
         events.append(_Event("backward", len(events)))
-        return real_backward(*args, **kwargs)
-
-    def autograd_backward(*args: Any, **kwargs: Any) -> Any:
-        events.append(_Event("backward", len(events)))
-        return real_autograd_backward(*args, **kwargs)
-
-    def grad(*args: Any, **kwargs: Any) -> Any:
-        events.append(_Event("backward", len(events)))
-        return real_grad(*args, **kwargs)
+        current_backward.append(len(events) - 1)
+        try:
+            return run(*args, **kwargs)
+        finally:
+            current_backward.pop()
 
     def load_state_dict(self: nn.Module, *args: Any, **kwargs: Any) -> Any:
         events.append(_Event("load", len(events), module=self))
         return real_load(self, *args, **kwargs)
 
+    def optimizer_zero_grad(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
+        parameters = frozenset(id(p) for group in self.param_groups for p in group["params"])
+        events.append(_Event("clear", len(events), parameters=parameters))
+        return real_optimizer_zero_grad(self, *args, **kwargs)
+
+    def module_zero_grad(self: nn.Module, *args: Any, **kwargs: Any) -> Any:
+        events.append(_Event("clear", len(events), parameters=frozenset(id(p) for p in self.parameters())))
+        return real_module_zero_grad(self, *args, **kwargs)
+
     pre = module_impl.register_module_forward_pre_hook(pre_hook)
     post = module_impl.register_module_forward_hook(post_hook, always_call=True)
     step = optimizer_impl.register_optimizer_step_pre_hook(step_hook)
     grad_enabled = torch.is_grad_enabled()
-    torch.Tensor.backward = backward  # type: ignore[method-assign]
-    torch.autograd.backward = autograd_backward
-    torch.autograd.grad = grad
+    torch.Tensor.backward = lambda *a, **k: backward_event(real_backward, *a, **k)  # type: ignore[method-assign]
+    torch.autograd.backward = lambda *a, **k: backward_event(real_autograd_backward, *a, **k)
+    torch.autograd.grad = lambda *a, **k: backward_event(real_grad, *a, **k)
     nn.Module.load_state_dict = load_state_dict  # type: ignore[method-assign]
+    torch.optim.Optimizer.zero_grad = optimizer_zero_grad  # type: ignore[method-assign]
+    nn.Module.zero_grad = module_zero_grad  # type: ignore[method-assign]
     try:
         yield events
     finally:
@@ -159,34 +195,47 @@ def _recording(program: Path) -> Iterator[list[_Event]]:
         torch.autograd.backward = real_autograd_backward
         torch.autograd.grad = real_grad
         nn.Module.load_state_dict = real_load  # type: ignore[method-assign]
+        torch.optim.Optimizer.zero_grad = real_optimizer_zero_grad  # type: ignore[method-assign]
+        nn.Module.zero_grad = real_module_zero_grad  # type: ignore[method-assign]
         torch.set_grad_enabled(grad_enabled)
+
+
+def _trains(events: list[_Event], backward: int, owned: set[int]) -> bool:
+    """Does a step use the gradients ``backward`` gave ``owned``: a step updating them after it,
+    with no zero_grad of them in between?"""
+    for event in events[backward + 1 :]:
+        if event.parameters & owned:
+            if event.kind == "step":
+                return True
+            if event.kind == "clear":
+                return False
+    return False
 
 
 def _truths(events: list[_Event]) -> set[Truth]:
     truths: set[Truth] = set()
-    forwards = [event for event in events if event.kind == "forward"]
-    for event in forwards:
+    for event in events:
         forward = event.forward
-        assert forward is not None
+        if forward is None:
+            continue
         module = forward.module
         owned = {id(parameter) for parameter in module.parameters()}
-        later = events[event.index + 1 :]
-        next_forward = next(
-            (other.index for other in later if other.kind == "forward" and other.module is module),
-            len(events),
-        )
-        window = events[event.index + 1 : next_forward]
-        backward_after = any(other.kind == "backward" for other in window)
-        stepped_after = any(other.kind == "step" and other.parameters & owned for other in later)
+        training = any(_trains(events, backward, owned) for backward in forward.reached_by)
+        if training and forward.parts_in_eval:
+            truths.add(Truth("TM101", forward.stack))
         trained_before = any(
             (other.kind == "step" and other.parameters & owned)
             or (other.kind == "load" and other.module is module)
             for other in events[: event.index]
         )
-        training = forward.grad and backward_after and stepped_after
-        if training and forward.parts_in_eval:
-            truths.add(Truth("TM101", forward.stack))
-        evaluation = not training and not backward_after and trained_before
+        # A backward attempted before M's next forward (one that raised, as after a leaked
+        # set_grad_enabled(False)) marks a training step that failed, not an evaluation.
+        next_forward = next(
+            (other.index for other in events[event.index + 1 :] if other.module is module and other.forward),
+            len(events),
+        )
+        attempted = any(other.kind == "backward" for other in events[event.index + 1 : next_forward])
+        evaluation = not forward.reached_by and not attempted and trained_before
         if evaluation and forward.parts_in_train:
             truths.add(Truth("TM102", forward.stack))
         if evaluation and forward.grad:

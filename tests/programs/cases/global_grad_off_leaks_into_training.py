@@ -1,0 +1,39 @@
+"""A bare set_grad_enabled(False) in the evaluation is never undone: the next epoch's
+backward() raises. The program catches the error to finish its run."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(8, 16)
+        self.drop = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.fc2(self.drop(F.relu(self.fc1(x))))
+
+
+def evaluate(model, loader):
+    model.eval()
+    torch.set_grad_enabled(False)
+    return sum(float(F.cross_entropy(model(x), y)) for x, y in loader)
+
+
+model = Net()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+loader = [(torch.randn(4, 8), torch.randint(0, 3, (4,))) for _ in range(3)]
+try:
+    for epoch in range(2):
+        model.train()
+        for x, y in loader:
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()  # expect: TM202
+            optimizer.step()
+        print(evaluate(model, loader))
+except RuntimeError as error:
+    print("raised:", error)
