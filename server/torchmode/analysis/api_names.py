@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
+from typing import Literal
 
 from torchmode.analysis.names import ImportMap, access_path
 from torchmode.analysis.walk import all_statements
@@ -209,6 +211,75 @@ def module_classes(
                     changed = True
                     break
     return frozenset(found)
+
+
+# Classes of Python itself that a class may derive from without becoming a module.
+BUILTIN_CLASSES = frozenset(
+    {
+        "object",
+        "ABC",
+        "Protocol",
+        "Generic",
+        "Exception",
+        "BaseException",
+        "RuntimeError",
+        "ValueError",
+        "dict",
+        "list",
+        "tuple",
+        "set",
+        "str",
+        "int",
+        "float",
+        "NamedTuple",
+        "TypedDict",
+        "Enum",
+        "IntEnum",
+        "abc.ABC",
+        "typing.Generic",
+        "typing.Protocol",
+        "typing.NamedTuple",
+        "enum.Enum",
+    }
+)
+
+ClassKind = Literal["module", "other"]
+
+# Installed classes known not to be modules: optimizers, schedulers, data, scalers.
+_OTHER_CLASS_PREFIXES = (
+    "torch.optim.",
+    "torch.utils.",
+    "torch.cuda.amp.GradScaler",
+    "torch.amp.GradScaler",
+    "torch.distributed.",
+    "numpy.",
+    "collections.",
+    "dataclasses.",
+    "typing.",
+    "abc.",
+    "enum.",
+)
+# transformers classes that are models (``BertModel``, ``GPT2LMHeadModel``,
+# ``AutoModelForCausalLM``...) as opposed to tokenizers, configs and processors.
+_TRANSFORMERS_MODEL = re.compile(r"^(transformers|diffusers)\.(.*\.)?(\w*Model\w*|\w*For\w+|\w*Pipeline)$")
+
+
+def library_class_kind(qualified: str) -> ClassKind | None:
+    """What an installed class is, from its qualified name: a module, another kind of
+    class, or unknown (None) when the name says nothing."""
+    if qualified in _MODULE_BASES or is_module_factory(qualified) or qualified in WRAPPER_CONSTRUCTORS:
+        return "module"
+    if qualified in BUILTIN_CLASSES or qualified.startswith(_OTHER_CLASS_PREFIXES):
+        return "other"
+    if qualified.startswith("torch.nn.") and not qualified.startswith("torch.nn.functional."):
+        last = qualified.rsplit(".", 1)[-1]
+        if last[:1].isupper():
+            return "module"  # losses too: modules, though never the model being trained
+    if _TRANSFORMERS_MODEL.match(qualified):
+        return "module"
+    if qualified.startswith(("transformers.", "diffusers.")):
+        return "other"  # tokenizers, configs, processors, schedulers
+    return None
 
 
 def _only_builtin_bases(bases: list[ast.expr]) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from torchmode.analysis.api_names import BUILTIN_CLASSES, ClassKind, library_class_kind
 from torchmode.analysis.facts import Function, Summary
 from torchmode.analysis.functions import FunctionTable
 from torchmode.analysis.identity import strip_wrappers
@@ -34,6 +35,8 @@ class FileAnalyzer(Protocol):
     def summary_of(self, function: Function) -> Summary: ...
 
     def project_lock(self) -> AbstractContextManager[Any]: ...
+
+    def returns_module(self, function: Function, depth: int = 0) -> bool: ...
 
 
 class Definition(Protocol):
@@ -68,6 +71,12 @@ class OtherFiles(Protocol):
     ) -> Definition | None: ...
 
     def is_module_class(self, path: Path, class_name: str, depth: int = 0) -> bool: ...
+
+    def class_kind(self, path: Path, class_name: str, depth: int = 0) -> ClassKind | None: ...
+
+    def class_sensitivity(
+        self, importer: Path, imports: ImportMap, local_name: str, depth: int = 0
+    ) -> bool | None: ...
 
 
 @dataclass(frozen=True)
@@ -194,6 +203,34 @@ class CallResolver:
             elif self.is_imported_module_class(base):
                 return True
         return False
+
+    def class_kind(self, local_path: str, depth: int = 0) -> ClassKind | None:
+        """What a class named in this file is (``Net``, ``models.Net``, ``nn.Linear``): an
+        nn.Module subclass, a class known not to be one, or unknown (None)."""
+        table = self.table
+        if local_path in table.class_bases:
+            if self.is_module_class(local_path):
+                return "module"
+            if depth > 20:
+                return None
+            kinds = [
+                self.class_kind(base, depth + 1) if base not in BUILTIN_CLASSES else "other"
+                for base in table.class_bases[local_path]
+            ]
+            return "other" if all(kind == "other" for kind in kinds) else None
+        if local_path in BUILTIN_CLASSES:
+            return "other"
+        qualified = self.imports.qualify(local_path)
+        if qualified is not None:
+            known = library_class_kind(qualified)
+            if known is not None:
+                return known
+        if self.is_imported_module_class(local_path):
+            return "module"
+        definition = self.imported_definition(local_path)
+        if definition is None or definition.kind != "class" or self.project is None:
+            return None
+        return self.project.class_kind(definition.path, definition.name)
 
     def is_imported_module_class(self, local_path: str) -> bool:
         """``from models import Net``: is ``Net`` an nn.Module subclass in its file (or through

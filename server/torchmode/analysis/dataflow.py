@@ -116,6 +116,7 @@ class ModuleAnalyzer:
             document, tree, imports, self.table, self.module_classes, self, self.recorder, project, self.path
         )
         self.models = ModelDiscovery(document, tree, imports, self.table, self.module_classes, self.calls)
+        self.models.discover()
         self.model_paths = self.models.model_paths
         self.calls.model_paths = lambda: self.model_paths
         self.alias_table = AliasTable(imports, self.calls, self.recorder)
@@ -146,8 +147,11 @@ class ModuleAnalyzer:
     def resolve_call(self, function: Function, call: ast.Call) -> ResolvedCall | None:
         return self.calls.resolve_call(function, call)
 
-    def is_module_constructor(self, call: ast.Call) -> bool:
-        return self.models.is_module_constructor(call)
+    def is_module_constructor(self, call: ast.Call, function: Function) -> bool:
+        return self.models.is_module_constructor(call, function)
+
+    def returns_module(self, function: Function, depth: int = 0) -> bool:
+        return self.models.returns_module(function, depth)
 
     def is_module_class(self, class_name: str) -> bool:
         return self.calls.is_module_class(class_name)

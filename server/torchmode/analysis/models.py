@@ -1,25 +1,55 @@
-"""Which access paths of a file are models, which of them get trained, and what builds them."""
+"""What the objects of a file are: which access paths are models, which of them get trained
+or loaded, which optimizer updates which model, and what builds each of them.
+
+What an object is comes from the program, not from its name: ``X(...)`` builds a model when
+``X`` resolves to an ``nn.Module`` subclass (in this file, another file of the project or an
+installed package, or a name bound to such a class), when ``X`` is a function whose returns
+build one (a factory), or ``X.from_pretrained`` of transformers or diffusers. A path that is an
+instance of a class known not to be a module (a trainer with its own ``eval(metric)``, a
+predictor object) is no model, whatever is called on it. Names are used only where the code
+says nothing else: a called parameter named like a model (``def evaluate(model, loader)``).
+"""
 
 from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 
 from torchmode.analysis import api_names
 from torchmode.analysis.calls import CallResolver
 from torchmode.analysis.facts import Function
 from torchmode.analysis.functions import FunctionTable
 from torchmode.analysis.identity import strip_mode_chain, strip_wrappers
-from torchmode.analysis.names import ImportMap, access_path, root_of
+from torchmode.analysis.layers import LayerSensitivity
+from torchmode.analysis.names import ImportMap, access_path, root_of, stored_names
+from torchmode.analysis.walk import statements_of
 from torchmode.syntax.document import Document
-from torchmode.syntax.node_index import node_index
 
 _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 
+# Libraries whose ``from_pretrained`` returns the model in eval mode (they call ``eval()``).
+_EVAL_FROM_PRETRAINED = ("transformers.", "diffusers.")
+# Calls that collect parameters without being an optimizer.
+_PARAMETER_COLLECTIONS = frozenset({"list", "tuple", "set", "sorted", "filter", "chain", "itertools.chain"})
+# Calls that load trained weights into the module they are called on.
+_LOADERS = frozenset({"load_state_dict", "load_weights", "load_checkpoint", "load_pretrained"})
+# How deep factories calling factories are followed.
+_MAX_FACTORY_DEPTH = 4
+
 
 class ModelDiscovery:
-    """Finds the model paths of one file (``model_paths``), those that get trained
-    (``trained_paths``) and each path's ``Net(...)`` constructions (``constructors``)."""
+    """Finds the model paths of one file and what is known of each of them.
+
+    * ``model_paths``: access paths that hold a model somewhere in the file;
+    * ``not_models``: paths that hold an instance of a class known not to be a module;
+    * ``trained_paths``: models put in train mode or whose parameters are handed out;
+    * ``loaded_paths``: models given trained weights (``load_state_dict``, ``from_pretrained``);
+    * ``constructors``: each path's ``Net(...)`` constructions (what the model is made of);
+    * ``optimizers``: optimizer path -> the model paths whose parameters it updates;
+    * ``wrappers``: wrapper path (``DataParallel(net)``) -> the path it wraps;
+    * ``pretrained_eval``: construction calls that return a model in eval mode.
+    """
 
     def __init__(
         self,
@@ -36,49 +66,406 @@ class ModelDiscovery:
         self.table = table
         self.module_classes = module_classes
         self.calls = calls
-        # Paths ever put in train mode or whose parameters are handed out (to an
-        # optimizer): models that get trained, as opposed to frozen teachers.
         self.trained_paths: set[str] = set()
-        # Every ``path = Net(...)`` of the file, for what the model is made of.
+        self.loaded_paths: set[str] = set()
         self.constructors: dict[str, list[ast.Call]] = {}
-        self.model_paths = self._find_model_paths()
+        self.optimizers: dict[str, frozenset[str]] = {}
+        self.wrappers: dict[str, str] = {}
+        self.not_models: set[str] = set()
+        self.pretrained_eval: set[int] = set()  # ids of ``from_pretrained`` calls
+        self._bound_classes: dict[int, dict[str, ast.expr]] = {}
+        self._returns_module: dict[int, bool] = {}
+        self.model_paths: frozenset[str] = frozenset()
+
+    def discover(self) -> None:
+        """Find the paths (once the analyzer holds this object: discovery may ask it whether a
+        function of this file is a factory)."""
+        paths = self._find_model_paths()
+        self.model_paths = paths - self._criteria(paths)
+
+    def _criteria(self, paths: frozenset[str]) -> set[str]:
+        """Modules that are no model to report: losses (``nn.CrossEntropyLoss()``, a project's
+        ``FocalLoss``) and other built modules that no mode can change and nothing trains or
+        loads. They are called on a model's outputs; their mode changes nothing."""
+        found: set[str] = set()
+        layers: LayerSensitivity | None = None
+        uses = self._calls_by_path()
+        for path in paths:
+            calls = self.constructors.get(path)
+            if not calls or path in self.trained_paths or path in self.loaded_paths:
+                continue
+            if all(self._is_loss(call) for call in calls):
+                found.add(path)
+                continue
+            if layers is None:
+                layers = self._layer_sensitivity()
+            if all(layers.of_expression(call) is False for call in calls) and self._applied_to_outputs(
+                path, paths, uses.get(path, [])
+            ):
+                found.add(path)
+        return found
+
+    def _calls_by_path(self) -> dict[str, list[tuple[Function, ast.Call]]]:
+        found: dict[str, list[tuple[Function, ast.Call]]] = {}
+        for function in self.table.functions:
+            for call in self.table.own_calls(function):
+                path = access_path(call.func)
+                if path is not None:
+                    found.setdefault(path, []).append((function, call))
+        return found
+
+    def _applied_to_outputs(
+        self, path: str, paths: frozenset[str], uses: list[tuple[Function, ast.Call]]
+    ) -> bool:
+        """Every call of ``path`` takes another model's output (``criterion(model(x), y)``, or a
+        name assigned from a model call in the same function): it is applied to what models
+        compute, as a loss or a metric is."""
+        if not uses:
+            return False
+        outputs_of: dict[int, set[str]] = {}
+        for function, call in uses:
+            outputs = outputs_of.get(id(function))
+            if outputs is None:
+                outputs = outputs_of[id(function)] = self._model_outputs(function, paths - {path})
+            arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
+            if not any(self._is_output(argument, paths - {path}, outputs) for argument in arguments):
+                return False
+        return True
+
+    def _model_outputs(self, function: Function, paths: frozenset[str]) -> set[str]:
+        names: set[str] = set()
+        for statement in statements_of(function.body):
+            if isinstance(statement, ast.Assign) and self._is_output(statement.value, paths, names):
+                for target in statement.targets:
+                    names.update(stored_names(target))
+        return names
+
+    @staticmethod
+    def _is_output(expr: ast.expr, paths: frozenset[str], outputs: set[str]) -> bool:
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Call) and access_path(node.func) in paths:
+                return True
+            if isinstance(node, ast.Name) and node.id in outputs:
+                return True
+        return False
+
+    def _is_loss(self, call: ast.Call) -> bool:
+        qualified = self.imports.qualified_name(call.func) or ""
+        return qualified.startswith("torch.nn.") and qualified.endswith("Loss")
+
+    def _layer_sensitivity(self) -> LayerSensitivity:
+        project, path, imports = self.calls.project, self.calls.path, self.imports
+        external = (
+            (lambda local: project.class_sensitivity(path, imports, local))
+            if project is not None and path is not None
+            else None
+        )
+        return LayerSensitivity(self.tree, imports, self.module_classes, external)
+
+    # -- the whole file ------------------------------------------------------------------------
 
     def _find_model_paths(self) -> frozenset[str]:
         paths: set[str] = set()
-        index = node_index(self.document)
-        nodes = (
-            index.of_type(ast.Call, ast.Assign, ast.AnnAssign) if index is not None else ast.walk(self.tree)
-        )
-        for node in nodes:
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if node.func.attr in ("train", "eval"):
-                    receiver = strip_wrappers(node.func.value)
-                    path = access_path(receiver) if receiver is not None else None
-                    if path and not self.is_library_path(path):
-                        paths.add(path)
-                        if node.func.attr == "train":
-                            self.trained_paths.add(path)
-                elif node.func.attr == "parameters":
-                    path = access_path(node.func.value)
-                    if path:
-                        paths.add(path)
-                        self.trained_paths.add(path)
-            elif (
-                isinstance(node, (ast.Assign, ast.AnnAssign))
-                and node.value is not None
-                and self.constructs_module(node.value)
-            ):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    path = access_path(target)
-                    if path:
-                        paths.add(path)
-                        constructor = strip_mode_chain(node.value)
-                        if isinstance(constructor, ast.Call):
-                            self.constructors.setdefault(path, []).append(constructor)
+        parameter_sources: dict[str, set[str]] = {}  # name -> model paths whose parameters it holds
+        for function in self.table.functions:
+            for statement in statements_of(function.body):
+                if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+                    self._assignment(function, statement, paths, parameter_sources)
+            for call in self.table.own_calls(function):
+                self._call(function, call, paths)
         paths.update(self._called_in_training_steps())
         paths.update(self._called_parameters_named_like_models())
-        return frozenset(paths)
+        return frozenset(paths - self.not_models)
+
+    def _assignment(
+        self,
+        function: Function,
+        statement: ast.Assign | ast.AnnAssign,
+        paths: set[str],
+        parameter_sources: dict[str, set[str]],
+    ) -> None:
+        value = statement.value
+        assert value is not None
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        target_paths = [path for path in map(access_path, targets) if path is not None]
+        inner = strip_mode_chain(value)
+        if isinstance(inner, ast.Call):
+            kind = self.construction_kind(inner, function)
+            if kind == "module":
+                for path in target_paths:
+                    paths.add(path)
+                    self.constructors.setdefault(path, []).append(inner)
+                wrapped = self._wrapped(inner)
+                if wrapped is not None:
+                    for path in target_paths:
+                        self.wrappers[path] = wrapped
+                return
+            if kind == "other":
+                self.not_models.update(target_paths)
+                return
+        sources = self._parameter_sources(value, parameter_sources)
+        if sources:
+            if isinstance(value, ast.Call) and not self._collects_parameters(value):
+                for path in target_paths:
+                    self.optimizers[path] = frozenset(sources)
+            else:
+                for path in target_paths:
+                    parameter_sources[path] = sources
+
+    def _call(self, function: Function, call: ast.Call, paths: set[str]) -> None:
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            return
+        receiver = strip_wrappers(func.value)
+        path = access_path(receiver) if receiver is not None else None
+        if path is None or self.is_library_path(path):
+            return
+        if func.attr in ("train", "eval"):
+            if self.instance_kind(path, function) == "other":
+                return  # a class's own ``eval(metric)``: a method call, no mode switch
+            paths.add(path)
+            if func.attr == "train":
+                self.trained_paths.add(path)
+        elif func.attr in ("parameters", "named_parameters"):
+            if self.instance_kind(path, function) != "other":
+                paths.add(path)
+                self.trained_paths.add(path)
+        elif func.attr in _LOADERS:
+            self.loaded_paths.add(path)
+
+    def _parameter_sources(self, value: ast.expr, known: dict[str, set[str]]) -> set[str]:
+        """The model paths whose parameters ``value`` holds: ``model.parameters()``, param
+        groups, lists and chains of them, names bound to such collections."""
+        found: set[str] = set()
+        for node in ast.walk(value):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("parameters", "named_parameters")
+            ):
+                path = access_path(node.func.value)
+                if path is not None:
+                    found.add(path)
+            elif isinstance(node, ast.Name) and node.id in known:
+                found |= known[node.id]
+        return found
+
+    def _collects_parameters(self, call: ast.Call) -> bool:
+        """``list(model.parameters())`` and kin: a collection of parameters, no optimizer."""
+        path = access_path(call.func)
+        if path is None:
+            return isinstance(call.func, ast.Attribute) and call.func.attr in (
+                "parameters",
+                "named_parameters",
+            )
+        qualified = self.imports.qualify(path) or path
+        return (
+            qualified in _PARAMETER_COLLECTIONS
+            or path.rsplit(".", 1)[-1] in ("parameters", "named_parameters")
+            or (path in ("list", "tuple") and not call.keywords)
+        )
+
+    def _wrapped(self, call: ast.Call) -> str | None:
+        """``DataParallel(net)`` -> ``net``: the path a wrapper forwards to."""
+        qualified = self.imports.qualified_name(call.func)
+        if qualified in api_names.WRAPPER_CONSTRUCTORS and call.args:
+            inner = strip_wrappers(call.args[0])
+            return access_path(inner) if inner is not None else None
+        return None
+
+    # -- what a name is ------------------------------------------------------------------------
+
+    def instance_kind(self, path: str, function: Function) -> api_names.ClassKind | None:
+        """What ``path`` holds, as far as its class tells: ``self`` in a method is an instance
+        of the method's class; other paths of the classes every assignment built."""
+        if function.class_name is not None and function.parameters and path == function.parameters[0]:
+            return self.calls.class_kind(function.class_name)
+        if path in self.not_models:
+            return "other"
+        classes = self.calls.instances.get(path)
+        if classes:
+            kinds = {self.calls.class_kind(name) for name in classes}
+            if kinds == {"other"}:
+                return "other"
+            if kinds == {"module"}:
+                return "module"
+        return None
+
+    def construction_kind(
+        self, call: ast.Call, function: Function, depth: int = 0
+    ) -> api_names.ClassKind | None:
+        """What ``X(...)`` builds: a module, another object, or unknown (None)."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr == "from_pretrained":
+            return self._from_pretrained_kind(call, func.value, function)
+        qualified = self.imports.qualified_name(func)
+        if qualified is not None and qualified in api_names.WRAPPER_CONSTRUCTORS:
+            if not call.args:
+                return None
+            inner = strip_mode_chain(call.args[0])
+            if isinstance(inner, ast.Call):
+                return self.construction_kind(inner, function, depth + 1)
+            path = access_path(inner)
+            return "module" if path is not None else None
+        if qualified is not None and api_names.is_module_factory(qualified):
+            return "module"
+        path = access_path(func)
+        if path is None:
+            if isinstance(func, ast.Subscript):
+                return self._bound_kind(func, function)
+            return None
+        if isinstance(func, ast.Name) and func.id in self.module_classes:
+            return "module"
+        kind = self.calls.class_kind(path)
+        if kind is not None:
+            return kind
+        bound = self.bound_classes(function).get(path)
+        if bound is not None:
+            return self._bound_kind(bound, function)
+        if depth < _MAX_FACTORY_DEPTH and self._calls_a_factory(call, function, depth):
+            return "module"
+        return None
+
+    def _bound_kind(self, expr: ast.expr, function: Function) -> api_names.ClassKind | None:
+        """The kind of the classes an expression names: ``Net``, ``MODELS["net"]`` with
+        ``MODELS = {"net": Net, ...}`` (every value a class of one kind)."""
+        if isinstance(expr, ast.Subscript):
+            container = access_path(expr.value)
+            literal = self.bound_classes(function).get(container) if container is not None else None
+            if isinstance(literal, ast.Dict):
+                kinds = {self._bound_kind(value, function) for value in literal.values if value is not None}
+                return next(iter(kinds)) if len(kinds) == 1 else None
+            return None
+        path = access_path(expr)
+        return self.calls.class_kind(path) if path is not None else None
+
+    def bound_classes(self, function: Function) -> dict[str, ast.expr]:
+        """Names bound once to a class or a dict of classes in ``function`` or at module level
+        (``model_cls = Net``, ``MODELS = {"a": A}``), and parameters whose default is a class."""
+        known = self._bound_classes.get(id(function))
+        if known is not None:
+            return known
+        found: dict[str, ast.expr] = {}
+        if not function.is_module:
+            found.update(self.bound_classes(self.table.module))
+        assigned: dict[str, list[ast.expr]] = {}
+        for statement in statements_of(function.body):
+            if isinstance(statement, ast.Assign):
+                for target in statement.targets:
+                    for name in stored_names(target):
+                        assigned.setdefault(name, []).append(
+                            statement.value if isinstance(target, ast.Name) else target
+                        )
+        for name, values in assigned.items():
+            if len(values) == 1 and self._names_classes(values[0], found):
+                found[name] = values[0]
+            else:
+                found.pop(name, None)
+        node = function.node
+        if node is not None:
+            arguments = node.args
+            positional = [*arguments.posonlyargs, *arguments.args]
+            for argument, default in zip(
+                positional[len(positional) - len(arguments.defaults) :], arguments.defaults, strict=True
+            ):
+                if self._names_classes(default, found):
+                    found[argument.arg] = default
+        self._bound_classes[id(function)] = found
+        return found
+
+    def _names_classes(self, expr: ast.expr, known: dict[str, ast.expr]) -> bool:
+        if isinstance(expr, ast.Dict):
+            return bool(expr.values) and all(
+                value is not None and self._names_classes(value, known) for value in expr.values
+            )
+        if isinstance(expr, ast.Subscript):
+            container = access_path(expr.value)
+            return container is not None and isinstance(known.get(container), ast.Dict)
+        path = access_path(expr)
+        if path is None or path in known:
+            return False
+        return path in self.table.class_bases or (
+            root_of(path) in self.imports.aliases and self.calls.class_kind(path) is not None
+        )
+
+    def _from_pretrained_kind(
+        self, call: ast.Call, owner: ast.expr, function: Function
+    ) -> api_names.ClassKind | None:
+        """``X.from_pretrained(...)``: transformers' and diffusers' return an eval-mode model;
+        a project class's own ``from_pretrained`` is read like any other function; anything
+        else is unknown (no claim)."""
+        path = access_path(owner)
+        if path is None:
+            return None
+        qualified = self.imports.qualify(path)
+        if qualified is not None and qualified.startswith(_EVAL_FROM_PRETRAINED):
+            kind = api_names.library_class_kind(qualified)
+            if kind == "module":
+                self.pretrained_eval.add(id(call))
+            return kind
+        kind = self.calls.class_kind(path)
+        if kind == "other":
+            return "other"
+        if kind == "module":
+            found = self.calls.method(path, "from_pretrained") if path in self.table.class_bases else None
+            if found is None:
+                return "module"  # inherited from an installed base: a module, mode unknown
+            method, owner_analyzer = found
+            returned = owner_analyzer.returns_module(method)
+            return "module" if returned else None
+        return None
+
+    def _calls_a_factory(self, call: ast.Call, function: Function, depth: int) -> bool:
+        resolved = self.calls.resolve_call(function, call)
+        if resolved is None:
+            return False
+        return resolved.owner.returns_module(resolved.callee, depth + 1)
+
+    def returns_module(self, function: Function, depth: int = 0) -> bool:
+        """Does every ``return`` of ``function`` that returns something give a module it built
+        (``return Net(...)``, a name assigned one, ``cls(...)`` in a classmethod of a module
+        class, another factory)?"""
+        key = id(function)
+        known = self._returns_module.get(key)
+        if known is not None:
+            return known
+        self._returns_module[key] = False  # recursion: not a factory
+        values = list(_returned_values(function))
+        built = self._built_names(function, depth)
+        found = bool(values) and all(
+            (isinstance(value, ast.Call) and self._builds(value, function, depth))
+            or (access_path(value) in built)
+            for value in values
+        )
+        self._returns_module[key] = found
+        return found
+
+    def _builds(self, call: ast.Call, function: Function, depth: int) -> bool:
+        inner = strip_mode_chain(call)
+        if not isinstance(inner, ast.Call):
+            return False
+        if (
+            isinstance(inner.func, ast.Name)
+            and function.class_name is not None
+            and function.parameters
+            and inner.func.id == function.parameters[0]
+            and self.calls.class_kind(function.class_name) == "module"
+        ):
+            return True  # ``cls(...)`` in a classmethod of a module class
+        return self.construction_kind(inner, function, depth + 1) == "module"
+
+    def _built_names(self, function: Function, depth: int) -> set[str]:
+        built: set[str] = set()
+        for statement in statements_of(function.body):
+            if (
+                isinstance(statement, ast.Assign)
+                and isinstance(statement.value, ast.Call)
+                and self._builds(statement.value, function, depth)
+            ):
+                built.update(path for path in map(access_path, statement.targets) if path is not None)
+        return built
+
+    # -- parameters called like models ----------------------------------------------------------
 
     def _called_in_training_steps(self) -> set[str]:
         """Parameters called before a ``backward()``/``step()`` in the same function are models.
@@ -114,6 +501,8 @@ class ModelDiscovery:
         """``def evaluate(model, loader): model(x)``: a called parameter named like a model is one.
 
         The name matters: ``criterion(out, y)`` or ``fn(x)`` are called too and are no model.
+        Where the code says what the parameter is (its default is a function or a class that
+        is no module), the name does not count.
         """
         found: set[str] = set()
         for function in self.table.functions:
@@ -152,31 +541,22 @@ class ModelDiscovery:
             or (isinstance(default, ast.Name) and default.id in self.table.module.nested)
         }
 
+    # -- answers for the transfer ---------------------------------------------------------------
+
     def is_library_path(self, path: str) -> bool:
         """``torch.something.eval()`` is not a model of the user's."""
         return root_of(path) in self.imports.aliases
 
-    def constructs_module(self, expr: ast.expr) -> bool:
+    def constructs_module(self, expr: ast.expr, function: Function) -> bool:
         inner = strip_mode_chain(expr)
-        if not isinstance(inner, ast.Call):
-            return False
-        return self.is_module_constructor(inner)
+        return isinstance(inner, ast.Call) and self.construction_kind(inner, function) == "module"
 
-    def is_module_constructor(self, call: ast.Call) -> bool:
-        func = call.func
-        if isinstance(func, ast.Name) and func.id in self.module_classes:
-            return True
-        if isinstance(func, ast.Name) and func.id in self.table.class_bases:
-            # A class of this file whose nn.Module base is imported from another file.
-            return self.calls.project is not None and self.calls.is_module_class(func.id)
-        if isinstance(func, ast.Attribute) and func.attr == "from_pretrained":
-            return True
-        qualified = self.imports.qualified_name(func)
-        if qualified is not None and qualified in api_names.WRAPPER_CONSTRUCTORS:
-            return bool(call.args) and self.constructs_module(call.args[0])
-        if qualified is not None and api_names.is_module_factory(qualified):
-            return True
-        path = access_path(func)
-        return (
-            path is not None and self.calls.project is not None and self.calls.is_imported_module_class(path)
-        )
+    def is_module_constructor(self, call: ast.Call, function: Function) -> bool:
+        return self.construction_kind(call, function) == "module"
+
+
+def _returned_values(function: Function) -> Iterator[ast.expr]:
+    """The values of ``function``'s own ``return`` statements (not of nested defs)."""
+    for statement in statements_of(function.body):
+        if isinstance(statement, ast.Return) and statement.value is not None:
+            yield statement.value

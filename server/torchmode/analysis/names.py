@@ -64,8 +64,10 @@ class ImportMap:
     def qualified_name(self, expr: ast.expr) -> str | None:
         """``torch.no_grad`` for ``no_grad`` (from-imported) or ``T.no_grad`` (``import torch as T``)."""
         path = access_path(expr)
-        if path is None:
-            return None
+        return None if path is None else self.qualify(path)
+
+    def qualify(self, path: str) -> str | None:
+        """``qualified_name`` of an access path given as text (``T.no_grad``)."""
         root, _, rest = path.partition(".")
         resolved = self.aliases.get(root)
         if resolved is None:

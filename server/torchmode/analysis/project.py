@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from torchmode.analysis.api_names import module_classes
+from torchmode.analysis.api_names import BUILTIN_CLASSES, ClassKind, library_class_kind, module_classes
 from torchmode.analysis.dataflow import ModuleAnalyzer, real_path
 from torchmode.analysis.facts import FileAnalysis, Function
 from torchmode.analysis.layers import LayerSensitivity
@@ -158,6 +158,7 @@ class _Entry:
     class_bases: dict[str, list[str]]  # top-level classes -> base access paths
     module_classes: frozenset[str]  # classes known here to derive from nn.Module
     analyzer: ModuleAnalyzer | None = None
+    building: bool = False
 
 
 class Project:
@@ -184,6 +185,7 @@ class Project:
         self.generation = 0
         self._entries: OrderedDict[Path, _Entry | None] = OrderedDict()
         self._module_class_answers: dict[tuple[Path, str], bool] = {}
+        self._class_kinds: dict[tuple[Path, str], ClassKind | None] = {}
         self._sensitivities: dict[tuple[Path, str], bool | None] = {}
         # What exists on disk, looked up once per run (a CLI check asks the same questions
         # from every file of a folder and every folder of a project): each importer
@@ -369,18 +371,26 @@ class Project:
                 return None
             return self._analyzer_of(entry)
 
-    def _analyzer_of(self, entry: _Entry) -> ModuleAnalyzer:
-        """The entry's analyzer, built on first use from the parse and index it has."""
+    def _analyzer_of(self, entry: _Entry) -> ModuleAnalyzer | None:
+        """The entry's analyzer, built on first use from the parse and index it has. None while
+        it is being built: building one file's analyzer may ask about another's, which may ask
+        about the first (a cycle of imports), and then the answer is unknown."""
         if entry.analyzer is None:
+            if entry.building:
+                return None
             tree = entry.document.tree
             assert tree is not None
-            entry.analyzer = ModuleAnalyzer(
-                entry.document,
-                tree,
-                project=self,
-                imports=entry.imports,
-                module_classes=entry.module_classes,
-            )
+            entry.building = True
+            try:
+                entry.analyzer = ModuleAnalyzer(
+                    entry.document,
+                    tree,
+                    project=self,
+                    imports=entry.imports,
+                    module_classes=entry.module_classes,
+                )
+            finally:
+                entry.building = False
         return entry.analyzer
 
     def _entry(self, path: Path, dependent: Path | None = None) -> _Entry | None:
@@ -450,6 +460,39 @@ class Project:
             self._module_class_answers[key] = found
             return found
 
+    def class_kind(self, path: Path, class_name: str, depth: int = 0) -> ClassKind | None:
+        """What class ``class_name`` of file ``path`` is: an nn.Module subclass, a class known
+        not to be one (every base is known and none is a module), or unknown (None)."""
+        with self.lock:
+            if self.is_module_class(path, class_name):
+                return "module"
+            key = (path, class_name)
+            if key in self._class_kinds:
+                return self._class_kinds[key]
+            entry = self._entry(path)
+            if entry is None or depth > MAX_REEXPORT_HOPS or class_name not in entry.class_bases:
+                return None
+            self._class_kinds[key] = None  # a cycle of bases: unknown
+            kinds = [self._base_kind(entry, path, base, depth) for base in entry.class_bases[class_name]]
+            kind: ClassKind | None = "other" if all(found == "other" for found in kinds) else None
+            self._class_kinds[key] = kind
+            return kind
+
+    def _base_kind(self, entry: _Entry, path: Path, base: str, depth: int) -> ClassKind | None:
+        if base in entry.class_bases:
+            return self.class_kind(path, base, depth + 1)
+        if base in BUILTIN_CLASSES:
+            return "other"
+        target = entry.imports.import_target(base)
+        if target is not None and target[0] == 0:
+            known = library_class_kind(target[1])
+            if known is not None:
+                return known
+        definition = self._resolve_in(entry, path, base)
+        if definition is None or definition.kind != "class":
+            return None
+        return self.class_kind(definition.path, definition.name, depth + 1)
+
     def changed(self, path: Path, text: str | None = None) -> set[Path]:
         """Forget ``path`` if its text differs from what was analyzed; returns every file whose
         analysis used it, directly or through others (their results may be stale now)."""
@@ -478,6 +521,7 @@ class Project:
             for file in stale:
                 self._entries.pop(file, None)
             self._module_class_answers.clear()
+            self._class_kinds.clear()
             self._sensitivities.clear()
             stale.discard(path)
             if stale:

@@ -68,7 +68,7 @@ class TransferContext(FileAnalyzer, Protocol):
 
     def grad_from_flag(self, flag: ast.expr, site: Site, scoped: bool) -> GradValue: ...
 
-    def is_module_constructor(self, call: ast.Call) -> bool: ...
+    def is_module_constructor(self, call: ast.Call, function: Function) -> bool: ...
 
     def aliases(self, function: Function) -> dict[str, str]: ...
 
@@ -249,7 +249,7 @@ class NodeTransfer:
             elif expr.func.attr not in api_names.SAME_MODULE_METHODS:
                 break
             expr = expr.func.value
-        if isinstance(expr, ast.Call) and self.analyzer.is_module_constructor(expr):
+        if isinstance(expr, ast.Call) and self.analyzer.is_module_constructor(expr, self.function):
             if switches:
                 # The outermost switch wins: ``Net().eval()`` is in eval mode.
                 return self._switch_value(switches[0], statement)
