@@ -32,6 +32,9 @@ class FileAnalyzer(Protocol):
 
     calls: CallResolver
 
+    @property
+    def imports(self) -> ImportMap: ...
+
     def summary_of(self, function: Function) -> Summary: ...
 
     def project_lock(self) -> AbstractContextManager[Any]: ...

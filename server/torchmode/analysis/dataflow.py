@@ -34,7 +34,15 @@ from torchmode.analysis import api_names
 from torchmode.analysis.aliases import AliasTable
 from torchmode.analysis.calls import CallResolver, OtherFiles, ResolvedCall
 from torchmode.analysis.cfg import ControlFlowGraph, Edge, NodeKind
-from torchmode.analysis.facts import FileAnalysis, Function, ModeLookup, Summary
+from torchmode.analysis.facts import (
+    RETURNED,
+    TRAINING_SNAPSHOT,
+    FileAnalysis,
+    ForwardCall,
+    Function,
+    ModeLookup,
+    Summary,
+)
 from torchmode.analysis.functions import FunctionTable
 from torchmode.analysis.lattice import (
     ENTRY_GRAD,
@@ -52,10 +60,11 @@ from torchmode.analysis.lattice import (
     make_state,
 )
 from torchmode.analysis.models import ModelDiscovery
-from torchmode.analysis.names import ImportMap, root_of
+from torchmode.analysis.names import ImportMap, access_path, root_of
 from torchmode.analysis.reuse import (
     Fixpoint,
     Observations,
+    Observed,
     ReadRecorder,
     Reads,
     ReuseCache,
@@ -133,6 +142,8 @@ class ModuleAnalyzer:
             imports=self.imports,
             module_classes=self.module_classes,
             constructors={path: tuple(calls) for path, calls in self.models.constructors.items()},
+            loaded_paths=frozenset(self.models.loaded_paths),
+            optimizers=dict(self.models.optimizers),
         )
         self.observations = Observations(self.result, self.table.by_node)
 
@@ -156,9 +167,20 @@ class ModuleAnalyzer:
     def is_module_class(self, class_name: str) -> bool:
         return self.calls.is_module_class(class_name)
 
+    def is_pretrained_eval(self, call: ast.Call) -> bool:
+        return id(call) in self.models.pretrained_eval
+
+    @property
+    def optimizers(self) -> dict[str, frozenset[str]]:
+        return self.models.optimizers
+
+    @property
+    def wrappers(self) -> dict[str, str]:
+        return self.models.wrappers
+
     # -- driver --------------------------------------------------------------------------------
 
-    def events_of(self, expr: ast.expr) -> tuple[ast.Call | ast.NamedExpr, ...]:
+    def events_of(self, expr: ast.expr) -> tuple[ast.Call | ast.NamedExpr | ast.IfExp, ...]:
         """The calls and walrus bindings of an expression in evaluation order, found once.
 
         A fixpoint visits a statement several times; walking its expression tree each
@@ -169,7 +191,7 @@ class ModuleAnalyzer:
             return cached[1]
         events = self._previous.events_of(expr) if self._previous is not None else None
         if events is None:
-            found: list[ast.Call | ast.NamedExpr] = []
+            found: list[ast.Call | ast.NamedExpr | ast.IfExp] = []
             collect_events(expr, found)
             events = tuple(found)
         self.reuse.events[id(expr)] = (expr, events)
@@ -207,18 +229,51 @@ class ModuleAnalyzer:
         _DEPTH.value = _summary_depth() + 1
         try:
             exit_state = self._analyze(function, observe=False)
+            # Still in progress: a recursive call met while collecting its forward passes
+            # counts as having no effect, as in the fixpoint.
+            forwards = self._forwards_of(function)
         finally:
             self._in_progress.discard(key)
             _DEPTH.value -= 1
-        summary = self._summarize(function, exit_state)
+        summary = self._summarize(function, exit_state, forwards)
         self._summaries[key] = summary
         self.recorder.function(function)
         self.recorder.reads(self._reads.get(key))
         return summary
 
-    def _summarize(self, function: Function, exit_state: State) -> Summary:
+    def _forwards_of(self, function: Function) -> tuple[ForwardCall, ...]:
+        """The forward calls a function's observation pass records (run now, once: the
+        observation of the file replays it rather than running it again)."""
+        observations = self.observations
+        found = observations.carried.get(id(function)) or observations.observed.get(id(function))
+        if found is not None:
+            return found.forward_calls
+        fixpoint = self._fixpoints.get(id(function))
+        if fixpoint is None:
+            return ()
+        cfg, order, in_states, _ = fixpoint
+        scratch = FileAnalysis(self.document, self.functions)
+        for index in order:
+            if index in in_states:
+                self._transfer(function, cfg, index, in_states[index], scratch)
+        observed = Observed(
+            tuple(scratch.forward_calls),
+            tuple(scratch.steps),
+            tuple(scratch.switches),
+            tuple(scratch.call_sites),
+            tuple(scratch.states_before.items()),
+        )
+        observations.carried[id(function)] = observed
+        return observed.forward_calls
+
+    def _summarize(
+        self, function: Function, exit_state: State, forwards: tuple[ForwardCall, ...] = ()
+    ) -> Summary:
         effects: list[tuple[str, ModeValue]] = []
+        returned = exit_state.mode_map.get(RETURNED)
         for path, value in exit_state.modes:
+            if path == RETURNED:
+                continue
             root = root_of(path)
             crosses = root in function.parameters or (root not in function.locals and not function.is_module)
             if not crosses or root in function.rebound or value == ENTRY_MODE:
@@ -237,7 +292,20 @@ class ModuleAnalyzer:
         grad: GradValue | None = exit_state.grad
         if grad == ENTRY_GRAD or not any(not fact.scoped for fact in exit_state.grad):
             grad = None
-        return Summary(tuple(effects), grad)
+        crossing: list[ForwardCall] = []
+        seen: set[tuple[str, ModeValue, GradValue]] = set()
+        for forward in forwards:
+            root = root_of(forward.path)
+            reaches = root in function.parameters or (root not in function.locals and not function.is_module)
+            key = (forward.path, forward.value, forward.grad)
+            if reaches and root not in function.rebound and key not in seen:
+                seen.add(key)
+                crossing.append(forward)
+        if returned is not None:
+            returned = frozenset(
+                replace(fact, conditions=parameter_conditions(fact.conditions, function)) for fact in returned
+            )
+        return Summary(tuple(effects), grad, tuple(crossing), returned)
 
     # -- the fixpoint -------------------------------------------------------------------------
 
@@ -362,13 +430,14 @@ class ModuleAnalyzer:
             if index == cfg.entry:
                 state = entry
             else:
-                incoming = [
+                arriving = (
                     self._along(out_states[source], edge, function)
                     for source in node.predecessors
                     if source in out_states
                     for edge in cfg.nodes[source].successors
                     if edge.target == index
-                ]
+                )
+                incoming = [arrived for arrived in arriving if arrived is not None]
                 if not incoming:
                     continue
                 state = join_states(incoming, lookup)
@@ -396,7 +465,7 @@ class ModuleAnalyzer:
             self.reuse.graphs[id(node)] = (node, *graph)
         return graph
 
-    def _condition(self, test: ast.expr, truth: bool) -> Condition:
+    def condition(self, test: ast.expr, truth: bool) -> Condition:
         """A branch condition (its text and names: syntax only, so kept across versions)."""
         key = (id(test), truth)
         cached = self.reuse.conditions.get(key)
@@ -413,11 +482,32 @@ class ModuleAnalyzer:
         if function.node is not None:
             for decorator in function.node.decorator_list:
                 decorated = self.grad_context(decorator, function, decorator_form=True)
+                if decorated is None:
+                    decorated = self._decorator_grad(decorator, function)
                 if decorated is not None:
                     grad = decorated
         return make_state({}, grad, (), frozenset())
 
-    def _along(self, state: State, edge: Edge, function: Function) -> State:
+    def _decorator_grad(self, decorator: ast.expr, function: Function) -> GradValue | None:
+        """A decorator of the project that runs the function under ``no_grad`` or
+        ``inference_mode`` (yolov5's ``smart_inference_mode()``: it returns
+        ``torch.inference_mode()(fn)``): grad off inside, as the torch decorators."""
+        call = decorator if isinstance(decorator, ast.Call) else ast.Call(decorator, [], [])
+        resolved = self.calls.resolve_call(self.module if function.parent is None else function.parent, call)
+        if resolved is None or resolved.callee.node is None:
+            return None
+        imports = resolved.owner.imports
+        kinds = {
+            api_names.grad_context_kind(qualified)
+            for node in ast.walk(resolved.callee.node)
+            if isinstance(node, (ast.Name, ast.Attribute))
+            and (qualified := imports.qualified_name(node)) is not None
+        }
+        if kinds & {"no_grad", "inference_mode"} and not kinds & {"enable_grad", "set_grad_enabled"}:
+            return frozenset({GradFact("off", (self.site(decorator, function, None),))})
+        return None
+
+    def _along(self, state: State, edge: Edge, function: Function) -> State | None:
         """The state as it arrives over ``edge``: ``with`` blocks left, branch condition known."""
         if edge.pops:
             depth = len(state.grad_stack)
@@ -427,7 +517,7 @@ class ModuleAnalyzer:
                     state, grad=state.grad_stack[depth - pops], grad_stack=state.grad_stack[: depth - pops]
                 )
         if edge.condition is not None and not isinstance(edge.condition, ast.Constant):
-            condition = self._condition(edge.condition, edge.truth)
+            condition = self.condition(edge.condition, edge.truth)
             known = frozenset({condition})
             modes: dict[str, ModeValue] = {}
             for path, value in state.modes:
@@ -436,6 +526,8 @@ class ModuleAnalyzer:
                 kept = frozenset(fact for fact in value if not contradicts(fact.conditions, known))
                 modes[path] = kept or value
             grad = frozenset(fact for fact in state.grad if not contradicts(fact.conditions, known))
+            if not _refine_training(modes, edge.condition, edge.truth, function, self.model_paths):
+                return None  # the test contradicts the mode known here: no path takes this edge
             state = make_state(modes, grad or state.grad, state.grad_stack, state.assumptions | known)
         return state
 
@@ -566,3 +658,58 @@ class AnalysisWork:
         if which not in self.budgets_hit:  # logged once per budget and file
             self.budgets_hit.append(which)
             _log.info("%s: %s budget exhausted; the rest is treated as unknown", document.path, which)
+
+
+def _training_test(test: ast.expr) -> tuple[str, bool] | None:
+    """(path, truth that means train mode) for ``P.training``, ``not P.training``,
+    ``P.training is False``, ``P.training == True`` and ``was_training`` (a saved mode)."""
+    truth = True
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, truth = test.operand, not truth
+    if (
+        isinstance(test, ast.Compare)
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], (ast.Is, ast.Eq, ast.IsNot, ast.NotEq))
+        and isinstance(test.comparators[0], ast.Constant)
+        and isinstance(test.comparators[0].value, bool)
+    ):
+        positive = isinstance(test.ops[0], (ast.Is, ast.Eq))
+        truth = truth if test.comparators[0].value == positive else not truth
+        test = test.left
+    if isinstance(test, ast.Attribute) and test.attr == "training":
+        path = access_path(test.value)
+        return (path, truth) if path is not None else None
+    if isinstance(test, ast.Name):
+        return (f"{test.id}.{TRAINING_SNAPSHOT}", truth)
+    return None
+
+
+def _refine_training(
+    modes: dict[str, ModeValue], test: ast.expr, truth: bool, function: Function, models: frozenset[str]
+) -> bool:
+    """What a branch on a module's mode teaches: past ``if not self.training: return``, or on
+    the true edge of ``if was_training:``, the mode is known. Updates ``modes``; False when the
+    mode known before contradicts the edge (no run takes it)."""
+    found = _training_test(test)
+    if found is None:
+        return True
+    path, train_when = found
+    mode = "train" if truth == train_when else "eval"
+    snapshot = path.endswith(f".{TRAINING_SNAPSHOT}")
+    value = modes.get(path)
+    if value is None:
+        if snapshot or path not in models:
+            return True  # not a saved mode or a model: an ordinary flag
+        value = ModeLookup(function).value(modes, path)
+    if all(fact.mode in (mode, "entry", "unknown") for fact in value) and not snapshot:
+        # The mode comes from outside (or is what the test says): now it is known.
+        modes[path] = frozenset(
+            fact if fact.mode == mode else replace(fact, mode=mode)  # type: ignore[arg-type]
+            for fact in value
+        )
+        return True
+    matching = frozenset(fact for fact in value if fact.mode == mode or fact.mode in ("entry", "unknown"))
+    if not matching:
+        return False
+    modes[path] = matching
+    return True

@@ -20,6 +20,7 @@ MODULE_FUNCTION = "<module>"
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 SUBMODULES = "<submodules>"  # the path component for "some of its sub-modules"
 TRAINING_SNAPSHOT = "<training>"  # below a variable that saved ``model.training``
+RETURNED = "<return>"  # the model a function returns (while its fixpoint runs)
 
 
 @dataclass(eq=False)
@@ -43,15 +44,15 @@ class Function:
 
 
 @dataclass(frozen=True)
-class Summary:
-    """What calling a function does: exit values in terms of the caller's (``entry``) values."""
-
-    effects: tuple[tuple[str, ModeValue], ...] = ()
-    grad: GradValue | None = None  # None: the function leaves the grad mode as it found it
-
-
-@dataclass(frozen=True)
 class ForwardCall:
+    """A forward pass of a model, with the mode and grad state there.
+
+    A call of a function that runs the forward of a model it is given (``compute_loss(model,
+    batch)``) is a forward pass of the caller's model too: ``via`` names the functions the
+    call goes through (outermost first) and ``inner`` the forward call itself, in the last
+    of them; ``other_file`` says that function is in another file.
+    """
+
     function: Function
     call: ast.Call
     statement: ast.stmt | None
@@ -60,11 +61,40 @@ class ForwardCall:
     grad: GradValue
     assumptions: Conditions
     loops: tuple[Loop, ...]
+    via: tuple[Function, ...] = ()
+    inner: ast.Call | None = None
+    other_file: bool = False
+    # The path of the object itself through this function's aliases (``m = model``) and
+    # wrappers (``ddp.module``): what an optimizer's parameters are compared with.
+    identity: str = ""
+
+    @property
+    def indirect(self) -> bool:
+        return bool(self.via)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What calling a function does: exit values in terms of the caller's (``entry``) values.
+
+    ``forwards`` are the forward passes the function runs of models reachable from its
+    parameters and globals (in terms of those paths); ``returned`` is the mode of the model
+    it returns, when it returns one.
+    """
+
+    effects: tuple[tuple[str, ModeValue], ...] = ()
+    grad: GradValue | None = None  # None: the function leaves the grad mode as it found it
+    forwards: tuple[ForwardCall, ...] = ()
+    returned: ModeValue | None = None
 
 
 @dataclass(frozen=True)
 class TrainingStep:
-    """``loss.backward()``, ``optimizer.step()`` and their framework spellings."""
+    """``loss.backward()``, ``optimizer.step()`` and their framework spellings.
+
+    ``optimizer``: the path of the optimizer a ``step`` calls (``opt.step()``,
+    ``scaler.step(opt)``), when it is written as one.
+    """
 
     function: Function
     call: ast.Call
@@ -72,6 +102,7 @@ class TrainingStep:
     assumptions: Conditions
     loops: tuple[Loop, ...]
     grad: GradValue
+    optimizer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +156,8 @@ class FileAnalysis:
     imports: ImportMap | None = None  # local name -> imported name, for rules that match APIs
     module_classes: frozenset[str] = frozenset()  # classes of this file deriving from nn.Module
     constructors: dict[str, tuple[ast.Call, ...]] = field(default_factory=dict)  # path -> its Net(...) calls
+    loaded_paths: frozenset[str] = frozenset()  # given trained weights (load_state_dict...)
+    optimizers: dict[str, frozenset[str]] = field(default_factory=dict)  # optimizer -> models it updates
     # The state just before each statement (and each if/while test, for iterable, with item),
     # keyed by ``id()`` of its ast node: the grad and modes any rule or hover can ask about.
     states_before: dict[int, State] = field(default_factory=dict)

@@ -130,3 +130,15 @@ def rebound_names(node: FunctionNode, function: Function) -> frozenset[str]:
         elif isinstance(statement, (ast.For, ast.AsyncFor)):
             rebound.update(name for name in stored_names(statement.target) if name in function.parameters)
     return frozenset(rebound)
+
+
+def returned_name(function: Function) -> str | None:
+    """The one name every ``return`` of ``function`` returns (``return model``), if it has
+    returns and they agree: a function that hands back what it was given."""
+    names: set[str] = set()
+    for statement in statements_of(function.body):
+        if isinstance(statement, ast.Return):
+            if not isinstance(statement.value, ast.Name):
+                return None
+            names.add(statement.value.id)
+    return next(iter(names)) if len(names) == 1 else None

@@ -68,7 +68,7 @@ class ReuseCache:
         self.context: object = None
         self.generation: int | None = None
         self.function_names: dict[int, tuple[FunctionNode, tuple[frozenset[str], frozenset[str]]]] = {}
-        self.events: dict[int, tuple[ast.expr, tuple[ast.Call | ast.NamedExpr, ...]]] = {}
+        self.events: dict[int, tuple[ast.expr, tuple[ast.Call | ast.NamedExpr | ast.IfExp, ...]]] = {}
         self.own_calls: dict[int, tuple[FunctionNode, list[ast.Call]]] = {}
         self.graphs: dict[int, tuple[FunctionNode, ControlFlowGraph, list[int]]] = {}
         self.conditions: dict[tuple[int, bool], tuple[ast.expr, Condition]] = {}
@@ -79,7 +79,7 @@ class ReuseCache:
         found = self.function_names.get(id(node))
         return found[1] if found is not None and found[0] is node else None
 
-    def events_of(self, expr: ast.expr) -> tuple[ast.Call | ast.NamedExpr, ...] | None:
+    def events_of(self, expr: ast.expr) -> tuple[ast.Call | ast.NamedExpr | ast.IfExp, ...] | None:
         found = self.events.get(id(expr))
         return found[1] if found is not None and found[0] is expr else None
 

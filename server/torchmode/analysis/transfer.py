@@ -16,6 +16,7 @@ from torchmode.analysis import api_names
 from torchmode.analysis.calls import FileAnalyzer, ResolvedCall
 from torchmode.analysis.cfg import Loop
 from torchmode.analysis.facts import (
+    RETURNED,
     TRAINING_SNAPSHOT,
     CallSite,
     FileAnalysis,
@@ -26,6 +27,7 @@ from torchmode.analysis.facts import (
     Summary,
     TrainingStep,
 )
+from torchmode.analysis.functions import returned_name
 from torchmode.analysis.identity import strip_wrappers, submodule_alias
 from torchmode.analysis.lattice import (
     UNKNOWN_MODE,
@@ -38,6 +40,7 @@ from torchmode.analysis.lattice import (
     Site,
     State,
     condition_of,
+    join_states,
     make_state,
 )
 from torchmode.analysis.names import ImportMap, access_path, is_under, root_of, stored_names
@@ -56,7 +59,7 @@ class TransferContext(FileAnalyzer, Protocol):
     @property
     def model_paths(self) -> frozenset[str]: ...
 
-    def events_of(self, expr: ast.expr) -> tuple[ast.Call | ast.NamedExpr, ...]: ...
+    def events_of(self, expr: ast.expr) -> tuple[ast.Call | ast.NamedExpr | ast.IfExp, ...]: ...
 
     def summary_of(self, function: Function) -> Summary: ...
 
@@ -73,6 +76,16 @@ class TransferContext(FileAnalyzer, Protocol):
     def aliases(self, function: Function) -> dict[str, str]: ...
 
     def resolve_call(self, function: Function, call: ast.Call) -> ResolvedCall | None: ...
+
+    def condition(self, test: ast.expr, truth: bool) -> Condition: ...
+
+    def is_pretrained_eval(self, call: ast.Call) -> bool: ...
+
+    @property
+    def optimizers(self) -> dict[str, frozenset[str]]: ...
+
+    @property
+    def wrappers(self) -> dict[str, str]: ...
 
 
 class NodeTransfer:
@@ -142,6 +155,28 @@ class NodeTransfer:
         target = self.aliases.get(path)
         return target is not None and target in self.analyzer.model_paths
 
+    def canonical(self, path: str) -> str:
+        """``ddp.module`` -> ``ddp`` when ``ddp`` wraps a module (DataParallel, DDP, compile):
+        the wrapper forwards ``train()``/``eval()`` and calls to it, so both names are one
+        model."""
+        wrappers = self.analyzer.wrappers
+        if ".module" not in path or not wrappers:
+            return path
+        parts = path.split(".")
+        for index in range(len(parts) - 1, 0, -1):
+            if parts[index] == "module" and ".".join(parts[:index]) in wrappers:
+                return self.canonical(".".join(parts[:index] + parts[index + 1 :]))
+        return path
+
+    def identity(self, path: str) -> str:
+        """The path of the object itself: through aliases and wrappers."""
+        path = self.canonical(path)
+        for alias, target in self.aliases.items():
+            if is_under(path, alias):
+                return target + path[len(alias) :]
+        wrapped = self.analyzer.wrappers.get(path)
+        return wrapped if wrapped is not None and wrapped != path else path
+
     def forget(self, names: set[str] | frozenset[str]) -> None:
         """An assignment to a name makes every condition that mentions it unknown."""
         if not names:
@@ -192,6 +227,14 @@ class NodeTransfer:
             return
         if isinstance(statement, (ast.Import, ast.ImportFrom)):
             self.forget({(alias.asname or alias.name).split(".")[0] for alias in statement.names})
+            return
+        if isinstance(statement, ast.Return) and statement.value is not None:
+            self.evaluate(statement.value, statement)
+            returned = self._value_of(statement.value, statement)
+            if returned is not None:
+                # What the function returns, for callers binding it (a factory's fresh model,
+                # ``from_pretrained``'s mode); the exit state joins every return.
+                self.modes[RETURNED] = returned
             return
         if (
             isinstance(statement, ast.Expr)
@@ -249,20 +292,59 @@ class NodeTransfer:
             elif expr.func.attr not in api_names.SAME_MODULE_METHODS:
                 break
             expr = expr.func.value
-        if isinstance(expr, ast.Call) and self.analyzer.is_module_constructor(expr, self.function):
-            if switches:
-                # The outermost switch wins: ``Net().eval()`` is in eval mode.
-                return self._switch_value(switches[0], statement)
-            site = self.analyzer.site(expr, self.function, statement)
-            if isinstance(expr.func, ast.Attribute) and expr.func.attr == "from_pretrained":
-                # transformers' and diffusers' from_pretrained call model.eval() before returning.
-                return frozenset({self._new_fact("eval", (site,), fresh=True)})
-            return frozenset({self._new_fact("train", (site,), fresh=True)})
+        if (
+            switches
+            and isinstance(expr, ast.Call)
+            and self.analyzer.is_module_constructor(expr, self.function)
+        ):
+            # The outermost switch wins: ``Net().eval()`` is in eval mode.
+            return self._switch_value(switches[0], statement)
+        if isinstance(expr, ast.Call):
+            return self._built_value(expr, statement)
         source = access_path(expr)
-        if source is not None and (source in self.analyzer.model_paths or source in self.modes):
-            # Any switch in the chain was applied to ``source`` while evaluating.
-            return self.value(source)
+        if source is not None:
+            source = self.canonical(source)
+            if source in self.analyzer.model_paths or source in self.modes:
+                # Any switch in the chain was applied to ``source`` while evaluating.
+                return self.value(source)
         return None
+
+    def _built_value(self, call: ast.Call, statement: ast.stmt | None) -> ModeValue | None:
+        """The mode of the model a call returns: a construction's (train, or eval for
+        transformers' and diffusers' ``from_pretrained``), what a function of the project
+        returns (its summary), or the argument a function returns as it got it."""
+        site = self.analyzer.site(call, self.function, statement)
+        if self.analyzer.is_pretrained_eval(call):
+            # transformers' and diffusers' from_pretrained call model.eval() before returning.
+            return frozenset({self._new_fact("eval", (site,), fresh=True)})
+        resolved = self.analyzer.resolve_call(self.function, call)
+        if resolved is not None:
+            returned_parameter = returned_name(resolved.callee)
+            if returned_parameter is not None and returned_parameter in resolved.callee.parameters:
+                index = resolved.callee.parameters.index(returned_parameter)
+                argument = (
+                    resolved.positional[index]
+                    if index < len(resolved.positional)
+                    else resolved.keywords.get(returned_parameter)
+                )
+                if argument is not None:
+                    # ``model = add_adapter(model)``: the same module, in the mode it has.
+                    return self.value(self.canonical(argument))
+            summary = self._summary_of(resolved.callee, resolved.owner)
+            if summary.returned is not None and all(fact.mode != "entry" for fact in summary.returned):
+                return frozenset(
+                    replace(fact, origin=_chain(site, fact.origin), conditions=self.assumptions)
+                    for fact in summary.returned
+                )
+        if self.analyzer.is_module_constructor(call, self.function):
+            return frozenset({self._new_fact("train", (site,), fresh=True)})
+        return None
+
+    def _summary_of(self, callee: Function, owner: FileAnalyzer) -> Summary:
+        if owner is not self.analyzer:
+            with owner.project_lock():
+                return owner.summary_of(callee)
+        return self.analyzer.summary_of(callee)
 
     def _snapshot_training(self, statement: ast.Assign) -> None:
         """``was_training = model.training`` saves the mode, for a later ``model.train(was_training)``.
@@ -319,8 +401,24 @@ class NodeTransfer:
         for event in self.analyzer.events_of(expr):
             if isinstance(event, ast.NamedExpr):
                 self.forget({event.target.id})
+            elif isinstance(event, ast.IfExp):
+                self._conditional(event, statement)
             else:
                 self.call(event, statement)
+
+    def _conditional(self, expr: ast.IfExp, statement: ast.stmt | None) -> None:
+        """``model.train() if phase == "train" else model.eval()``: each branch under its
+        condition, as an ``if`` statement is, then both joined."""
+        self.evaluate(expr.test, statement)
+        start = (dict(self.modes), self.grad, self.assumptions)
+        branches: list[State] = []
+        for branch, truth in ((expr.body, True), (expr.orelse, False)):
+            self.modes, self.grad, self.assumptions = dict(start[0]), start[1], start[2]
+            self.assumptions = self.assumptions | {self.analyzer.condition(expr.test, truth)}
+            self.evaluate(branch, statement)
+            branches.append(make_state(self.modes, self.grad, self.grad_stack, self.assumptions))
+        joined = join_states(branches, self.lookup)
+        self.modes, self.grad, self.assumptions = joined.mode_map, joined.grad, start[2]
 
     def call(self, call: ast.Call, statement: ast.stmt | None) -> None:
         func = call.func
@@ -328,8 +426,9 @@ class NodeTransfer:
         if isinstance(func, ast.Attribute):
             receiver = strip_wrappers(func.value)
             receiver_path = access_path(receiver) if receiver is not None else None
+            if receiver_path is not None:
+                receiver_path = self.canonical(receiver_path)
             if func.attr in ("train", "eval") and receiver_path is not None and self.is_model(receiver_path):
-                assert receiver_path is not None
                 # ``for m in model.modules(): m.eval()`` switches some of model's sub-modules.
                 receiver_path = submodule_alias(self.loops, receiver_path) or receiver_path
                 value = self._switch_value(call, statement)
@@ -340,25 +439,62 @@ class NodeTransfer:
                     )
                 return
             step_kind = api_names.training_step_kind(call, analyzer.imports)
+            optimizer = self._optimizer_of(call)
+            if step_kind is None and optimizer is not None and func.attr == "step":
+                step_kind = "step"  # ``opt.step()`` of an optimizer built in this file, whatever its name
             if step_kind is not None:
                 if self.record is not None:
                     self.record.steps.append(
-                        TrainingStep(self.function, call, step_kind, self.assumptions, self.loops, self.grad)
+                        TrainingStep(
+                            self.function,
+                            call,
+                            step_kind,
+                            self.assumptions,
+                            self.loops,
+                            self.grad,
+                            optimizer if step_kind == "step" else None,
+                        )
                     )
                 return
-            if func.attr == "forward" and receiver_path is not None and self.is_model(receiver_path):
-                assert receiver_path is not None
-                self._forward(call, statement, receiver_path)
+            if (
+                func.attr in _FORWARD_METHODS
+                and receiver_path is not None
+                and self.is_model(self.canonical(receiver_path))
+            ):
+                self._forward(call, statement, self.canonical(receiver_path))
                 return
+            if func.attr == "enter_context" and call.args:
+                # ``stack.enter_context(torch.no_grad())``: in force until the ExitStack's
+                # ``with`` block ends, which restores the grad mode it started with.
+                context = analyzer.grad_context(call.args[0], self.function)
+                if context is not None:
+                    self.grad = frozenset(
+                        replace(fact, conditions=fact.conditions | self.assumptions) for fact in context
+                    )
+                    return
         path = access_path(func)
-        if path is not None and self.is_model(path):
-            self._forward(call, statement, path)
+        if path is not None and self.is_model(self.canonical(path)):
+            self._forward(call, statement, self.canonical(path))
             return
         resolved = analyzer.resolve_call(self.function, call)
         if resolved is not None:
             self._apply_summary(
                 call, statement, resolved.callee, resolved.positional, resolved.keywords, resolved.owner
             )
+
+    def _optimizer_of(self, call: ast.Call) -> str | None:
+        """The optimizer a ``.step()`` steps: ``opt.step()``, ``scaler.step(opt)``."""
+        func = call.func
+        if not isinstance(func, ast.Attribute) or func.attr != "step":
+            return None
+        optimizers = self.analyzer.optimizers
+        receiver = access_path(func.value)
+        if receiver is not None and receiver in optimizers:
+            return receiver
+        argument = access_path(call.args[0]) if call.args else None
+        if argument is not None and argument in optimizers:
+            return argument
+        return receiver if receiver is not None and not call.args else argument
 
     def _forward(self, call: ast.Call, statement: ast.stmt | None, path: str) -> None:
         if self.record is not None:
@@ -372,6 +508,7 @@ class NodeTransfer:
                     self.grad,
                     self.assumptions,
                     self.loops,
+                    identity=self.identity(path),
                 )
             )
 
@@ -399,6 +536,63 @@ class NodeTransfer:
             }
         )
 
+    def _indirect_forwards(
+        self,
+        call: ast.Call,
+        statement: ast.stmt | None,
+        callee: Function,
+        summary: Summary,
+        bindings: dict[str, str | None],
+        other_file: bool,
+    ) -> None:
+        """The forward passes a called function runs of the models it is given: forward
+        passes of the caller's models, at this call, in the caller's mode and grad mode
+        wherever the callee leaves them as it found them."""
+        assert self.record is not None
+        site = self.analyzer.site(call, self.function, statement)
+        for inner in summary.forwards:
+            root, dot, rest = inner.path.partition(".")
+            if root in callee.parameters:
+                argument = bindings.get(root)
+                if argument is None:
+                    continue
+                target = argument + dot + rest
+            elif other_file or (not self.function.is_module and root in self.function.locals):
+                continue
+            else:
+                target = inner.path
+            before = self.value(target)
+            value: set[ModeFact] = set()
+            for fact in inner.value:
+                if fact.mode == "entry":
+                    value |= before
+                else:
+                    value.add(replace(fact, origin=_chain(site, fact.origin), conditions=self.assumptions))
+            grad: set[GradFact] = set()
+            for grad_fact in inner.grad:
+                if grad_fact.grad == "entry":
+                    grad |= self.grad
+                else:
+                    grad.add(
+                        replace(grad_fact, origin=_chain(site, grad_fact.origin), conditions=self.assumptions)
+                    )
+            self.record.forward_calls.append(
+                ForwardCall(
+                    self.function,
+                    call,
+                    statement,
+                    target,
+                    frozenset(value),
+                    frozenset(grad),
+                    self.assumptions,
+                    self.loops,
+                    via=(callee, *inner.via),
+                    inner=inner.inner or inner.call,
+                    other_file=other_file or inner.other_file,
+                    identity=self.identity(target),
+                )
+            )
+
     def _apply_summary(
         self,
         call: ast.Call,
@@ -409,17 +603,15 @@ class NodeTransfer:
         owner: FileAnalyzer,
     ) -> None:
         other_file = owner is not self.analyzer
-        if other_file:
-            with owner.project_lock():
-                summary = owner.summary_of(callee)
-        else:
-            summary = self.analyzer.summary_of(callee)
+        summary = self._summary_of(callee, owner)
         bindings: dict[str, str | None] = {}
         for name, argument in zip(callee.parameters[: callee.positional_count], positional, strict=False):
-            bindings[name] = argument
+            bindings[name] = self.canonical(argument) if argument is not None else None
         for name, argument in keywords.items():
             if name in callee.parameters:
-                bindings[name] = argument
+                bindings[name] = self.canonical(argument) if argument is not None else None
+        if summary.forwards and self.record is not None:
+            self._indirect_forwards(call, statement, callee, summary, bindings, other_file)
         if self.record is not None and not other_file:
             # Rules look into a same-file callee's own facts; another file's are in its analysis.
             bound = tuple((name, path) for name, path in bindings.items() if path is not None)
@@ -478,6 +670,9 @@ class NodeTransfer:
                         replace(grad_fact, origin=_chain(site, grad_fact.origin), conditions=self.assumptions)
                     )
             self.grad = frozenset(new_grad)
+
+
+_FORWARD_METHODS = frozenset({"forward", "generate"})
 
 
 def _flag_name(condition: Condition) -> str:
@@ -542,7 +737,7 @@ def _chain(site: Site, origin: tuple[Site, ...]) -> tuple[Site, ...]:
     return (site, *origin[:2], *origin[-(_MAX_CHAIN - 3) :])
 
 
-def collect_events(expr: ast.expr, found: list[ast.Call | ast.NamedExpr]) -> None:
+def collect_events(expr: ast.expr, found: list[ast.Call | ast.NamedExpr | ast.IfExp]) -> None:
     """Post-order: a call's callee and arguments are evaluated before the call itself.
 
     Iterative: an expression can nest thousands deep (``a + a + ... + a``, a long
@@ -561,6 +756,9 @@ def collect_events(expr: ast.expr, found: list[ast.Call | ast.NamedExpr]) -> Non
             stack.append((node, True))
             stack.append((node.value, False))
             continue
+        if isinstance(node, ast.IfExp) and _has_call(node):
+            found.append(node)  # its branches are evaluated each under its condition
+            continue
         children: list[ast.AST] = []
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
@@ -573,3 +771,8 @@ def collect_events(expr: ast.expr, found: list[ast.Call | ast.NamedExpr]) -> Non
         if isinstance(node, ast.Call):
             stack.append((node, True))
         stack.extend((child, False) for child in reversed(children))
+
+
+def _has_call(node: ast.IfExp) -> bool:
+    """Only a conditional expression that calls something needs branches of its own."""
+    return any(isinstance(child, ast.Call) for child in ast.walk(node))
