@@ -35,6 +35,7 @@ from torchmode.analysis.aliases import AliasTable
 from torchmode.analysis.calls import CallResolver, OtherFiles, ResolvedCall
 from torchmode.analysis.cfg import ControlFlowGraph, Edge, NodeKind
 from torchmode.analysis.facts import (
+    ENTERED_IN_TRAIN,
     RETURNED,
     TRAINING_SNAPSHOT,
     FileAnalysis,
@@ -60,7 +61,7 @@ from torchmode.analysis.lattice import (
     make_state,
 )
 from torchmode.analysis.models import ModelDiscovery
-from torchmode.analysis.names import ImportMap, access_path, root_of
+from torchmode.analysis.names import ImportMap, access_path, is_under, root_of
 from torchmode.analysis.reuse import (
     Fixpoint,
     Observations,
@@ -72,6 +73,7 @@ from torchmode.analysis.reuse import (
     take_predecessor_cache,
 )
 from torchmode.analysis.transfer import NodeTransfer, collect_events, parameter_conditions
+from torchmode.analysis.walk import statements_of
 from torchmode.syntax.document import Document
 from torchmode.syntax.node_index import node_index
 
@@ -130,6 +132,7 @@ class ModuleAnalyzer:
         self.calls.model_paths = lambda: self.model_paths
         self.alias_table = AliasTable(imports, self.calls, self.recorder)
         self._fixpoints: dict[int, Fixpoint] = {}
+        self._saved_modes: dict[int, dict[str, str]] = {}
         self._may_reuse: bool | None = None
         self._summaries: dict[int, Summary] = {}
         self._in_progress: set[int] = set()
@@ -528,8 +531,42 @@ class ModuleAnalyzer:
             grad = frozenset(fact for fact in state.grad if not contradicts(fact.conditions, known))
             if not _refine_training(modes, edge.condition, edge.truth, function, self.model_paths):
                 return None  # the test contradicts the mode known here: no path takes this edge
+            if _is_flag_test(edge.condition, function):
+                # ``if restore: model.train()``: facts that went this way carry the flag's value,
+                # so a caller passing a constant picks the branch (see ``parameter_conditions``).
+                for path, value in modes.items():
+                    modes[path] = frozenset(
+                        replace(fact, conditions=fact.conditions | known) for fact in value
+                    )
+            saved = self._saved_mode_source(edge.condition, function)
+            if saved is not None:
+                # ``if was_training: model.train()``: which way was taken says what the mode was
+                # when the function was entered.
+                entered = frozenset({_entered_in_train(saved, edge.condition, edge.truth)})
+                for path, value in modes.items():
+                    if is_under(path, saved):
+                        modes[path] = frozenset(
+                            replace(fact, conditions=fact.conditions | entered) for fact in value
+                        )
             state = make_state(modes, grad or state.grad, state.grad_stack, state.assumptions | known)
         return state
+
+    def _saved_mode_source(self, test: ast.expr, function: Function) -> str | None:
+        """The model path a branch test on a saved mode saved (``was_training = model.training``
+        assigned once, then ``if was_training:``), when it is a parameter's or a global's."""
+        found = _training_test(test)
+        if found is None or not found[0].endswith(f".{TRAINING_SNAPSHOT}"):
+            return None
+        name = found[0].split(".", 1)[0]
+        sources = self._saved_modes.get(id(function))
+        if sources is None:
+            sources = self._saved_modes[id(function)] = _saved_modes(function)
+        source = sources.get(name)
+        if source is None:
+            return None
+        root = root_of(source)
+        reaches = root in function.parameters or (root not in function.locals and not function.is_module)
+        return source if reaches else None
 
     # -- transfer functions -------------------------------------------------------------------
 
@@ -713,3 +750,43 @@ def _refine_training(
         return False
     modes[path] = matching
     return True
+
+
+def _is_flag_test(test: ast.expr, function: Function) -> bool:
+    """``if restore:`` / ``if not restore:`` on a parameter of the function: a flag its callers set."""
+    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test = test.operand
+    return isinstance(test, ast.Name) and test.id in function.parameters and test.id not in function.rebound
+
+
+def _saved_modes(function: Function) -> dict[str, str]:
+    """``was_training = model.training`` (assigned once): {"was_training": "model"}."""
+    found: dict[str, str] = {}
+    seen: set[str] = set()
+    for statement in statements_of(function.body):
+        if not isinstance(statement, ast.Assign):
+            continue
+        for target in statement.targets:
+            if not isinstance(target, ast.Name):
+                continue
+            value = statement.value
+            source = (
+                access_path(value.value)
+                if isinstance(value, ast.Attribute) and value.attr == "training"
+                else None
+            )
+            if target.id in seen or source is None:
+                found.pop(target.id, None)
+            else:
+                found[target.id] = source
+            seen.add(target.id)
+    return found
+
+
+def _entered_in_train(path: str, test: ast.expr, truth: bool) -> Condition:
+    """The condition "``path`` was in train mode when the function was entered" (or not),
+    learned on one edge of a test of the mode saved at entry."""
+    found = _training_test(test)
+    assert found is not None
+    trained = truth == found[1]
+    return Condition(f"{path}.{ENTERED_IN_TRAIN}", trained, frozenset(), f"{path}.training at entry")

@@ -21,6 +21,7 @@ FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 SUBMODULES = "<submodules>"  # the path component for "some of its sub-modules"
 TRAINING_SNAPSHOT = "<training>"  # below a variable that saved ``model.training``
 RETURNED = "<return>"  # the model a function returns (while its fixpoint runs)
+ENTERED_IN_TRAIN = "<entered-in-train>"  # condition key suffix: the path was in train mode at entry
 
 
 @dataclass(eq=False)

@@ -16,6 +16,7 @@ from torchmode.analysis import api_names
 from torchmode.analysis.calls import FileAnalyzer, ResolvedCall
 from torchmode.analysis.cfg import Loop
 from torchmode.analysis.facts import (
+    ENTERED_IN_TRAIN,
     RETURNED,
     TRAINING_SNAPSHOT,
     CallSite,
@@ -654,6 +655,13 @@ class NodeTransfer:
                         for condition in fact.conditions
                     ):
                         continue  # ``set_mode(model, False)`` never takes the ``train`` branch
+                    if any(
+                        known is not None and known != condition.truth
+                        for condition in fact.conditions
+                        if condition.key.endswith(f".{ENTERED_IN_TRAIN}")
+                        for known in [_entered_mode_known(condition, bindings, self.lookup, before)]
+                    ):
+                        continue  # ``if was_training: model.train()`` with a model the caller knows
                     if fact.mode == "entry":
                         new |= old
                     else:
@@ -681,12 +689,38 @@ def _flag_name(condition: Condition) -> str:
 
 
 def parameter_conditions(conditions: Conditions, function: Function) -> Conditions:
+    """The conditions of a fact that mean something to a caller: a plain flag parameter
+    (``restore``: a constant argument decides it) and the mode a parameter's model had when
+    the function was entered (the caller knows it)."""
     kept = set()
     for condition in conditions:
         name = _flag_name(condition)
         if name in function.parameters and condition.key == ast.dump(ast.Name(id=name, ctx=ast.Load())):
             kept.add(condition)
+        elif condition.key.endswith(f".{ENTERED_IN_TRAIN}"):
+            root = root_of(condition.key)
+            if root in function.parameters or (root not in function.locals and not function.is_module):
+                kept.add(condition)
     return frozenset(kept)
+
+
+def _entered_mode_known(
+    condition: Condition, bindings: dict[str, str | None], lookup: ModeLookup, modes: dict[str, ModeValue]
+) -> bool | None:
+    """For an entry-mode condition of a callee: whether the caller's model is in train mode
+    (True), in eval mode (False), or either (None)."""
+    path = condition.key[: -len(f".{ENTERED_IN_TRAIN}")]
+    root, dot, rest = path.partition(".")
+    argument = bindings.get(root, root if root not in bindings else None)
+    if argument is None:
+        return None
+    value = lookup.value(modes, argument + dot + rest)
+    found = {fact.mode for fact in value}
+    if found == {"train"}:
+        return True
+    if found == {"eval"}:
+        return False
+    return None
 
 
 def _constant_flags(callee: Function, call: ast.Call, has_receiver: bool) -> dict[str, bool]:
