@@ -104,6 +104,8 @@ def forward_call_states(
     roles = TrainingRoles(analysis)
     states = []
     for forward in analysis.forward_calls:
+        if forward.indirect:
+            continue  # a call of a function that runs the forward: its own forward call has the state
         modes = frozenset(
             "unknown" if fact.mode in ("entry", "unknown") else fact.mode for fact in forward.value
         )

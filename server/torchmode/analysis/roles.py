@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from torchmode.analysis import api_names
 from torchmode.analysis.facts import FileAnalysis, ForwardCall, TrainingStep
+from torchmode.analysis.names import is_under
 from torchmode.settings import (
     DEFAULT_EVAL_LOADER_NAMES,
     DEFAULT_EVAL_NAMES,
@@ -21,10 +22,12 @@ from torchmode.syntax.node_index import node_index
 class TrainingRoles:
     """Answers "which training steps follow this forward call?" for one file's analysis.
 
-    A forward call is part of a training step when a ``backward()`` or
-    ``optimizer.step()`` follows it in the same loop body (or the same function
-    body, outside loops) and autograd is not certainly off at the call: a
-    forward pass under ``no_grad`` feeds no backward.
+    A forward call is part of a training step when an ``optimizer.step()`` follows it in the
+    same loop body (or the same function body, outside loops), the optimizer updates the
+    parameters of that model (when the file says which: ``SGD(model.parameters())``), and
+    autograd is not certainly off at the call (a forward pass under ``no_grad`` feeds no
+    backward). A ``backward()`` with no step after it (input gradients, saliency) trains
+    nothing; it only shows that the forward's output is differentiated.
     """
 
     def __init__(self, analysis: FileAnalysis) -> None:
@@ -44,7 +47,7 @@ class TrainingRoles:
     def region(item: ForwardCall | TrainingStep) -> tuple[int, int]:
         return (id(item.function), item.loops[-1].head if item.loops else -1)
 
-    def steps_after(self, forward: ForwardCall) -> list[TrainingStep]:
+    def _after(self, forward: ForwardCall) -> list[TrainingStep]:
         if forward.grad and all(fact.grad == "off" for fact in forward.grad):
             return []
         region = self.region(forward)
@@ -52,6 +55,25 @@ class TrainingRoles:
         if not steps:
             return []
         return steps[bisect_right(self._positions_by_region[region], _position(forward)) :]
+
+    def steps_after(self, forward: ForwardCall) -> list[TrainingStep]:
+        """The optimizer steps after ``forward`` that train its model."""
+        return [step for step in self._after(forward) if step.kind == "step" and self._trains(step, forward)]
+
+    def backwards_after(self, forward: ForwardCall) -> list[TrainingStep]:
+        """Every backward or step after ``forward`` in its region: its output may be
+        differentiated there (a training step, or input gradients)."""
+        return self._after(forward)
+
+    def _trains(self, step: TrainingStep, forward: ForwardCall) -> bool:
+        optimizers = self.analysis.optimizers
+        if step.optimizer is None or step.optimizer not in optimizers:
+            return True  # an optimizer the file does not build: it may train anything
+        model = forward.identity or forward.path
+        return any(
+            is_under(model, trained) or is_under(trained, model) or is_under(forward.path, trained)
+            for trained in optimizers[step.optimizer]
+        )
 
 
 def _base_names(document: Document) -> dict[str, frozenset[str]]:
@@ -80,13 +102,24 @@ def _position(item: ForwardCall | TrainingStep) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Why a forward call counts as an evaluation: its function's name, its loop, or no_grad."""
+    """Why a forward call counts as an evaluation.
 
-    reason: str  # "function", "loop" or "no_grad"
+    ``reason``: ``no_grad`` (autograd is off there), ``switched`` (the function puts the model
+    in eval mode itself), ``loaded`` (a model given trained weights that nothing in the file
+    trains: an inference script), or the words around it (``function``: its function's name,
+    ``loop``: a loop over a validation or test loader), which only rank a forward that nothing
+    else says is training.
+    """
+
+    reason: str
     detail: str  # the function name, the loop's iterable, or ""
 
 
 class EvaluationRoles:
+    """Answers "is this forward call an evaluation?": a forward of a model that is not being
+    trained there, whose output no backward uses, of a model that has been trained or loaded
+    (a smoke test of a fresh, untrained network evaluates nothing)."""
+
     def __init__(
         self,
         analysis: FileAnalysis,
@@ -100,8 +133,12 @@ class EvaluationRoles:
         self.eval_names = frozenset(name.lower() for name in eval_names)
         self.loader_names = frozenset(name.lower() for name in loader_names)
         self.train_names = frozenset(name.lower() for name in train_names)
-        self._functions_with_steps = {id(step.function) for step in analysis.steps}
+        self._functions_with_steps = {id(step.function) for step in analysis.steps if step.kind == "step"}
         self._class_bases: dict[str, frozenset[str]] | None = None
+        self._switched: dict[int, set[str]] = {}
+        for switch in analysis.switches:
+            if any(fact.mode == "eval" for fact in switch.value):
+                self._switched.setdefault(id(switch.function), set()).add(switch.path)
 
     def _bases_of(self, class_name: str) -> frozenset[str]:
         """Unqualified names of a class's bases, through the file's own classes (``A(B)``, ``B(Trainer)``)."""
@@ -129,9 +166,37 @@ class EvaluationRoles:
             )
         return test_module or not forward.function.parameters
 
+    def _untrained(self, forward: ForwardCall) -> bool:
+        """A model built here (every fact a fresh construction) that nothing in the file
+        trains or loads: calling it is a smoke test (a shape check), not an evaluation."""
+        value = forward.value
+        if not value or not all(fact.fresh and fact.mode == "train" for fact in value):
+            return False
+        analysis = self.analysis
+        model = forward.identity or forward.path
+        trained = analysis.trained_paths | analysis.loaded_paths
+        return not any(is_under(model, path) or is_under(path, model) for path in trained) and not any(
+            is_under(model, path) for paths in analysis.optimizers.values() for path in paths
+        )
+
+    def _loaded_for_inference(self, forward: ForwardCall) -> bool:
+        """A model given trained weights (``load_state_dict``, ``from_pretrained``) that no
+        optimizer of the file updates: what it computes is inference."""
+        analysis = self.analysis
+        model = forward.identity or forward.path
+        loaded = any(is_under(model, path) for path in analysis.loaded_paths) or any(
+            fact.fresh and fact.mode == "eval" for fact in forward.value
+        )
+        trained = any(
+            is_under(model, path) or is_under(path, model)
+            for paths in analysis.optimizers.values()
+            for path in paths
+        )
+        return loaded and not trained
+
     def evaluation_of(self, forward: ForwardCall) -> Evaluation | None:
-        if self.training.steps_after(forward):
-            return None
+        if self.training.backwards_after(forward):
+            return None  # trained, or its output differentiated on purpose
         function_name = forward.function.name.rsplit(".", 1)[-1]
         if self._is_unit_test(forward, function_name):
             return None
@@ -142,11 +207,21 @@ class EvaluationRoles:
             self._bases_of(class_name), function_name
         ):
             return None  # an override of a framework method its loop calls in the mode it set
+        if self._untrained(forward):
+            return None
+        if forward.grad and all(fact.grad == "off" for fact in forward.grad):
+            return Evaluation("no_grad", "")
+        switched = self._switched.get(id(forward.function), set())
+        if any(is_under(forward.path, path) for path in switched):
+            return Evaluation("switched", forward.function.name)
+        if self._loaded_for_inference(forward):
+            return Evaluation("loaded", "")
+        if id(forward.function) in self._functions_with_steps:
+            return None  # a training function's other forwards are its business
         if (
             not forward.function.is_module
             and name_words(function_name) & self.eval_names
             and not name_words(function_name) & self.train_names
-            and id(forward.function) not in self._functions_with_steps
         ):
             return Evaluation("function", forward.function.name)
         document = self.analysis.document
@@ -164,10 +239,4 @@ class EvaluationRoles:
                     words |= name_words(node.value)
             if words & self.loader_names:
                 return Evaluation("loop", document.source_of(iterable))
-        if (
-            forward.grad
-            and all(fact.grad == "off" for fact in forward.grad)
-            and id(forward.function) not in self._functions_with_steps
-        ):
-            return Evaluation("no_grad", "")
         return None

@@ -139,7 +139,7 @@ def _trained_model_at(
         if not token.contains(position):
             continue
         for forward in analysis.forward_calls:
-            if step in training.steps_after(forward):
+            if step in training.backwards_after(forward):
                 return forward.path, token
     return None
 

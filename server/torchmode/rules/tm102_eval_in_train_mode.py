@@ -11,7 +11,7 @@ from torchmode.analysis.grad_facts import called_functions
 from torchmode.analysis.lattice import ModeFact, contradicts
 from torchmode.analysis.names import access_path, root_of
 from torchmode.analysis.roles import Evaluation
-from torchmode.findings import Finding, Fix, Related, Severity
+from torchmode.findings import Finding, Fix, Related
 from torchmode.fixes import insert_line_after, insert_line_before, parses_after
 from torchmode.fixes.wrap import parent_of
 from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
@@ -56,11 +56,19 @@ def evaluate(model, loader):
 """
 
 
+_TRAINED_CALLER = """
+
+model = torch.nn.Dropout(0.5)
+model.train()
+evaluate(model, [])
+"""
+
+
 @dataclass(frozen=True)
 class _Cause:
     """Why the model may be in train mode at an evaluation."""
 
-    kind: str  # "fresh", "switch", "call", "caller" or "unknown_caller"
+    kind: str  # "fresh", "switch", "call" or "caller"
     fact: ModeFact | None = None
     call_site: CallSite | None = None
 
@@ -79,7 +87,8 @@ class EvalInTrainMode(Rule):
 
     VALID = (
         Valid(_FRESH_FIXED),
-        Valid(_UNKNOWN_CALLER.replace("    total = 0.0\n", "    model.eval()\n    total = 0.0\n")),
+        # No caller is known: the mode comes from outside, and nothing says it is train.
+        Valid(_UNKNOWN_CALLER),
         # The official tutorial's phase loop: eval() on the "val" branch.
         Valid(
             """\
@@ -104,7 +113,10 @@ def run(model, loaders, optimizer):
     )
     INVALID = (
         Invalid(_FRESH, line=18, fixed=_FRESH_FIXED),
-        Invalid(_UNKNOWN_CALLER, line=8),
+        Invalid(
+            _UNKNOWN_CALLER + "\n\nmodel = torch.nn.Dropout(0.5)\nmodel.train()\nevaluate(model, [])\n",
+            line=8,
+        ),
     )
 
     @classmethod
@@ -117,6 +129,8 @@ def run(model, loaders, optimizer):
         for forward in sorted(
             analysis.forward_calls, key=lambda item: (item.call.lineno, item.call.col_offset)
         ):
+            if forward.indirect and not forward.other_file:
+                continue  # the function of this file that runs it is judged with its callers
             evaluation = context.evaluations.evaluation_of(forward)
             if evaluation is None:
                 continue
@@ -162,8 +176,8 @@ def run(model, loaders, optimizer):
             caller_trains = [fact for fact in value if fact.mode == "train" and fact.origin]
             if caller_trains:
                 return _Cause("caller", caller_trains[0], call_site)
-        if not call_sites:
-            return _Cause("unknown_caller")
+        # No caller known: the mode comes from outside and nothing here says it is train
+        # (an unknown answers nothing).
         return None
 
     # -- message ------------------------------------------------------------------------------
@@ -177,16 +191,7 @@ def run(model, loaders, optimizer):
         consequence = context.text("TM102.consequence")
         related: list[Related] = []
         severity = self.default_severity
-        if cause.kind == "unknown_caller":
-            message = context.text(
-                "TM102.message.unknown_caller",
-                path=forward.path,
-                function=forward.function.name,
-                where=where,
-                consequence=consequence,
-            )
-            severity = Severity.INFORMATION
-        elif cause.kind == "caller":
+        if cause.kind == "caller":
             assert cause.call_site is not None and cause.fact is not None
             call_span = document.span_of(cause.call_site.call)
             site = cause.fact.origin[0]
@@ -280,7 +285,7 @@ def run(model, loaders, optimizer):
         function = forward.function
         root = root_of(forward.path)
         if (
-            cause.kind in ("caller", "unknown_caller")
+            cause.kind == "caller"
             and function.node is not None
             and (root in function.parameters or root not in function.locals)
         ):

@@ -191,6 +191,8 @@ class EvalWithoutNoGrad(Rule):
         for forward in sorted(
             analysis.forward_calls, key=lambda item: (item.call.lineno, item.call.col_offset)
         ):
+            if forward.indirect and not forward.other_file:
+                continue  # the function of this file that runs it is judged with its callers
             evaluation = context.evaluations.evaluation_of(forward)
             if evaluation is None or evaluation.reason == "no_grad":
                 continue
@@ -265,7 +267,9 @@ class EvalWithoutNoGrad(Rule):
         self, context: RuleContext, forward: ForwardCall, evaluation: Evaluation
     ) -> ast.stmt | None:
         if evaluation.reason != "loop":
-            return None
+            # The innermost loop around it: a training function's validation loop is judged by
+            # itself (the function calls backward() elsewhere).
+            return forward.loops[-1].statement if forward.loops else None
         document = context.document
         for loop in reversed(forward.loops):
             iterable = getattr(loop.statement, "iter", None)
@@ -301,6 +305,8 @@ class EvalWithoutNoGrad(Rule):
         call_text = Site(call_span, document.source_of(forward.call), group.function.name).short_text()
         if group.evaluation.reason == "loop":
             where = context.text("TM201.where.loop", loop=group.evaluation.detail)
+        elif group.evaluation.reason == "loaded":
+            where = context.text("TM201.where.loaded")
         else:
             where = context.text("TM201.where.function", function=group.function.name)
         related: list[Related] = []

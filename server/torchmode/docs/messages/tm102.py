@@ -13,6 +13,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-cn": "遍历 `{detail}` 的评估循环中",
     },
     "TM102.where.no_grad": {"en": "this no_grad evaluation{detail}", "zh-cn": "这段 no_grad 评估中{detail}"},
+    "TM102.where.switched": {"en": "the evaluation in `{detail}`", "zh-cn": "`{detail}` 中的评估"},
+    "TM102.where.loaded": {
+        "en": "this inference with loaded weights{detail}",
+        "zh-cn": "这段使用已加载权重的推理中{detail}",
+    },
     "TM102.consequence": {
         "en": "Dropout stays on and batch norm normalises with batch statistics and updates its running estimates: the results are noisy and evaluating changes the model.",
         "zh-cn": "Dropout 仍然开启,BatchNorm 使用当前 batch 的统计量归一化并更新 running 统计量:结果带有随机性,评估还会改变模型。",
@@ -32,10 +37,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "TM102.message.caller": {
         "en": "`{path}` may be in train mode in {where}: `{function}` never calls `{path}.eval()`, and `{call}(…)` (line {call_line}) passes it in train mode (set by `{site}`, line {line}). {consequence}",
         "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{function}` 从未调用 `{path}.eval()`,而 `{call}(…)`(第 {call_line} 行)传入时它处于 train 模式(由第 {line} 行的 `{site}` 设置)。{consequence}",
-    },
-    "TM102.message.unknown_caller": {
-        "en": "`{function}` never calls `{path}.eval()`, and no caller in this file is known: unless every caller puts `{path}` in eval mode first, {where} runs in train mode. {consequence}",
-        "zh-cn": "`{function}` 从未调用 `{path}.eval()`,本文件中也没有已知的调用者:除非每个调用者都先把 `{path}` 设为 eval 模式,否则{where}会以 train 模式运行。{consequence}",
     },
     "TM102.related.fresh": {"en": "built here, in train mode", "zh-cn": "在这里构建,处于 train 模式"},
     "TM102.related.switch": {"en": "switched to train mode here", "zh-cn": "在这里切换到 train 模式"},

@@ -23,6 +23,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "loop over `{loop}`",
         "zh-cn": "遍历 `{loop}` 的循环",
     },
+    "TM201.where.loaded": {
+        "en": "inference with loaded weights",
+        "zh-cn": "使用已加载权重的推理",
+    },
     "TM201.how.caller": {
         "en": " (`{call}` on line {line} calls it that way)",
         "zh-cn": ",第 {line} 行的 `{call}` 就是这样调用它的",
