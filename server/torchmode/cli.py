@@ -1478,6 +1478,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="language of the page (default: from LANG, else en)",
     )
 
+    # `torchmode run` is dispatched in main() before parsing (its arguments are the program's);
+    # listed here for --help only.
+    commands.add_parser("run", help="run a program with the runtime guard (see `torchmode run --help`)")
     lsp = commands.add_parser("lsp", help="run the language server over stdio")
     # Editors' clients commonly pass --stdio; it is the only transport, so accept it.
     lsp.add_argument("--stdio", action="store_true", help=argparse.SUPPRESS)
@@ -1494,6 +1497,12 @@ def _make_output_safe(stream: TextIO) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (argparse's own exits are turned into it)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["run"]:
+        # Before anything touches stdout: the program's output must be its own, byte for byte.
+        from torchmode.runtime.command import run_main
+
+        return run_main(arguments[1:])
     out, err = sys.stdout, sys.stderr
     _make_output_safe(out)
     _make_output_safe(err)
