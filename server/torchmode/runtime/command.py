@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.machinery
 import importlib.util
+import io
 import json
 import os
 import runpy
 import sys
+import types
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,10 +155,33 @@ def _program_environment(target: Target) -> Iterator[None]:
         sys.argv, sys.path[:] = saved_argv, saved_path
 
 
+def _run_script(path: str) -> None:
+    """Run a file as ``python path`` does: ``__main__`` with an absolute ``__file__``, ``sys.argv[0]``
+    left as typed (``runpy.run_path`` would set it to the path it is given)."""
+    absolute = os.path.abspath(path)
+    if not os.path.isfile(absolute) or zipfile.is_zipfile(absolute):
+        runpy.run_path(absolute, run_name="__main__")  # a folder or zip with __main__.py
+        return
+    with io.open_code(absolute) as stream:
+        source = stream.read()
+    code = compile(source, absolute, "exec", dont_inherit=True)
+    main = types.ModuleType("__main__")
+    main.__file__ = absolute
+    main.__loader__ = importlib.machinery.SourceFileLoader("__main__", absolute)
+    main.__spec__ = None
+    main.__cached__ = None  # type: ignore[attr-defined]
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = main
+    try:
+        exec(code, main.__dict__)
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
 def _run_program(target: Target) -> None:
     if target.script is not None:
-        # Python gives __main__ an absolute __file__; run_path uses the path it is given.
-        runpy.run_path(os.path.abspath(target.script), run_name="__main__")
+        _run_script(target.script)
     else:
         assert target.module is not None
         runpy.run_module(target.module, run_name="__main__", alter_sys=True)
@@ -194,7 +221,9 @@ def _execute(target: Target, err: TextIO) -> int:
         except KeyboardInterrupt:
             raise  # Python's own handling (exit by SIGINT) after the report is written
         except BaseException as error:
-            sys.excepthook(type(error), error, _program_traceback(error.__traceback__))
+            # The default hook prints the exception's own traceback: trim that one.
+            trimmed = _program_traceback(error.__traceback__)
+            sys.excepthook(type(error), error.with_traceback(trimmed), trimmed)
             return 1
     return 0
 
@@ -225,7 +254,7 @@ def _summary(guard: Guard, written: Path | None, path: Path, locale: str) -> str
     from torchmode.runtime.guard import count_text
 
     findings = guard.findings
-    steps = count_text("steps", guard.steps, locale)
+    steps = count_text("steps", guard.total_steps, locale)
     shown = display_path(str(written if written is not None else path))
     if findings:
         return text(
@@ -258,10 +287,12 @@ def run_main(argv: list[str]) -> int:
     except UsageError as error:
         print(f"usage: {USAGE}\ntorchmode run: error: {error}", file=err)
         return EXIT_USAGE
-    problem = _program_exists(target)
+    with _program_environment(target):  # a module is looked for where `python -m` looks
+        problem = _program_exists(target)
     if problem is not None:
+        # As Python: 2 for a script it cannot open, 1 for a module it cannot find.
         print(f"{sys.executable}: {problem}", file=err)
-        return EXIT_USAGE
+        return EXIT_USAGE if target.script is not None else 1
     if importlib.util.find_spec("torch") is None:
         print(
             f"torchmode: warning: {text('runtime.warning.no_torch', locale, python=sys.executable)}", file=err

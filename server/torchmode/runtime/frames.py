@@ -23,6 +23,10 @@ from types import CodeType, FrameType
 
 from torchmode.runtime.observations import SourceSpan
 
+# Frames between a module's caller and the forward hooks: nn.Module.__call__ and, for a compiled
+# module, OptimizedModule.__call__.
+_CALL_MACHINERY = ("torch/nn/modules/module.py", "torch/_dynamo/eval_frame.py")
+
 
 class Origin(enum.Enum):
     TORCH = "torch"
@@ -69,6 +73,7 @@ class FrameClassifier:
         )
         self._libraries = _library_folders()
         self._origins: dict[str, Origin] = {}
+        self._machinery: dict[str, bool] = {}
         self._positions: dict[CodeType, list[tuple[int | None, int | None, int | None, int | None]]] = {}
 
     def origin(self, filename: str) -> Origin:
@@ -107,14 +112,26 @@ class FrameClassifier:
         return fallback
 
     def caller_origin(self, frame: FrameType | None) -> Origin | None:
-        """Whose code made the call: the first frame from ``frame`` outwards that is neither
-        torch's nor torchmode's."""
+        """Whose code called a module: the first frame from ``frame`` outwards that is neither
+        torchmode's nor nn.Module's call machinery (so torch's own callers, such as
+        ``swa_utils.update_bn``, are told apart from the user's)."""
         while frame is not None:
-            origin = self.origin(frame.f_code.co_filename)
-            if origin is not Origin.TORCH and origin is not Origin.TORCHMODE:
+            filename = frame.f_code.co_filename
+            origin = self.origin(filename)
+            if origin is not Origin.TORCHMODE and not (
+                origin is Origin.TORCH and self._is_call_machinery(filename)
+            ):
                 return origin
             frame = frame.f_back
         return None
+
+    def _is_call_machinery(self, filename: str) -> bool:
+        found = self._machinery.get(filename)
+        if found is None:
+            path = os.path.realpath(filename).replace(os.sep, "/")
+            found = path.endswith(_CALL_MACHINERY)
+            self._machinery[filename] = found
+        return found
 
     def span(self, frame: FrameType) -> SourceSpan:
         """The span of the expression the frame is executing (the call), in an absolute path."""

@@ -224,7 +224,10 @@ class Guard:
         self._observations: dict[tuple[Any, ...], Observation] = {}
         self._suppressed: set[tuple[Any, ...]] = set()
         self._noted_compiled = False
+        # Findings count steps per optimizer (a GAN's two optimizers are both at step N in
+        # iteration N); the summary counts every step.
         self.steps = 0
+        self.total_steps = 0
         self.forwards = 0
         self.started = 0.0
         self.notes: list[str] = []
@@ -620,6 +623,7 @@ class Guard:
             count = entry[1] + 1 if entry is not None and entry[0]() is optimizer else 1
             self._optimizer_steps[id(optimizer)] = (weakref.ref(optimizer), count)
             self.steps = max(self.steps, count)
+            self.total_steps += 1
             # No-grad passes before this step fed it (or were too few to call an evaluation).
             self._evaluations.clear()
             self._confirmed_evaluations.clear()
@@ -733,8 +737,8 @@ class Guard:
                 self._evaluations.clear()
             for candidate in pending:
                 self._confirm_evaluation(candidate)
-            if self.steps and not self.forwards and _compiled_anything():
-                steps = count_text("steps", self.steps, self._settings.locale)
+            if self.total_steps and not self.forwards and _compiled_anything():
+                steps = count_text("steps", self.total_steps, self._settings.locale)
                 note = text("runtime.note.unwatched_forwards", self._settings.locale, steps=steps)
                 self.notes.append(note)
                 self.say("note", note)
@@ -749,7 +753,7 @@ class Guard:
             finished=time.time(),
             command=list(command or []),
             cwd=cwd,
-            steps=self.steps,
+            steps=self.total_steps,
             forwards=self.forwards,
             notes=list(self.notes),
             torch_version=str(torch.__version__),

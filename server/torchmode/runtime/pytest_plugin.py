@@ -20,8 +20,8 @@ from torchmode.runtime.report import REPORT_FOLDER, REPORT_NAME, display_path, w
 if TYPE_CHECKING:
     from torchmode.runtime.guard import Guard
 
-_GUARD = pytest.StashKey["Guard"]()
-_WRITTEN = pytest.StashKey["Path | None"]()
+_GUARD: pytest.StashKey[Guard] = pytest.StashKey()
+_WRITTEN: pytest.StashKey[Path | None] = pytest.StashKey()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -73,7 +73,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     option = config.getoption("torchmode_report")
     path = Path(option) if option else Path(config.rootpath) / REPORT_FOLDER / REPORT_NAME
     try:
-        written: Path | None = write_report(guard.run_report(command=list(config.invocation_params.args)), path)
+        written: Path | None = write_report(
+            guard.run_report(command=list(config.invocation_params.args)), path
+        )
     except OSError:
         written = None
     config.stash[_WRITTEN] = written
@@ -93,6 +95,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     written = config.stash.get(_WRITTEN, None)
     where = display_path(str(written)) if written is not None else "not written"
     terminalreporter.write_line(
-        f"{count_text('findings', len(findings), locale)}, {count_text('steps', guard.steps, locale)}; "
+        f"{count_text('findings', len(findings), locale)}, {count_text('steps', guard.total_steps, locale)}; "
         f"report: {where}"
     )
