@@ -30,7 +30,7 @@ from torchmode.runtime.observations import Observation
 from torchmode.runtime.report import default_report_path, observation_to_json, write_report
 
 if TYPE_CHECKING:
-    from torchmode.runtime.guard import Guard
+    from torchmode.runtime.hooks import Guard
 
 __all__ = ["findings", "guard", "install", "locale_from_environment", "report", "uninstall"]
 
@@ -52,7 +52,7 @@ def locale_from_environment(environment: dict[str, str] | None = None) -> str:
 def _new_guard(
     select: Sequence[str] | None, locale: str | None, stream: TextIO | None, print_findings: bool
 ) -> Guard:
-    from torchmode.runtime.guard import DEFAULT_SELECT, Guard
+    from torchmode.runtime.hooks import DEFAULT_SELECT, Guard
 
     return Guard(
         select=tuple(select) if select is not None else DEFAULT_SELECT,

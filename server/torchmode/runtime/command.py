@@ -36,7 +36,7 @@ from torchmode.runtime import locale_from_environment
 from torchmode.runtime.report import default_report_path, display_path, observation_to_json, write_report
 
 if TYPE_CHECKING:
-    from torchmode.runtime.guard import Guard
+    from torchmode.runtime.hooks import Guard
 
 EXIT_USAGE = 2
 USAGE = (
@@ -121,7 +121,7 @@ def split_arguments(argv: list[str]) -> tuple[list[str], Target | None]:
 
 
 def _selected(value: str) -> tuple[str, ...]:
-    from torchmode.runtime.guard import KNOWN_CODES
+    from torchmode.runtime.hooks import KNOWN_CODES
 
     codes = tuple(dict.fromkeys(code.strip().upper() for code in value.split(",") if code.strip()))
     unknown = [code for code in codes if code not in KNOWN_CODES]
@@ -251,7 +251,7 @@ def _report_path(option: str | None, target: Target) -> Path:
 
 
 def _summary(guard: Guard, written: Path | None, path: Path, locale: str) -> str:
-    from torchmode.runtime.guard import count_text
+    from torchmode.runtime.hooks import count_text
 
     findings = guard.findings
     steps = count_text("steps", guard.total_steps, locale)
@@ -299,7 +299,7 @@ def run_main(argv: list[str]) -> int:
         )
         return _execute(target, err)
 
-    from torchmode.runtime.guard import Guard
+    from torchmode.runtime.hooks import Guard
 
     guard = Guard(select=select, locale=locale, stream=err, print_findings=options.format == "text")
     path = _report_path(options.report, target)

@@ -18,7 +18,7 @@ import pytest
 from torchmode.runtime.report import REPORT_FOLDER, REPORT_NAME, display_path, write_report
 
 if TYPE_CHECKING:
-    from torchmode.runtime.guard import Guard
+    from torchmode.runtime.hooks import Guard
 
 _GUARD: pytest.StashKey[Guard] = pytest.StashKey()
 _WRITTEN: pytest.StashKey[Path | None] = pytest.StashKey()
@@ -50,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("torchmode_guard"):
         return
     from torchmode.runtime import locale_from_environment
-    from torchmode.runtime.guard import Guard
+    from torchmode.runtime.hooks import Guard
 
     select = tuple(code.strip().upper() for code in config.getoption("torchmode_select").split(",") if code)
     guard = Guard(select=select, locale=locale_from_environment(), print_findings=False)
@@ -85,7 +85,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
     guard = config.stash.get(_GUARD, None)
     if guard is None:
         return
-    from torchmode.runtime.guard import count_text, format_text_line
+    from torchmode.runtime.hooks import count_text, format_text_line
 
     locale = guard.locale
     findings = guard.findings

@@ -351,11 +351,18 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
+# Ranks of one run start within this many seconds of each other (torchrun starts them together).
+SAME_RUN_START_WINDOW = 300.0
+
+
 def same_run(mine: RunReport, other: RunReport) -> bool:
-    """Whether another rank's file belongs to this run: same run id and world size, and it ran
-    while this rank ran (ranks of one run overlap in time; an earlier run had finished before)."""
+    """Whether another rank's file belongs to this run: same run id and world size, started at
+    about the same time. A file from an earlier run is replaced when its rank finishes this run;
+    until then it is left out of the merge."""
     return (
-        other.run_id == mine.run_id and other.world_size == mine.world_size and other.finished >= mine.started
+        other.run_id == mine.run_id
+        and other.world_size == mine.world_size
+        and abs(other.started - mine.started) <= SAME_RUN_START_WINDOW
     )
 
 

@@ -747,8 +747,12 @@ class Guard:
 
     def run_report(self, command: list[str] | None = None, cwd: str = "") -> RunReport:
         rank, world_size, run_id = distributed_identity()
+        findings = self.findings
+        if rank is not None:
+            for finding in findings:
+                finding.ranks = (rank,)
         return RunReport(
-            findings=self.findings,
+            findings=findings,
             started=self.started,
             finished=time.time(),
             command=list(command or []),
