@@ -14,6 +14,7 @@ call expression itself; on 3.10 it is the line's text without its indentation.
 from __future__ import annotations
 
 import enum
+import functools
 import importlib.util
 import linecache
 import os
@@ -74,6 +75,7 @@ class FrameClassifier:
         self._libraries = _library_folders()
         self._origins: dict[str, Origin] = {}
         self._machinery: dict[str, bool] = {}
+        self._spans: dict[tuple[CodeType, int], SourceSpan] = {}
         self._positions: dict[CodeType, list[tuple[int | None, int | None, int | None, int | None]]] = {}
 
     def origin(self, filename: str) -> Origin:
@@ -135,6 +137,16 @@ class FrameClassifier:
 
     def span(self, frame: FrameType) -> SourceSpan:
         """The span of the expression the frame is executing (the call), in an absolute path."""
+        key = (frame.f_code, frame.f_lasti)
+        found = self._spans.get(key)
+        if found is None:
+            found = self._span(frame)
+            if len(self._spans) > 65536:
+                self._spans.clear()
+            self._spans[key] = found
+        return found
+
+    def _span(self, frame: FrameType) -> SourceSpan:
         code = frame.f_code
         path = code.co_filename
         if not path.startswith("<"):
@@ -177,6 +189,7 @@ def _character_column(path: str, line: int, byte_column: int) -> int:
     return len(text.encode("utf-8")[:byte_column].decode("utf-8", errors="replace"))
 
 
+@functools.lru_cache(maxsize=4096)
 def source_text(span: SourceSpan, limit: int = 80) -> str:
     """The source of a one-line span (e.g. ``model.eval()``), shortened; "" if it cannot be read."""
     if span.line != span.end_line:

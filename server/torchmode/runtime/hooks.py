@@ -105,9 +105,19 @@ class _SwitchEvent:
 class _PartFacts:
     name: str
     module: Any
-    # Whose parameters being updated means this part was trained: its own, or (dropout, a
-    # batch norm without affine weights) those of the module holding it.
-    trained_by: list[Any]
+    root: weakref.ref[Any]  # the module it was found in
+    path: str  # its name in that module
+    _trained_by: list[Any] | None = None
+
+    @property
+    def trained_by(self) -> list[Any]:
+        """Whose parameters being updated means this part was trained: its own, or (dropout, a
+        batch norm without affine weights) those of the module holding it. Asked only when a
+        finding is possible, so not worked out for every part of every model."""
+        if self._trained_by is None:
+            root = self.root()
+            self._trained_by = _trainable_owner(root, self.path, self.module) if root is not None else []
+        return self._trained_by
 
 
 @dataclass(eq=False)
@@ -174,7 +184,7 @@ class _ThreadState(threading.local):
     depth = 0
 
     def __init__(self) -> None:
-        self.train_calls: list[_SwitchEvent | None] = []
+        self.train_calls: list[_SwitchEvent] = []
 
 
 @dataclass
@@ -317,9 +327,13 @@ class Guard:
         guard = self
 
         def train(self: Any, mode: bool = True) -> Any:
+            calls = guard._thread.train_calls
+            # train() recursing into the children (or an override calling super().train())
+            # is the same switch as the outermost call: nothing to record, and it is the hot path.
+            if calls and calls[0].training == mode:
+                return original(self, mode)
             if not guard._active or not isinstance(mode, bool) or torch.compiler.is_compiling():
                 return original(self, mode)
-            calls = guard._thread.train_calls
             try:
                 event = guard._switch_event(self, mode, calls)
             except Exception as error:
@@ -333,17 +347,13 @@ class Guard:
 
         return train
 
-    def _switch_event(self, module: Any, mode: bool, calls: list[_SwitchEvent | None]) -> _SwitchEvent | None:
-        """Record who switched ``module`` (and everything inside it) to ``mode``.
+    def _switch_event(self, module: Any, mode: bool, calls: list[_SwitchEvent]) -> _SwitchEvent:
+        """Record who switched ``module`` (and everything inside it) to ``mode``, and refresh
+        the cached mode-sensitive parts of ``module`` in the same walk over its modules.
 
-        ``train()`` recurses into children through ``train()``: those inner calls are the
-        same switch. A call inside a ``train()`` that asks for the other mode is an override
-        freezing parts on purpose (``norm_eval``), and is marked deliberate.
+        A call inside another ``train()`` that asks for the other mode is an override freezing
+        parts on purpose (``norm_eval``), and is marked deliberate.
         """
-        if calls:
-            outer = next((call for call in calls if call is not None), None)
-            if outer is None or outer.training == mode:
-                return None
         frame = self._frames.user_frame(sys._getframe(2))
         # Called from an override of train()/eval(): the switch is where the override was
         # called from; and the override switching some other module (its norms) is deliberate.
@@ -365,8 +375,12 @@ class Guard:
         with self._lock:
             self._generation += 1
             switches = self._switches
-            for inner in module.modules():
+            parts = []
+            for name, inner in module.named_modules():
                 switches[id(inner)] = (weakref.ref(inner), event)
+                if is_mode_sensitive(inner):
+                    parts.append(_PartFacts(_display_name(name), inner, weakref.ref(module), name))
+            self._facts[id(module)] = _ModuleFacts(weakref.ref(module), self._generation, parts)
             if len(switches) > 2 * self._switches_pruned_at + 1024:
                 self._switches = {key: value for key, value in switches.items() if value[0]() is not None}
                 self._switches_pruned_at = len(self._switches)
@@ -439,7 +453,7 @@ class Guard:
         parts = []
         for name, part in module.named_modules():
             if is_mode_sensitive(part):
-                parts.append(_PartFacts(_display_name(name), part, _trainable_owner(module, name, part)))
+                parts.append(_PartFacts(_display_name(name), part, weakref.ref(module), name))
         facts = _ModuleFacts(weakref.ref(module), self._generation, parts)
         with self._lock:
             if len(self._facts) > 4096:

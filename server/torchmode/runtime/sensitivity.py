@@ -95,8 +95,36 @@ def _positive(value: Any) -> bool:
         return False
 
 
+_KNOWN_SENSITIVE_KINDS = (
+    nn.modules.dropout._DropoutNd,
+    nn.modules.batchnorm._BatchNorm,
+    nn.modules.instancenorm._InstanceNorm,
+    nn.RReLU,
+    nn.RNNBase,
+    nn.MultiheadAttention,
+)
+_class_may_be_sensitive: dict[type, bool] = {}
+
+
+def _may_be_sensitive(cls: type) -> bool:
+    """False for a class whose instances never are (Linear, Conv2d, containers): asked once per class,
+    so that walking a model's modules costs one dictionary lookup for most of them."""
+    found = _class_may_be_sensitive.get(cls)
+    if found is None:
+        if issubclass(cls, _KNOWN_SENSITIVE_KINDS):
+            found = True
+        elif cls.__module__.startswith(_TORCH_NN_PREFIX):
+            found = False
+        else:
+            found = class_reads_training(cls)
+        _class_may_be_sensitive[cls] = found
+    return found
+
+
 def is_mode_sensitive(module: nn.Module) -> bool:
     """Whether ``module`` itself (not its children) computes differently in train and eval mode."""
+    if not _may_be_sensitive(type(module)):
+        return False
     if isinstance(module, nn.modules.dropout._DropoutNd):
         return _positive(module.p)
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
