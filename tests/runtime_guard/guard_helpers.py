@@ -87,9 +87,10 @@ def _torch_state_restored() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def run_guarded(program: Path, report: Path, *options: str) -> Run:
-    """``torchmode run [options] program`` in this process; stdout and stderr captured."""
-    out, err = io.StringIO(), io.StringIO()
+def run_guarded(program: Path, report: Path, *options: str, terminal: io.StringIO | None = None) -> Run:
+    """``torchmode run [options] program`` in this process; stdout and stderr captured (both into
+    ``terminal``, in the order a terminal shows them, when it is given)."""
+    out, err = (terminal, terminal) if terminal is not None else (io.StringIO(), io.StringIO())
     with (
         _program_folder_importable(),
         _torch_state_restored(),

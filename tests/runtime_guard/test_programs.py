@@ -3,6 +3,7 @@ stays silent on correct patterns, and never changes what the program prints."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,19 @@ def test_observed_at_the_marked_lines_and_output_unchanged(program: Path, tmp_pa
         line = f"{where}: {item['code']} "
         assert sum(printed.startswith(line) for printed in run.stderr.splitlines()) == 1, run.stderr
     assert "torchmode: warning" not in run.stderr
+
+
+def test_the_readme_shows_a_real_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README quotes `torchmode run` on getattr_switch.py; it must stay what a run prints."""
+    root = PROGRAMS.parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    command = "$ torchmode run tests/runtime_guard/programs/getattr_switch.py\n"
+    quoted = readme.split(command, 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(root)
+    printed = io.StringIO()
+    run = run_guarded(PROGRAMS / "getattr_switch.py", tmp_path / "runtime.json", terminal=printed)
+    assert run.status == 0
+    shown = printed.getvalue().replace(
+        display_path(str(tmp_path / "runtime.json")), ".torchmode/runtime.json"
+    )
+    assert shown == quoted
