@@ -52,7 +52,8 @@ def locale_from_environment(environment: dict[str, str] | None = None) -> str:
 def _new_guard(
     select: Sequence[str] | None, locale: str | None, stream: TextIO | None, print_findings: bool
 ) -> Guard:
-    from torchmode.runtime.hooks import DEFAULT_SELECT, Guard
+    from torchmode.runtime.hooks import Guard
+    from torchmode.runtime.observations import DEFAULT_SELECT
 
     return Guard(
         select=tuple(select) if select is not None else DEFAULT_SELECT,

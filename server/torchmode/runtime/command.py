@@ -121,7 +121,7 @@ def split_arguments(argv: list[str]) -> tuple[list[str], Target | None]:
 
 
 def _selected(value: str) -> tuple[str, ...]:
-    from torchmode.runtime.hooks import KNOWN_CODES
+    from torchmode.runtime.observations import KNOWN_CODES
 
     codes = tuple(dict.fromkeys(code.strip().upper() for code in value.split(",") if code.strip()))
     unknown = [code for code in codes if code not in KNOWN_CODES]

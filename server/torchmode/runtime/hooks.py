@@ -66,13 +66,19 @@ from torch.optim import optimizer as optimizer_hooks
 
 from torchmode.docs import text
 from torchmode.runtime import frames
-from torchmode.runtime.observations import Observation, Part, SourceSpan, Switch, render_message
+from torchmode.runtime.observations import (
+    DEFAULT_SELECT,
+    KNOWN_CODES,
+    Observation,
+    Part,
+    SourceSpan,
+    Switch,
+    render_message,
+)
 from torchmode.runtime.report import RunReport
 from torchmode.runtime.sensitivity import describe, is_mode_sensitive
 from torchmode.syntax.suppression import silences
 
-DEFAULT_SELECT = ("TM101", "TM102")
-KNOWN_CODES = ("TM101", "TM102", "TM201")
 # No-grad forwards of one model with no optimizer step between them that make an evaluation.
 EVALUATION_RUN = 3
 # A backward that trained no optimizer's parameters within this many steps trained nothing.

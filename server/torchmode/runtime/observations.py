@@ -17,6 +17,9 @@ from torchmode.docs import text
 # Message wording per rule: TM101 is about the optimizer step that trained in eval mode
 # (its step number), TM102 and TM201 about a forward pass between steps.
 TRAINING_CODES = frozenset({"TM101"})
+# What the guard can observe, and what it observes unless told otherwise.
+KNOWN_CODES = ("TM101", "TM102", "TM201")
+DEFAULT_SELECT = ("TM101", "TM102")
 MAX_PARTS_SHOWN = 3
 
 
