@@ -167,6 +167,18 @@ def summary_rows(results: dict[str, dict[str, Any] | None]) -> tuple[list[list[s
             f"<= {memory['target_mb']:.0f} MB",
             rss.median <= memory["target_mb"],
         )
+    runtime = results.get("runtime")
+    if runtime is not None:
+        for model in runtime["models"]:
+            ratio = spread_from(model["ratio"])
+            rows.append(
+                [
+                    f"6. runtime guard per training step, {model['name']} (CPU)",
+                    f"{ratio.format('x', 3)} ({model['cost_per_step_seconds'] * 1e6:+.0f} us per step)",
+                    f"<= {model['target_ratio']}x",
+                    verdict(ratio.median <= model["target_ratio"]),
+                ]
+            )
     return rows, missed
 
 
@@ -398,6 +410,27 @@ def render_profile(profile: dict[str, Any]) -> list[str]:
     return out
 
 
+def render_runtime(runtime: dict[str, Any]) -> list[str]:
+    rows = [
+        [
+            model["name"],
+            ms(spread_from(model["step_seconds"])),
+            ms(spread_from(model["guarded_step_seconds"])),
+            spread_from(model["ratio"]).format("x", 3),
+        ]
+        for model in runtime["models"]
+    ]
+    return [
+        "## 6. Runtime guard overhead",
+        "",
+        f"`torchmode run`'s guard around training steps on CPU ({runtime['threads']} torch thread, torch "
+        f"{runtime['torch']}): unguarded and guarded steps alternate in one process, CPU time per step, "
+        f"{runtime['rounds']} rounds (`bench/runtime_overhead.py`).",
+        "",
+        *table(["model", "step", "step with the guard", "ratio"], rows),
+    ]
+
+
 def _gigabytes(meminfo: str) -> str:
     """``24684092 kB`` -> ``23.5 GiB``."""
     number, _, unit = meminfo.partition(" ")
@@ -448,12 +481,13 @@ def render(
         "requests": render_requests,
         "cold": render_cold,
         "memory": render_memory,
+        "runtime": render_runtime,
     }
     for name, renderer in renderers.items():
         data = results.get(name)
         if data is not None:
             out += renderer(data)
-    out += ["## 6. Profiles of the missed targets", ""]
+    out += ["## 7. Profiles of the missed targets", ""]
     if profiles:
         out += [
             "Each profile is of the real process doing the figure's work (`bench/profiles.py`). "
@@ -505,6 +539,7 @@ def main() -> int:
         "requests": ("requests_latency.py", ["--runs", "1" if quick else "3"]),
         "cold": ("cold_start.py", ["--runs", "3" if quick else "7"]),
         "memory": ("memory.py", ["--runs", "1" if quick else "3"]),
+        "runtime": ("runtime_overhead.py", ["--rounds", "2" if quick else "7"]),
     }
     results: dict[str, dict[str, Any] | None] = {}
     with tempfile.TemporaryDirectory() as folder:

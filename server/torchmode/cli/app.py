@@ -151,6 +151,10 @@ def _run_lsp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 # --- the subcommands --------------------------------------------------------------------
 
 
+def _dispatched_before_parsing(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    raise AssertionError("`torchmode run` is dispatched before argument parsing")
+
+
 @dataclass(frozen=True)
 class Command:
     """A subcommand: its name and help line, what declares its options, and what runs it
@@ -171,7 +175,15 @@ COMMANDS = (
     Command("rules", "list the rules", _add_rules_options, run_rules),
     Command("explain", "print a rule's documentation (Markdown)", _add_explain_options, run_explain),
     Command("lsp", "run the language server over stdio", _add_lsp_options, _run_lsp),
+    # Dispatched in main() before parsing: its arguments are the program's (see ``RUN``).
+    Command(
+        "run",
+        "run a program with the runtime guard (see `torchmode run --help`)",
+        lambda _: None,
+        _dispatched_before_parsing,
+    ),
 )
+RUN = "run"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,6 +210,12 @@ def _make_output_safe(stream: TextIO) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (argparse's own exits are turned into it)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == [RUN]:
+        # Before anything touches stdout: the program's output must be its own, byte for byte.
+        from torchmode.runtime.command import run_main
+
+        return run_main(arguments[1:])
     out, err = sys.stdout, sys.stderr
     _make_output_safe(out)
     _make_output_safe(err)
