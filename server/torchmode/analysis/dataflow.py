@@ -133,6 +133,7 @@ class ModuleAnalyzer:
         self.alias_table = AliasTable(imports, self.calls, self.recorder)
         self._fixpoints: dict[int, Fixpoint] = {}
         self._saved_modes: dict[int, dict[str, str]] = {}
+        self._mode_test_ids: dict[int, set[int]] = {}
         self._may_reuse: bool | None = None
         self._summaries: dict[int, Summary] = {}
         self._in_progress: set[int] = set()
@@ -531,7 +532,7 @@ class ModuleAnalyzer:
             grad = frozenset(fact for fact in state.grad if not contradicts(fact.conditions, known))
             if not _refine_training(modes, edge.condition, edge.truth, function, self.model_paths):
                 return None  # the test contradicts the mode known here: no path takes this edge
-            if _is_flag_test(edge.condition, function):
+            if _is_flag_test(edge.condition, function) and id(edge.condition) in self._mode_tests(function):
                 # ``if restore: model.train()``: facts that went this way carry the flag's value,
                 # so a caller passing a constant picks the branch (see ``parameter_conditions``).
                 for path, value in modes.items():
@@ -550,6 +551,26 @@ class ModuleAnalyzer:
                         )
             state = make_state(modes, grad or state.grad, state.grad_stack, state.assumptions | known)
         return state
+
+    def _mode_tests(self, function: Function) -> set[int]:
+        """The tests of ``if`` statements whose branches switch a mode (``if restore:
+        model.train()``): only these tag facts with the flag's value."""
+        found = self._mode_test_ids.get(id(function))
+        if found is None:
+            found = self._mode_test_ids[id(function)] = {
+                id(statement.test)
+                for statement in statements_of(function.body)
+                if isinstance(statement, ast.If)
+                and any(
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("train", "eval")
+                    for branch in (statement.body, statement.orelse)
+                    for inner in branch
+                    for node in ast.walk(inner)
+                )
+            }
+        return found
 
     def _saved_mode_source(self, test: ast.expr, function: Function) -> str | None:
         """The model path a branch test on a saved mode saved (``was_training = model.training``

@@ -201,8 +201,7 @@ class ModelDiscovery:
                         self.wrappers[path] = wrapped
                 return
             if kind == "other":
-                self.not_models.update(target_paths)
-                return
+                self.not_models.update(target_paths)  # an optimizer, a predictor object...
         sources = self._parameter_sources(value, parameter_sources)
         if sources:
             if isinstance(value, ast.Call) and not self._collects_parameters(value):

@@ -6,7 +6,7 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from torchmode.analysis.facts import CallSite, ForwardCall, Function
+from torchmode.analysis.facts import CallSite, FileAnalysis, ForwardCall, Function
 from torchmode.analysis.grad_facts import called_functions
 from torchmode.analysis.lattice import ModeFact, contradicts
 from torchmode.analysis.names import access_path, root_of
@@ -62,6 +62,33 @@ model = torch.nn.Dropout(0.5)
 model.train()
 evaluate(model, [])
 """
+
+
+def _train_from_callers(
+    analysis: FileAnalysis, function: Function, path: str, depth: int = 0, seen: frozenset[int] = frozenset()
+) -> tuple[CallSite, ModeFact] | None:
+    """A call of ``function`` where the model at ``path`` may be in train mode, looking up the
+    chain of callers (``train -> validate -> predict``) while each passes it on as it got it."""
+    root, dot, rest = path.partition(".")
+    is_global = root not in function.parameters and root not in function.locals and not function.is_module
+    if depth > 3 or id(function) in seen or not (root in function.parameters or is_global):
+        return None
+    seen = seen | {id(function)}
+    for call_site in analysis.call_sites:
+        if call_site.callee is not function:
+            continue
+        value = call_site.argument_value(path)
+        if value is None:
+            continue
+        trains = [fact for fact in value if fact.mode == "train" and fact.origin]
+        if trains and not any(fact.mode == "eval" for fact in value):
+            return call_site, trains[0]
+        if any(fact.mode == "entry" for fact in value) and not any(fact.mode == "eval" for fact in value):
+            caller_path = dict(call_site.bindings).get(root, root) + dot + rest
+            found = _train_from_callers(analysis, call_site.function, caller_path, depth + 1, seen)
+            if found is not None:
+                return found
+    return None
 
 
 @dataclass(frozen=True)
@@ -164,18 +191,13 @@ def run(model, loaders, optimizer):
             return None
         root = root_of(forward.path)
         function = forward.function
-        if function.is_module or root not in function.parameters:
+        if function.is_module:
             return None
         if function.class_name in context.analysis.module_classes and function.parameters[0] == root:
             return None  # ``self.encoder(x)`` in a module's method follows the module's own mode
-        call_sites = [site for site in context.analysis.call_sites if site.callee is function]
-        for call_site in call_sites:
-            value = call_site.argument_value(forward.path)
-            if value is None:
-                continue
-            caller_trains = [fact for fact in value if fact.mode == "train" and fact.origin]
-            if caller_trains:
-                return _Cause("caller", caller_trains[0], call_site)
+        found = _train_from_callers(context.analysis, function, forward.path)
+        if found is not None:
+            return _Cause("caller", found[1], found[0])
         # No caller known: the mode comes from outside and nothing here says it is train
         # (an unknown answers nothing).
         return None
