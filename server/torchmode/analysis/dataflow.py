@@ -134,6 +134,7 @@ class ModuleAnalyzer:
         self._fixpoints: dict[int, Fixpoint] = {}
         self._saved_modes: dict[int, dict[str, str]] = {}
         self._mode_test_ids: dict[int, set[int]] = {}
+        self._own_call: dict[str, bool] = {}
         self._may_reuse: bool | None = None
         self._summaries: dict[int, Summary] = {}
         self._in_progress: set[int] = set()
@@ -173,6 +174,18 @@ class ModuleAnalyzer:
 
     def is_pretrained_eval(self, call: ast.Call) -> bool:
         return id(call) in self.models.pretrained_eval
+
+    def defines_call(self, path: str, function: Function) -> bool:
+        found = self._own_call.get(path)
+        if found is None:
+            owner_class = self.calls.class_of(path)
+            method = None
+            if owner_class is not None:
+                class_name, owner = owner_class
+                with owner.project_lock():
+                    method = owner.calls.method(class_name, "__call__")
+            found = self._own_call[path] = method is not None
+        return found
 
     @property
     def optimizers(self) -> dict[str, frozenset[str]]:

@@ -68,6 +68,8 @@ class ForwardCall:
     # The path of the object itself through this function's aliases (``m = model``) and
     # wrappers (``ddp.module``): what an optimizer's parameters are compared with.
     identity: str = ""
+    # False for a forward run for its side effects (hooks, calibration): ``model(x)`` alone.
+    output_used: bool = True
 
     @property
     def indirect(self) -> bool:

@@ -34,6 +34,24 @@ _EVAL_FROM_PRETRAINED = ("transformers.", "diffusers.")
 _PARAMETER_COLLECTIONS = frozenset({"list", "tuple", "set", "sorted", "filter", "chain", "itertools.chain"})
 # Calls that load trained weights into the module they are called on.
 _LOADERS = frozenset({"load_state_dict", "load_weights", "load_checkpoint", "load_pretrained"})
+# Words that make a parameter named like a model something else: a class or a builder of one
+# (``model_cls``, ``model_fn``, ``build_model``).
+_NOT_AN_INSTANCE = frozenset(
+    {
+        "cls",
+        "class",
+        "type",
+        "fn",
+        "func",
+        "factory",
+        "builder",
+        "build",
+        "constructor",
+        "creator",
+        "maker",
+        "getter",
+    }
+)
 # How deep factories calling factories are followed.
 _MAX_FACTORY_DEPTH = 4
 
@@ -508,12 +526,14 @@ class ModelDiscovery:
             candidates = {
                 name
                 for name in function.parameters
-                if api_names.MODEL_NAME_WORDS & {word.lower() for word in _NAME_WORD.findall(name)}
+                if api_names.MODEL_NAME_WORDS & (words := {word.lower() for word in _NAME_WORD.findall(name)})
+                and not words & _NOT_AN_INSTANCE
             } - self._function_defaults(function)
             if not candidates:
                 continue
             for call in self.table.own_calls(function):
-                if isinstance(call.func, ast.Name) and call.func.id in candidates:
+                # A forward takes its input positionally; ``model_cls(**kwargs)`` builds one.
+                if isinstance(call.func, ast.Name) and call.func.id in candidates and call.args:
                     found.add(call.func.id)
         return found
 

@@ -65,6 +65,16 @@ class TrainingRoles:
         differentiated there (a training step, or input gradients)."""
         return self._after(forward)
 
+    def in_training_region(self, forward: ForwardCall) -> bool:
+        """An optimizer step follows ``forward`` in its region, whatever the grad mode there:
+        a forward under ``no_grad`` inside a training step computes targets, not an evaluation."""
+        region = self.region(forward)
+        steps = self._steps_by_region.get(region)
+        if not steps:
+            return False
+        later = steps[bisect_right(self._positions_by_region[region], _position(forward)) :]
+        return any(step.kind == "step" for step in later)
+
     def _trains(self, step: TrainingStep, forward: ForwardCall) -> bool:
         optimizers = self.analysis.optimizers
         if step.optimizer is None or step.optimizer not in optimizers:
@@ -137,8 +147,9 @@ class EvaluationRoles:
         self._class_bases: dict[str, frozenset[str]] | None = None
         self._switched: dict[int, set[str]] = {}
         for switch in analysis.switches:
-            if any(fact.mode == "eval" for fact in switch.value):
+            if switch.value and all(fact.mode == "eval" and not fact.conditions for fact in switch.value):
                 self._switched.setdefault(id(switch.function), set()).add(switch.path)
+        self._test_module = _is_test_module(analysis)
 
     def _bases_of(self, class_name: str) -> frozenset[str]:
         """Unqualified names of a class's bases, through the file's own classes (``A(B)``, ``B(Trainer)``)."""
@@ -167,16 +178,28 @@ class EvaluationRoles:
         return test_module or not forward.function.parameters
 
     def _untrained(self, forward: ForwardCall) -> bool:
-        """A model built here (every fact a fresh construction) that nothing in the file
-        trains or loads: calling it is a smoke test (a shape check), not an evaluation."""
-        value = forward.value
-        if not value or not all(fact.fresh and fact.mode == "train" for fact in value):
-            return False
+        """A model built in this file that nothing in the file trains or loads: calling it is a
+        smoke test (a shape check), not an evaluation."""
         analysis = self.analysis
         model = forward.identity or forward.path
+        built = model in analysis.constructors or (
+            bool(forward.value) and all(fact.fresh and fact.mode == "train" for fact in forward.value)
+        )
+        if not built or any(fact.mode == "entry" for fact in forward.value):
+            return False
         trained = analysis.trained_paths | analysis.loaded_paths
-        return not any(is_under(model, path) or is_under(path, model) for path in trained) and not any(
-            is_under(model, path) for paths in analysis.optimizers.values() for path in paths
+        return (
+            not any(is_under(model, path) or is_under(path, model) for path in trained)
+            and not any(is_under(model, path) for paths in analysis.optimizers.values() for path in paths)
+            and not self._given_to_training(model)
+        )
+
+    def _given_to_training(self, model: str) -> bool:
+        """Passed to a function of this file that trains (runs an optimizer step)."""
+        training = {id(step.function) for step in self.analysis.steps if step.kind == "step"}
+        return any(
+            id(site.callee) in training and any(is_under(model, path) for _, path in site.bindings)
+            for site in self.analysis.call_sites
         )
 
     def _loaded_for_inference(self, forward: ForwardCall) -> bool:
@@ -195,8 +218,10 @@ class EvaluationRoles:
         return loaded and not trained
 
     def evaluation_of(self, forward: ForwardCall) -> Evaluation | None:
-        if self.training.backwards_after(forward):
-            return None  # trained, or its output differentiated on purpose
+        if self.training.backwards_after(forward) or self.training.in_training_region(forward):
+            return None  # trained, its output differentiated on purpose, or part of a step
+        if not forward.output_used or self._test_module:
+            return None  # run for its side effects; or a test checking behaviour, not a result
         function_name = forward.function.name.rsplit(".", 1)[-1]
         if self._is_unit_test(forward, function_name):
             return None
@@ -240,3 +265,10 @@ class EvaluationRoles:
             if words & self.loader_names:
                 return Evaluation("loop", document.source_of(iterable))
         return None
+
+
+def _is_test_module(analysis: FileAnalysis) -> bool:
+    """A test file (``test_*.py``, ``*_test.py``, ``conftest.py``): it calls models to check
+    what they do, not to evaluate a trained one."""
+    name = analysis.document.path.replace("\\", "/").rsplit("/", 1)[-1]
+    return name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"

@@ -82,6 +82,8 @@ class TransferContext(FileAnalyzer, Protocol):
 
     def is_pretrained_eval(self, call: ast.Call) -> bool: ...
 
+    def defines_call(self, path: str, function: Function) -> bool: ...
+
     @property
     def optimizers(self) -> dict[str, frozenset[str]]: ...
 
@@ -441,7 +443,7 @@ class NodeTransfer:
                 return
             step_kind = api_names.training_step_kind(call, analyzer.imports)
             optimizer = self._optimizer_of(call)
-            if step_kind is None and optimizer is not None and func.attr == "step":
+            if step_kind is None and optimizer in analyzer.optimizers and func.attr == "step":
                 step_kind = "step"  # ``opt.step()`` of an optimizer built in this file, whatever its name
             if step_kind is not None:
                 if self.record is not None:
@@ -474,7 +476,7 @@ class NodeTransfer:
                     )
                     return
         path = access_path(func)
-        if path is not None and self.is_model(self.canonical(path)):
+        if path is not None and self.is_model(self.canonical(path)) and not self._own_call_method(path):
             self._forward(call, statement, self.canonical(path))
             return
         resolved = analyzer.resolve_call(self.function, call)
@@ -482,6 +484,12 @@ class NodeTransfer:
             self._apply_summary(
                 call, statement, resolved.callee, resolved.positional, resolved.keywords, resolved.owner
             )
+
+    def _own_call_method(self, path: str) -> bool:
+        """An instance of a class of the project that defines its own ``__call__`` (a
+        predictor, ultralytics' ``YOLO``): calling it runs that method, which sets up its own
+        mode and grad, not the module's forward."""
+        return self.analyzer.defines_call(path, self.function)
 
     def _optimizer_of(self, call: ast.Call) -> str | None:
         """The optimizer a ``.step()`` steps: ``opt.step()``, ``scaler.step(opt)``."""
@@ -498,20 +506,27 @@ class NodeTransfer:
         return receiver if receiver is not None and not call.args else argument
 
     def _forward(self, call: ast.Call, statement: ast.stmt | None, path: str) -> None:
-        if self.record is not None:
-            self.record.forward_calls.append(
-                ForwardCall(
-                    self.function,
-                    call,
-                    statement,
-                    path,
-                    self.value(path),
-                    self.grad,
-                    self.assumptions,
-                    self.loops,
-                    identity=self.identity(path),
-                )
+        if self.record is None:
+            return
+        grad = self.grad
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "generate":
+            # ``generate()`` (transformers', and the usual hand-written one) runs under no_grad.
+            site = self.analyzer.site(call, self.function, statement)
+            grad = frozenset({GradFact("off", (site,))})
+        self.record.forward_calls.append(
+            ForwardCall(
+                self.function,
+                call,
+                statement,
+                path,
+                self.value(path),
+                grad,
+                self.assumptions,
+                self.loops,
+                identity=self.identity(path),
+                output_used=_output_used(call, statement),
             )
+        )
 
     def _switch_value(self, call: ast.Call, statement: ast.stmt | None) -> ModeValue:
         assert isinstance(call.func, ast.Attribute)
@@ -589,7 +604,8 @@ class NodeTransfer:
                     self.loops,
                     via=(callee, *inner.via),
                     inner=inner.inner or inner.call,
-                    other_file=other_file or inner.other_file,
+                    other_file=other_file,
+                    output_used=inner.output_used,
                     identity=self.identity(target),
                 )
             )
@@ -681,6 +697,18 @@ class NodeTransfer:
 
 
 _FORWARD_METHODS = frozenset({"forward", "generate"})
+
+
+def _output_used(call: ast.Call, statement: ast.stmt | None) -> bool:
+    """Is what the forward computes used (not a call for its side effects, ``model(x)`` as a
+    statement or ``_ = model(x)``: hooks, calibration, warm-up)?"""
+    if isinstance(statement, ast.Expr) and statement.value is call:
+        return False
+    return not (
+        isinstance(statement, ast.Assign)
+        and statement.value is call
+        and all(isinstance(target, ast.Name) and target.id == "_" for target in statement.targets)
+    )
 
 
 def _flag_name(condition: Condition) -> str:

@@ -208,6 +208,15 @@ class EvalWithoutNoGrad(Rule):
             callers = self._grad_on(facts, forward)
             if callers is None or self._inside_indirect_no_grad(context, facts, forward):
                 continue
+            if (
+                not callers
+                and any(fact.grad == "entry" for fact in forward.grad)
+                and not any(_default_on(fact) for fact in forward.grad)
+                and evaluation.reason not in ("switched", "loaded")
+            ):
+                # Runs in its caller's grad mode and no caller is known: only a function that
+                # evaluates by itself (it calls eval(), or runs a loaded model) is judged.
+                continue
             loop = self._evaluation_loop(context, forward, evaluation)
             key = (id(function), id(loop) if loop is not None else 0)
             group = groups.get(key)
