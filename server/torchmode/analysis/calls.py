@@ -136,6 +136,8 @@ class CallResolver:
             if not isinstance(statement, ast.Assign):
                 continue
             value = statement.value
+            if isinstance(value, ast.Constant) and value.value is None:
+                continue  # a placeholder until the real object is built
             name = access_path(value.func) if isinstance(value, ast.Call) else None
             for target in statement.targets:
                 path = access_path(target)

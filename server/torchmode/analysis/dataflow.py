@@ -134,7 +134,7 @@ class ModuleAnalyzer:
         self._fixpoints: dict[int, Fixpoint] = {}
         self._saved_modes: dict[int, dict[str, str]] = {}
         self._mode_test_ids: dict[int, set[int]] = {}
-        self._own_call: dict[str, bool] = {}
+        self._own_methods: dict[tuple[str, str], bool] = {}
         self._may_reuse: bool | None = None
         self._summaries: dict[int, Summary] = {}
         self._in_progress: set[int] = set()
@@ -175,16 +175,19 @@ class ModuleAnalyzer:
     def is_pretrained_eval(self, call: ast.Call) -> bool:
         return id(call) in self.models.pretrained_eval
 
-    def defines_call(self, path: str, function: Function) -> bool:
-        found = self._own_call.get(path)
+    def defines_method(self, path: str, name: str) -> bool:
+        """Is ``path`` an instance of a class of the project that defines method ``name``
+        (itself or through its bases)?"""
+        key = (path, name)
+        found = self._own_methods.get(key)
         if found is None:
             owner_class = self.calls.class_of(path)
             method = None
             if owner_class is not None:
                 class_name, owner = owner_class
                 with owner.project_lock():
-                    method = owner.calls.method(class_name, "__call__")
-            found = self._own_call[path] = method is not None
+                    method = owner.calls.method(class_name, name)
+            found = self._own_methods[key] = method is not None
         return found
 
     @property

@@ -248,7 +248,11 @@ class ModelDiscovery:
                 paths.add(path)
                 self.trained_paths.add(path)
         elif func.attr in _LOADERS:
-            self.loaded_paths.add(path)
+            root = root_of(path)
+            local = not function.is_module and root in function.locals and root not in function.parameters
+            # A local's weights are loaded in its function only (``model`` there is not the
+            # ``model`` of another function).
+            self.loaded_paths.add(f"{function.name}:{path}" if local else path)
 
     def _parameter_sources(self, value: ast.expr, known: dict[str, set[str]]) -> set[str]:
         """The model paths whose parameters ``value`` holds: ``model.parameters()``, param

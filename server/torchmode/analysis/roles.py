@@ -188,6 +188,8 @@ class EvaluationRoles:
         if not built or any(fact.mode == "entry" for fact in forward.value):
             return False
         trained = analysis.trained_paths | analysis.loaded_paths
+        if f"{forward.function.name}:{model}" in analysis.loaded_paths:
+            return False  # weights loaded into this function's local model
         return (
             not any(is_under(model, path) or is_under(path, model) for path in trained)
             and not any(is_under(model, path) for paths in analysis.optimizers.values() for path in paths)
@@ -203,19 +205,55 @@ class EvaluationRoles:
         )
 
     def _loaded_for_inference(self, forward: ForwardCall) -> bool:
-        """A model given trained weights (``load_state_dict``, ``from_pretrained``) that no
-        optimizer of the file updates: what it computes is inference."""
+        """A model given trained weights (``load_state_dict``, ``from_pretrained``) that nothing
+        in the file trains: what it computes is inference."""
         analysis = self.analysis
         model = forward.identity or forward.path
-        loaded = any(is_under(model, path) for path in analysis.loaded_paths) or any(
-            fact.fresh and fact.mode == "eval" for fact in forward.value
+        scoped = f"{forward.function.name}:{model}"
+        loaded = (
+            any(is_under(model, path) for path in analysis.loaded_paths)
+            or scoped in analysis.loaded_paths
+            or any(fact.fresh and fact.mode == "eval" for fact in forward.value)
         )
-        trained = any(
-            is_under(model, path) or is_under(path, model)
-            for paths in analysis.optimizers.values()
-            for path in paths
-        )
-        return loaded and not trained
+        if not loaded:
+            return False
+        trained_paths = [path for paths in analysis.optimizers.values() for path in paths]
+        trained_paths.extend(analysis.trained_paths)
+        return not any(is_under(model, path) or is_under(path, model) for path in trained_paths)
+
+    def untrained_through_callers(self, forward: ForwardCall, depth: int = 0) -> bool:
+        """The model comes from the callers, and every known caller passes a model built in
+        this file that nothing trains: ``test_model(FaSNet(...))``, a shape check."""
+        function = forward.function
+        root, dot, rest = forward.path.partition(".")
+        if depth > 3 or root not in function.parameters:
+            return False
+        sites = [site for site in self.analysis.call_sites if site.callee is function]
+        if not sites:
+            return False
+        for site in sites:
+            argument = dict(site.bindings).get(root)
+            if argument is None:
+                return False
+            caller_path = argument + dot + rest
+            value = site.argument_value(forward.path) or frozenset()
+            as_caller = ForwardCall(
+                site.function,
+                site.call,
+                site.statement,
+                caller_path,
+                value,
+                frozenset(),
+                frozenset(),
+                site.loops,
+                identity=caller_path,
+            )
+            if any(fact.mode == "entry" for fact in value):
+                if not self.untrained_through_callers(as_caller, depth + 1):
+                    return False
+            elif not self._untrained(as_caller):
+                return False
+        return True
 
     def evaluation_of(self, forward: ForwardCall) -> Evaluation | None:
         if self.training.backwards_after(forward) or self.training.in_training_region(forward):
@@ -232,7 +270,7 @@ class EvaluationRoles:
             self._bases_of(class_name), function_name
         ):
             return None  # an override of a framework method its loop calls in the mode it set
-        if self._untrained(forward):
+        if self._untrained(forward) or self.untrained_through_callers(forward):
             return None
         if forward.grad and all(fact.grad == "off" for fact in forward.grad):
             return Evaluation("no_grad", "")

@@ -82,7 +82,7 @@ class TransferContext(FileAnalyzer, Protocol):
 
     def is_pretrained_eval(self, call: ast.Call) -> bool: ...
 
-    def defines_call(self, path: str, function: Function) -> bool: ...
+    def defines_method(self, path: str, name: str) -> bool: ...
 
     @property
     def optimizers(self) -> dict[str, frozenset[str]]: ...
@@ -463,6 +463,7 @@ class NodeTransfer:
                 func.attr in _FORWARD_METHODS
                 and receiver_path is not None
                 and self.is_model(self.canonical(receiver_path))
+                and not (func.attr == "generate" and self.analyzer.defines_method(receiver_path, "generate"))
             ):
                 self._forward(call, statement, self.canonical(receiver_path))
                 return
@@ -489,7 +490,7 @@ class NodeTransfer:
         """An instance of a class of the project that defines its own ``__call__`` (a
         predictor, ultralytics' ``YOLO``): calling it runs that method, which sets up its own
         mode and grad, not the module's forward."""
-        return self.analyzer.defines_call(path, self.function)
+        return self.analyzer.defines_method(path, "__call__")
 
     def _optimizer_of(self, call: ast.Call) -> str | None:
         """The optimizer a ``.step()`` steps: ``opt.step()``, ``scaler.step(opt)``."""
