@@ -22,7 +22,7 @@ from torchmode.analysis.functions import FunctionTable
 from torchmode.analysis.identity import strip_wrappers
 from torchmode.analysis.names import ImportMap, access_path, root_of
 from torchmode.analysis.reuse import ReadRecorder
-from torchmode.analysis.walk import all_statements
+from torchmode.analysis.walk import all_statements, statements_of
 from torchmode.syntax.document import Document
 from torchmode.syntax.node_index import node_index
 
@@ -121,6 +121,7 @@ class CallResolver:
         self.model_paths: Callable[[], frozenset[str]] = frozenset
         self._imported: dict[tuple[str, bool], Definition | None] = {}
         self._imported_module_classes: dict[str, bool] = {}
+        self._elements: dict[str, set[str]] | None = None
         # ``trainer = Trainer(model)``: the classes of this file each path is an instance of
         # (a path assigned anything else too gets no class).
         self.instances = self._find_instances(document, tree)
@@ -278,6 +279,128 @@ class CallResolver:
 
     # -- calls ----------------------------------------------------------------------------------
 
+    def element_classes(self, path: str) -> frozenset[str]:
+        """The classes of the objects a container holds (``self.callbacks = [EvalCallback(),
+        ...]``, ``.append(X(...))``, or a list passed to ``__init__`` and kept)."""
+        if self._elements is None:
+            self._elements = self._find_elements()
+        return frozenset(self._elements.get(path, ()))
+
+    def _find_elements(self) -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        kept: dict[str, list[tuple[str, str, int]]] = {}  # class -> (attribute path, parameter, index)
+        for function in self.table.functions:
+            for statement in statements_of(function.body):
+                if isinstance(statement, ast.Assign):
+                    classes = self._constructed_classes(statement.value)
+                    for target in statement.targets:
+                        path = access_path(target)
+                        if path is not None and classes:
+                            found.setdefault(path, set()).update(classes)
+                    if (
+                        function.class_name is not None
+                        and function.node is not None
+                        and function.node.name == "__init__"
+                        and isinstance(statement.value, ast.Name)
+                        and statement.value.id in function.parameters
+                    ):
+                        index = function.parameters.index(statement.value.id)
+                        for target in statement.targets:
+                            path = access_path(target)
+                            if path is not None:
+                                kept.setdefault(function.class_name, []).append(
+                                    (path, statement.value.id, index)
+                                )
+            for call in self.table.own_calls(function):
+                func = call.func
+                if isinstance(func, ast.Attribute) and func.attr in ("append", "extend", "insert"):
+                    container = access_path(func.value)
+                    if container is not None:
+                        for argument in call.args:
+                            found.setdefault(container, set()).update(self._constructed_classes(argument))
+        # ``Trainer(model, callbacks=[EvalCallback()])`` with ``self.callbacks = callbacks``.
+        for function in self.table.functions:
+            for call in self.table.own_calls(function):
+                name = access_path(call.func)
+                if name is None or name not in kept:
+                    continue
+                for path, parameter, index in kept[name]:
+                    given: ast.expr | None = next(
+                        (keyword.value for keyword in call.keywords if keyword.arg == parameter), None
+                    )
+                    if given is None and 0 < index <= len(call.args):
+                        given = call.args[index - 1]  # the receiver is not passed
+                    if given is not None:
+                        found.setdefault(path, set()).update(self._constructed_classes(given))
+        return found
+
+    def _constructed_classes(self, value: ast.expr) -> set[str]:
+        """The classes a list, tuple or set literal of constructions builds."""
+        if not isinstance(value, (ast.List, ast.Tuple, ast.Set)):
+            return set()
+        classes: set[str] = set()
+        for element in value.elts:
+            if isinstance(element, ast.Call):
+                name = access_path(element.func)
+                if name is not None and (
+                    name in self.table.classes
+                    or name in self.table.class_bases
+                    or root_of(name) in self.imports.aliases
+                    or root_of(name) in self.imports.relative
+                ):
+                    classes.add(name)
+        return classes
+
+    def resolve_calls(
+        self, function: Function, call: ast.Call, loop_items: dict[str, str] | None = None
+    ) -> list[ResolvedCall]:
+        """Every function a call may run: one, or for ``callback.on_epoch_end(self)`` in ``for
+        callback in self.callbacks:`` the method of each class the container holds (each
+        runs, one after the other)."""
+        func = call.func
+        if loop_items and isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            container = loop_items.get(func.value.id)
+            if container is not None:
+                resolved: list[ResolvedCall] = []
+                for class_name in sorted(self.element_classes(container)):
+                    found = self._method_of_class(class_name, func.attr)
+                    if found is not None and found[0].node is not None:
+                        callee, owner = found
+                        if owner is self.owner:
+                            self.recorder.function(callee)
+                        positional, keywords = self._arguments(call, func.value.id)
+                        resolved.append(ResolvedCall(callee, positional, keywords, owner))
+                if resolved:
+                    return resolved
+        single = self.resolve_call(function, call)
+        return [single] if single is not None else []
+
+    def _method_of_class(self, class_name: str, name: str) -> tuple[Function, FileAnalyzer] | None:
+        if class_name in self.table.classes or class_name in self.table.class_bases:
+            return self.method(class_name, name)
+        imported = self.imported_definition(class_name)
+        owner = imported.analyzer if imported is not None and imported.kind == "class" else None
+        if imported is None or owner is None:
+            return None
+        with owner.project_lock():
+            return owner.calls.method(imported.name, name)
+
+    def _arguments(
+        self, call: ast.Call, receiver: str | None
+    ) -> tuple[list[str | None], dict[str, str | None]]:
+        positional: list[str | None] = [receiver] if receiver is not None else []
+        for argument in call.args:
+            if isinstance(argument, ast.Starred):
+                break
+            stripped = strip_wrappers(argument)
+            positional.append(access_path(stripped) if stripped is not None else None)
+        keywords: dict[str, str | None] = {}
+        for keyword in call.keywords:
+            if keyword.arg is not None:
+                stripped = strip_wrappers(keyword.value)
+                keywords[keyword.arg] = access_path(stripped) if stripped is not None else None
+        return positional, keywords
+
     def resolve_call(self, function: Function, call: ast.Call) -> ResolvedCall | None:
         """The function a call runs (in this file, or imported from another file of the
         project, with the analyzer of its file), with its argument paths bound to parameter names."""
@@ -338,15 +461,5 @@ class CallResolver:
         callee, owner = found
         if owner is self.owner:
             self.recorder.function(callee)
-        positional: list[str | None] = [receiver] if receiver is not None else []
-        for argument in call.args:
-            if isinstance(argument, ast.Starred):
-                break
-            stripped = strip_wrappers(argument)
-            positional.append(access_path(stripped) if stripped is not None else None)
-        keywords: dict[str, str | None] = {}
-        for keyword in call.keywords:
-            if keyword.arg is not None:
-                stripped = strip_wrappers(keyword.value)
-                keywords[keyword.arg] = access_path(stripped) if stripped is not None else None
+        positional, keywords = self._arguments(call, receiver)
         return ResolvedCall(callee, positional, keywords, owner)

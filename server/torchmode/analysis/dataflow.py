@@ -163,6 +163,11 @@ class ModuleAnalyzer:
     def resolve_call(self, function: Function, call: ast.Call) -> ResolvedCall | None:
         return self.calls.resolve_call(function, call)
 
+    def resolve_calls(
+        self, function: Function, call: ast.Call, loop_items: dict[str, str] | None = None
+    ) -> list[ResolvedCall]:
+        return self.calls.resolve_calls(function, call, loop_items)
+
     def is_module_constructor(self, call: ast.Call, function: Function) -> bool:
         return self.models.is_module_constructor(call, function)
 

@@ -78,6 +78,10 @@ class TransferContext(FileAnalyzer, Protocol):
 
     def resolve_call(self, function: Function, call: ast.Call) -> ResolvedCall | None: ...
 
+    def resolve_calls(
+        self, function: Function, call: ast.Call, loop_items: dict[str, str] | None = None
+    ) -> list[ResolvedCall]: ...
+
     def condition(self, test: ast.expr, truth: bool) -> Condition: ...
 
     def is_pretrained_eval(self, call: ast.Call) -> bool: ...
@@ -480,11 +484,22 @@ class NodeTransfer:
         if path is not None and self.is_model(self.canonical(path)) and not self._own_call_method(path):
             self._forward(call, statement, self.canonical(path))
             return
-        resolved = analyzer.resolve_call(self.function, call)
-        if resolved is not None:
+        for resolved in analyzer.resolve_calls(self.function, call, self._loop_items()):
             self._apply_summary(
                 call, statement, resolved.callee, resolved.positional, resolved.keywords, resolved.owner
             )
+
+    def _loop_items(self) -> dict[str, str]:
+        """``callback`` -> ``self.callbacks`` for each enclosing ``for callback in
+        self.callbacks:``: what a loop variable is an element of."""
+        items: dict[str, str] = {}
+        for loop in self.loops:
+            statement = loop.statement
+            if isinstance(statement, (ast.For, ast.AsyncFor)) and isinstance(statement.target, ast.Name):
+                container = access_path(statement.iter)
+                if container is not None:
+                    items[statement.target.id] = container
+        return items
 
     def _own_call_method(self, path: str) -> bool:
         """An instance of a class of the project that defines its own ``__call__`` (a
