@@ -290,8 +290,11 @@ def _only_builtin_bases(bases: list[ast.expr]) -> bool:
 
 def _looks_like_optimizer(receiver: ast.expr) -> bool:
     path = access_path(receiver)
-    if path is None:
-        return False
+    return path is not None and looks_like_optimizer(path)
+
+
+def looks_like_optimizer(path: str) -> bool:
+    """Named like an optimizer: the last name of ``path``."""
     last = path.rsplit(".", 1)[-1]
     lower = last.lower()
     # optimizer, optim_g, optimizerD, optD, opt_g, g_opt, sgd, adam

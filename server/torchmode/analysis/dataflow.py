@@ -776,9 +776,10 @@ def _refine_training(
     mode = "train" if truth == train_when else "eval"
     snapshot = path.endswith(f".{TRAINING_SNAPSHOT}")
     value = modes.get(path)
+    own = function.class_name is not None and bool(function.parameters) and path == function.parameters[0]
     if value is None:
-        if snapshot or path not in models:
-            return True  # not a saved mode or a model: an ordinary flag
+        if snapshot or (path not in models and not own):
+            return True  # not a saved mode, a model or a method's own object: an ordinary flag
         value = ModeLookup(function).value(modes, path)
     if all(fact.mode in (mode, "entry", "unknown") for fact in value) and not snapshot:
         # The mode comes from outside (or is what the test says): now it is known.

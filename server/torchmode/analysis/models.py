@@ -210,9 +210,14 @@ class ModelDiscovery:
         if isinstance(inner, ast.Call):
             kind = self.construction_kind(inner, function)
             if kind == "module":
+                loaded = _loads_weights(inner)
                 for path in target_paths:
                     paths.add(path)
                     self.constructors.setdefault(path, []).append(inner)
+                    if loaded:
+                        root = root_of(path)
+                        local = not function.is_module and root in function.locals
+                        self.loaded_paths.add(f"{function.name}:{path}" if local else path)
                 wrapped = self._wrapped(inner)
                 if wrapped is not None:
                     for path in target_paths:
@@ -583,3 +588,19 @@ def _returned_values(function: Function) -> Iterator[ast.expr]:
     for statement in statements_of(function.body):
         if isinstance(statement, ast.Return) and statement.value is not None:
             yield statement.value
+
+
+def _loads_weights(call: ast.Call) -> bool:
+    """A construction that loads trained weights: ``from_pretrained``, ``pretrained=True``,
+    ``weights=...`` (torchvision), ``checkpoint_path=...`` (timm)."""
+    if isinstance(call.func, ast.Attribute) and call.func.attr == "from_pretrained":
+        return True
+    for keyword in call.keywords:
+        value = keyword.value
+        if keyword.arg == "pretrained" and not (isinstance(value, ast.Constant) and not value.value):
+            return True
+        if keyword.arg in ("weights", "checkpoint_path") and not (
+            isinstance(value, ast.Constant) and value.value is None
+        ):
+            return True
+    return False

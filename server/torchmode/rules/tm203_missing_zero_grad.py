@@ -6,11 +6,12 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from torchmode.analysis import api_names
 from torchmode.analysis.cfg import Loop
 from torchmode.analysis.facts import FileAnalysis, Function, TrainingStep
 from torchmode.analysis.grad_facts import GradFacts
 from torchmode.analysis.lattice import Site
-from torchmode.analysis.names import access_path
+from torchmode.analysis.names import access_path, is_under
 from torchmode.findings import Finding, Fix, Related
 from torchmode.fixes import insert_line_before, parses_after
 from torchmode.fixes.wrap import parent_of
@@ -81,15 +82,20 @@ class _LoopSteps:
 
 
 def _optimizer_of(step: TrainingStep) -> str | None:
-    """``optimizer`` for ``optimizer.step()`` and for ``scaler.step(optimizer)``."""
+    """``optimizer`` for ``optimizer.step()`` and for ``scaler.step(optimizer)``: the analysis
+    tells which it is (an optimizer the file builds, or one named like it); an argument of any
+    other ``step`` (``opt.step(context_id)`` of distributed autograd) is no optimizer."""
+    if step.optimizer is not None:
+        return step.optimizer
     func = step.call.func
     if not isinstance(func, ast.Attribute):
         return None
+    receiver = access_path(func.value)
     if step.call.args:
         argument = access_path(step.call.args[0])
-        if argument is not None:
+        if argument is not None and receiver is not None and "scaler" in receiver.lower():
             return argument  # scaler.step(optimizer)
-    return access_path(func.value)
+    return receiver
 
 
 def _every_iteration(document: Document, node: ast.AST, loop: ast.stmt) -> bool:
@@ -210,37 +216,54 @@ class MissingZeroGrad(Rule):
                 continue
             if _rebuilt_in(loop_statement.body, steps):
                 continue  # a new optimizer (and model) every iteration starts with no gradients
-            if self._clears_in(analysis, group.function, loop_statement.body, 0):
-                continue
-            yield self._finding(context, facts, group, backwards, steps)
+            if all(_distributed_backward(step, analysis) for step in backwards):
+                continue  # distributed autograd keeps each iteration's gradients in its own context
+            cleared = self._cleared_in(analysis, group.function, loop_statement.body, 0)
+            if cleared is None:
+                continue  # something clears every gradient (a helper, ``p.grad = None``...)
+            uncleared = [step for step in steps if not _is_cleared(_optimizer_of(step), cleared, analysis)]
+            if uncleared:
+                yield self._finding(context, facts, group, backwards, uncleared)
 
     @staticmethod
     def _holder(facts: GradFacts, step: TrainingStep) -> ast.AST:
         return facts.statement_of(step.function, step.call) or step.call
 
-    def _clears_in(
+    def _cleared_in(
         self, analysis: FileAnalysis, function: Function, body: list[ast.stmt], depth: int
-    ) -> bool:
-        """Gradients are cleared somewhere in ``body``, or in a same-file function it calls."""
+    ) -> set[str] | None:
+        """What ``body`` (or a same-file function it calls) clears the gradients of: the
+        receivers of its ``zero_grad()`` calls; None when it clears everything or something
+        it names no receiver for (``p.grad = None``, a helper named for it)."""
         calls: list[ast.Call] = []
+        receivers: set[str] = set()
         for statement in body:
             for node in ast.walk(statement):
-                if _clears(node):
-                    return True
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "zero_grad"
+                    and access_path(node.func.value) is not None
+                ):
+                    receivers.add(access_path(node.func.value) or "")
+                    continue
+                if _clears(node) and not (
+                    isinstance(node, ast.Attribute) and node.attr == "zero_grad" and access_path(node.value)
+                ):
+                    return None
                 if isinstance(node, ast.Call):
                     calls.append(node)
         if depth >= 2:
-            return False
+            return receivers
         called = {id(call) for call in calls}
         for call_site in analysis.call_sites:
             callee = call_site.callee
-            if (
-                id(call_site.call) in called
-                and callee.node is not None
-                and self._clears_in(analysis, callee, callee.body, depth + 1)
-            ):
-                return True
-        return False
+            if id(call_site.call) in called and callee.node is not None:
+                inner = self._cleared_in(analysis, callee, callee.body, depth + 1)
+                if inner is None:
+                    return None
+                receivers |= inner
+        return receivers
 
     # -- reporting -------------------------------------------------------------------------------
 
@@ -340,7 +363,17 @@ class MissingZeroGrad(Rule):
         if not parses_after(document, [merged]):
             return None
         key = "TM203.fix.before_backward" if first == backward_index else "TM203.fix.before_forward"
-        return Fix(context.text(key, clears=_clears_text(optimizers)), (merged,))
+        # Safe only when each name is an optimizer (one the file builds, or one named like one
+        # whose step() this is): ``zero_grad()`` exists there. Another object may have none.
+        built = all(
+            optimizer in context.analysis.optimizers or api_names.looks_like_optimizer(optimizer)
+            for optimizer in optimizers
+        )
+        return Fix(
+            context.text(key, clears=_clears_text(optimizers)),
+            (merged,),
+            applicability="safe" if built else "unsafe",
+        )
 
 
 def _rebuilt_in(body: list[ast.stmt], steps: list[TrainingStep]) -> bool:
@@ -368,3 +401,30 @@ def _index_in(document: Document, node: ast.AST, body: list[ast.stmt]) -> int | 
                 return index
         current = parent_of(document, current)
     return None
+
+
+def _is_cleared(optimizer: str | None, cleared: set[str], analysis: FileAnalysis) -> bool:
+    """Are the gradients ``optimizer`` steps with cleared: by its own ``zero_grad()``, by the
+    ``zero_grad()`` of a model whose parameters it updates, or by a ``zero_grad()`` on
+    something the file does not say (it may be either)?"""
+    if optimizer is None or optimizer in cleared:
+        return True
+    optimizers = analysis.optimizers
+    updated = optimizers.get(optimizer)
+    for receiver in cleared:
+        if receiver in optimizers:
+            continue  # another optimizer's zero_grad clears only its own parameters
+        if updated is None:
+            return True  # an optimizer of unknown parameters: any model's zero_grad may clear them
+        if any(is_under(model, receiver) or is_under(receiver, model) for model in updated):
+            return True
+        if receiver not in analysis.model_paths:
+            return True  # not known to be anything else
+    return False
+
+
+def _distributed_backward(step: TrainingStep, analysis: FileAnalysis) -> bool:
+    """``dist_autograd.backward(context_id, [loss])``: gradients live in the context."""
+    imports = analysis.imports
+    qualified = imports.qualified_name(step.call.func) if imports is not None else None
+    return qualified is not None and qualified.startswith("torch.distributed.autograd.")

@@ -6,7 +6,8 @@ import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from torchmode.analysis.facts import Function
+from torchmode.analysis.facts import Function, mode_in
+from torchmode.analysis.grad_facts import GradFacts
 from torchmode.analysis.names import ImportMap, access_path
 from torchmode.findings import Finding, Fix, Severity
 from torchmode.fixes import parses_after
@@ -233,6 +234,7 @@ class FunctionalDropoutIgnoresMode(Rule):
         classes = analysis.module_classes
         if not classes:
             return
+        facts = GradFacts(analysis)
         for method in analysis.functions:
             node = method.node
             if node is None or method.class_name not in classes or _is_static(node):
@@ -240,13 +242,21 @@ class FunctionalDropoutIgnoresMode(Rule):
             if not method.positional_count:
                 continue
             self_name = method.parameters[0]
+
+            def train_only(call: ast.Call, method: Function = method, self_name: str = self_name) -> bool:
+                """Past ``if not self.training: return x``: the call runs in train mode only."""
+                statement = facts.statement_of(method, call)
+                state = analysis.state_before(statement) if statement is not None else None
+                value = mode_in(state, self_name, method) if state is not None else frozenset()
+                return bool(value) and all(fact.mode == "train" for fact in value)
+
             built_locals = self._dropout_modules_bound_to_names(node.body, imports)
             reported: set[int] = set()  # a module bound to a name is reported once, not per call
             for found in _calls_in(node.body, self_name):
                 call = found.call
                 function_name = _functional_name(call, imports)
                 if function_name is not None:
-                    if not _passes_training(call):
+                    if not _passes_training(call) and not train_only(call):
                         yield self._functional_finding(context, call, function_name, self_name)
                     continue
                 if node.name == "__init__":
