@@ -17,8 +17,8 @@ them in between (a GAN's generator step sends gradients through the discriminato
 its optimizer clears them before its own step). So:
 
 * F is a **training forward** when a gradient reached its output and a step used it;
-* F is an **evaluation** when no gradient ever reached its output, no backward was attempted
-  before M's next forward (one that raised ends a failed training step), and M had been trained
+* F is an **evaluation** when no gradient ever reached its output, no backward raised before
+  M's next forward (one that raised ends a failed training step), and M had been trained
   before it (a step updated it, or weights were loaded): a smoke test of a fresh, untrained
   network evaluates nothing, and input gradients (saliency) are no evaluation without grad.
 
@@ -78,6 +78,7 @@ class _Event:
     forward: _Forward | None = None
     parameters: frozenset[int] = frozenset()
     module: nn.Module | None = None
+    failed: bool = False  # a backward that raised
 
 
 def _sensitive_modes(module: nn.Module) -> tuple[bool, bool]:
@@ -155,10 +156,14 @@ def _recording(program: Path) -> Iterator[list[_Event]]:
     real_module_zero_grad = nn.Module.zero_grad
 
     def backward_event(run: Any, *args: Any, **kwargs: Any) -> Any:
-        events.append(_Event("backward", len(events)))
-        current_backward.append(len(events) - 1)
+        event = _Event("backward", len(events))
+        events.append(event)
+        current_backward.append(event.index)
         try:
             return run(*args, **kwargs)
+        except BaseException:
+            event.failed = True
+            raise
         finally:
             current_backward.pop()
 
@@ -228,13 +233,15 @@ def _truths(events: list[_Event]) -> set[Truth]:
             or (other.kind == "load" and other.module is module)
             for other in events[: event.index]
         )
-        # A backward attempted before M's next forward (one that raised, as after a leaked
+        # A backward that raised before M's next forward (as after a leaked
         # set_grad_enabled(False)) marks a training step that failed, not an evaluation.
         next_forward = next(
             (other.index for other in events[event.index + 1 :] if other.module is module and other.forward),
             len(events),
         )
-        attempted = any(other.kind == "backward" for other in events[event.index + 1 : next_forward])
+        attempted = any(
+            other.kind == "backward" and other.failed for other in events[event.index + 1 : next_forward]
+        )
         evaluation = not forward.reached_by and not attempted and trained_before
         if evaluation and forward.parts_in_train:
             truths.add(Truth("TM102", forward.stack))

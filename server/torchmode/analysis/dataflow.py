@@ -134,6 +134,7 @@ class ModuleAnalyzer:
         self._fixpoints: dict[int, Fixpoint] = {}
         self._saved_modes: dict[int, dict[str, str]] = {}
         self._mode_test_ids: dict[int, set[int]] = {}
+        self._switched_in_class: dict[str, set[str]] = {}
         self._own_methods: dict[tuple[str, str], bool] = {}
         self._may_reuse: bool | None = None
         self._summaries: dict[int, Summary] = {}
@@ -179,6 +180,9 @@ class ModuleAnalyzer:
 
     def is_pretrained_eval(self, call: ast.Call) -> bool:
         return id(call) in self.models.pretrained_eval
+
+    def copied(self, value: ast.expr) -> str | None:
+        return self.models.copied(value)
 
     def defines_method(self, path: str, name: str) -> bool:
         """Is ``path`` an instance of a class of the project that defines method ``name``
@@ -511,7 +515,51 @@ class ModuleAnalyzer:
                     decorated = self._decorator_grad(decorator, function)
                 if decorated is not None:
                     grad = decorated
-        return make_state({}, grad, (), frozenset())
+        return make_state(self._modes_from_init(function), grad, (), frozenset())
+
+    def _modes_from_init(self, function: Function) -> dict[str, ModeValue]:
+        """A mode set in ``__init__`` (``self.teacher.eval()``) holds in the object's other
+        methods, unless one of them switches that part again."""
+        node = function.node
+        if function.class_name is None or node is None or node.name == "__init__" or not function.parameters:
+            return {}
+        found = self.calls.method(function.class_name, "__init__")
+        if found is None or found[1] is not self or not found[0].parameters:
+            return {}
+        init = found[0]
+        summary = self.summary_of(init)
+        init_self, own_self = init.parameters[0], function.parameters[0]
+        switched = self._switched_attributes(function.class_name)
+        modes: dict[str, ModeValue] = {}
+        for path, value in summary.effects:
+            root, _, rest = path.partition(".")
+            if root != init_self or not rest or any(fact.mode in ("entry", "unknown") for fact in value):
+                continue
+            if "" in switched or any(is_under(rest, other) or is_under(other, rest) for other in switched):
+                continue  # another method switches it (or the whole object) again
+            modes[f"{own_self}.{rest}"] = value
+        return modes
+
+    def _switched_attributes(self, class_name: str) -> set[str]:
+        """The parts of ``self`` (``teacher``, ``model.backbone``, or "" for all of it) that
+        a method of the class other than ``__init__`` switches."""
+        found = self._switched_in_class.get(class_name)
+        if found is None:
+            found = set()
+            for name, method in self.table.classes.get(class_name, {}).items():
+                if name == "__init__" or not method.parameters:
+                    continue
+                own = method.parameters[0]
+                for call in self.table.own_calls(method):
+                    func = call.func
+                    if isinstance(func, ast.Attribute) and func.attr in ("train", "eval"):
+                        receiver = access_path(func.value)
+                        if receiver == own:
+                            found.add("")
+                        elif receiver is not None and receiver.startswith(f"{own}."):
+                            found.add(receiver[len(own) + 1 :])
+            self._switched_in_class[class_name] = found
+        return found
 
     def _decorator_grad(self, decorator: ast.expr, function: Function) -> GradValue | None:
         """A decorator of the project that runs the function under ``no_grad`` or

@@ -185,15 +185,41 @@ class ModelDiscovery:
     def _find_model_paths(self) -> frozenset[str]:
         paths: set[str] = set()
         parameter_sources: dict[str, set[str]] = {}  # name -> model paths whose parameters it holds
+        copies: dict[str, str] = {}  # ``ema = copy.deepcopy(model)``: the copy -> the original
         for function in self.table.functions:
+            kept = _kept_attributes(function)
             for statement in statements_of(function.body):
                 if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
-                    self._assignment(function, statement, paths, parameter_sources)
+                    self._assignment(function, statement, paths, parameter_sources, kept)
+                    original = self.copied(statement.value)
+                    if original is not None:
+                        targets = (
+                            statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                        )
+                        for target in map(access_path, targets):
+                            if target is not None:
+                                copies[target] = original
             for call in self.table.own_calls(function):
                 self._call(function, call, paths)
         paths.update(self._called_in_training_steps())
         paths.update(self._called_parameters_named_like_models())
+        changed = True
+        while changed:  # a copy of a copy of a model
+            changed = False
+            for copy, original in copies.items():
+                if original in paths and copy not in paths:
+                    paths.add(copy)
+                    changed = True
         return frozenset(paths - self.not_models)
+
+    def copied(self, value: ast.expr) -> str | None:
+        """``copy.deepcopy(model)`` -> ``model``: a new module in the same mode."""
+        if not (isinstance(value, ast.Call) and value.args):
+            return None
+        if self.imports.qualified_name(value.func) not in ("copy.deepcopy", "copy.copy"):
+            return None
+        inner = strip_wrappers(value.args[0])
+        return access_path(inner) if inner is not None else None
 
     def _assignment(
         self,
@@ -201,6 +227,7 @@ class ModelDiscovery:
         statement: ast.Assign | ast.AnnAssign,
         paths: set[str],
         parameter_sources: dict[str, set[str]],
+        kept: dict[str, set[str]],
     ) -> None:
         value = statement.value
         assert value is not None
@@ -226,6 +253,9 @@ class ModelDiscovery:
             if kind == "other":
                 self.not_models.update(target_paths)  # an optimizer, a predictor object...
         sources = self._parameter_sources(value, parameter_sources)
+        # ``self.model = model`` in the same function: the optimizer over ``model`` updates
+        # ``self.model`` too, the name the other methods use.
+        sources |= {attribute for source in sources for attribute in kept.get(source, ())}
         if sources:
             if isinstance(value, ast.Call) and not self._collects_parameters(value):
                 for path in target_paths:
@@ -604,3 +634,19 @@ def _loads_weights(call: ast.Call) -> bool:
         ):
             return True
     return False
+
+
+def _kept_attributes(function: Function) -> dict[str, set[str]]:
+    """``self.model = model`` (or any ``a.b = name``): name -> the attribute paths keeping it."""
+    kept: dict[str, set[str]] = {}
+    for statement in statements_of(function.body):
+        if isinstance(statement, ast.Assign):
+            source = strip_wrappers(statement.value)
+            name = access_path(source) if source is not None else None
+            if name is None:
+                continue
+            for target in statement.targets:
+                path = access_path(target)
+                if path is not None and path != name and "." in path:
+                    kept.setdefault(name, set()).add(path)
+    return kept

@@ -42,19 +42,25 @@ class TrainingRoles:
         self._positions_by_region = {
             region: [_position(step) for step in steps] for region, steps in self._steps_by_region.items()
         }
+        self._forwards_by_region: dict[tuple[int, int], list[ForwardCall]] = {}
+        for forward in analysis.forward_calls:
+            self._forwards_by_region.setdefault(self.region(forward), []).append(forward)
 
     @staticmethod
     def region(item: ForwardCall | TrainingStep) -> tuple[int, int]:
         return (id(item.function), item.loops[-1].head if item.loops else -1)
 
-    def _after(self, forward: ForwardCall) -> list[TrainingStep]:
-        if forward.grad and all(fact.grad == "off" for fact in forward.grad):
-            return []
+    def _region_steps_after(self, forward: ForwardCall) -> list[TrainingStep]:
         region = self.region(forward)
         steps = self._steps_by_region.get(region)
         if not steps:
             return []
         return steps[bisect_right(self._positions_by_region[region], _position(forward)) :]
+
+    def _after(self, forward: ForwardCall) -> list[TrainingStep]:
+        if forward.grad and all(fact.grad == "off" for fact in forward.grad):
+            return []
+        return self._region_steps_after(forward)
 
     def steps_after(self, forward: ForwardCall) -> list[TrainingStep]:
         """The optimizer steps after ``forward`` that train its model."""
@@ -68,21 +74,34 @@ class TrainingRoles:
     def in_training_region(self, forward: ForwardCall) -> bool:
         """An optimizer step follows ``forward`` in its region, whatever the grad mode there:
         a forward under ``no_grad`` inside a training step computes targets, not an evaluation."""
-        region = self.region(forward)
-        steps = self._steps_by_region.get(region)
-        if not steps:
-            return False
-        later = steps[bisect_right(self._positions_by_region[region], _position(forward)) :]
-        return any(step.kind == "step" for step in later)
+        return any(step.kind == "step" for step in self._region_steps_after(forward))
+
+    def tied_to_a_step(self, forward: ForwardCall) -> bool:
+        """Some optimizer step after ``forward`` in its region is known to update its model."""
+        optimizers = self.analysis.optimizers
+        return any(
+            step.kind == "step" and step.optimizer in optimizers and self._tied(step, forward)
+            for step in self._region_steps_after(forward)
+        )
 
     def _trains(self, step: TrainingStep, forward: ForwardCall) -> bool:
         optimizers = self.analysis.optimizers
         if step.optimizer is None or step.optimizer not in optimizers:
             return True  # an optimizer the file does not build: it may train anything
+        if self._tied(step, forward):
+            return True
+        # Its parameters are named in a way no forward of this region matches (another
+        # function's name for the model): no tie is known, so it may train any of them.
+        return not any(
+            self._tied(step, other) for other in self._forwards_by_region.get(self.region(forward), ())
+        )
+
+    def _tied(self, step: TrainingStep, forward: ForwardCall) -> bool:
+        assert step.optimizer is not None
         model = forward.identity or forward.path
         return any(
             is_under(model, trained) or is_under(trained, model) or is_under(forward.path, trained)
-            for trained in optimizers[step.optimizer]
+            for trained in self.analysis.optimizers[step.optimizer]
         )
 
 
@@ -255,8 +274,18 @@ class EvaluationRoles:
                 return False
         return True
 
+    def _teacher_in_a_step(self, forward: ForwardCall) -> bool:
+        """Inside a training step, a model the step does not train, run under ``no_grad``
+        and never put in train mode on purpose (a distillation teacher, a target network):
+        what it computes is an evaluation, even though the step follows."""
+        grad_off = bool(forward.grad) and all(fact.grad == "off" for fact in forward.grad)
+        switched_to_train = any(fact.mode == "train" and not fact.fresh for fact in forward.value)
+        return grad_off and not switched_to_train and not self.training.tied_to_a_step(forward)
+
     def evaluation_of(self, forward: ForwardCall) -> Evaluation | None:
-        if self.training.backwards_after(forward) or self.training.in_training_region(forward):
+        if self.training.backwards_after(forward) or (
+            self.training.in_training_region(forward) and not self._teacher_in_a_step(forward)
+        ):
             return None  # trained, its output differentiated on purpose, or part of a step
         if not forward.output_used or self._test_module:
             return None  # run for its side effects; or a test checking behaviour, not a result

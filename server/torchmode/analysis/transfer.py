@@ -86,6 +86,8 @@ class TransferContext(FileAnalyzer, Protocol):
 
     def is_pretrained_eval(self, call: ast.Call) -> bool: ...
 
+    def copied(self, value: ast.expr) -> str | None: ...
+
     def defines_method(self, path: str, name: str) -> bool: ...
 
     @property
@@ -321,6 +323,10 @@ class NodeTransfer:
         transformers' and diffusers' ``from_pretrained``), what a function of the project
         returns (its summary), or the argument a function returns as it got it."""
         site = self.analyzer.site(call, self.function, statement)
+        original = self.analyzer.copied(call)
+        if original is not None:
+            # ``copy.deepcopy(model)``: another module, in the mode the original is in.
+            return self.value(self.canonical(original))
         if self.analyzer.is_pretrained_eval(call):
             # transformers' and diffusers' from_pretrained call model.eval() before returning.
             return frozenset({self._new_fact("eval", (site,), fresh=True)})

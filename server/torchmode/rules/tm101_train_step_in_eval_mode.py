@@ -179,7 +179,8 @@ class TrainStepInEvalMode(Rule):
             if (
                 evals
                 and all(fact.mode == "eval" for fact in relevant)
-                and (forward.path not in analysis.trained_paths)
+                and forward.path not in analysis.trained_paths
+                and not roles.tied_to_a_step(forward)
             ):
                 # Certainly in eval and never trained anywhere in the file: a frozen model
                 # on purpose (a distillation teacher, a target network), not a mistake.
