@@ -523,6 +523,10 @@ class ModuleAnalyzer:
         node = function.node
         if function.class_name is None or node is None or node.name == "__init__" or not function.parameters:
             return {}
+        if self.calls.class_kind(function.class_name) != "other":
+            # A module's parts follow the mode of the module (its caller's train()/eval()),
+            # not the mode they were built in.
+            return {}
         found = self.calls.method(function.class_name, "__init__")
         if found is None or found[1] is not self or not found[0].parameters:
             return {}

@@ -289,6 +289,13 @@ class EvaluationRoles:
             return None  # trained, its output differentiated on purpose, or part of a step
         if not forward.output_used or self._test_module:
             return None  # run for its side effects; or a test checking behaviour, not a result
+        function = forward.function
+        if (
+            function.class_name in self.analysis.module_classes
+            and function.parameters
+            and forward.path.split(".", 1)[0] == function.parameters[0]
+        ):
+            return None  # a module's method calling its own parts: they follow the module's mode
         function_name = forward.function.name.rsplit(".", 1)[-1]
         if self._is_unit_test(forward, function_name):
             return None
