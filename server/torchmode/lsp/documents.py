@@ -11,19 +11,21 @@ Every open URI (a text document, or a notebook as one program) has:
   its check ended, kept for code actions, hover and inlay hints;
 * its settings, as last resolved.
 
+The workspace's other files are read for the analysis through an ``engine.Workspace``: an
+open file's text is the editor's, any other file's the disk's.
+
 Only the documents checked last keep their trees and analyses (``KEPT_ANALYSES``); the
 others are slimmed to their text, findings and fixes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pygls.uris import to_fs_path
 
-from torchmode.engine import CheckResult, Settings
+from torchmode.engine import CheckResult, Settings, Workspace, read_disk
 from torchmode.findings import Finding
 from torchmode.lsp.actions import findings_of
 from torchmode.lsp.notebook_cells import NotebookCells
@@ -88,11 +90,10 @@ def path_of(uri: str) -> str:
 
 
 class OpenDocuments:
-    """The open documents by URI: texts, settings, the Document chain and the analyses kept."""
+    """The open documents by URI: texts, settings, the Document chain and the analyses kept;
+    and the workspace that reads the other files."""
 
-    def __init__(self, release: Callable[[Path], None]) -> None:
-        """``release`` is told of a file whose parse the server no longer keeps (the workspace
-        may drop its copy too)."""
+    def __init__(self) -> None:
         self.texts: dict[str, OpenText] = {}
         # Each document's settings: its pyproject.toml's [tool.torchmode] merged with the
         # editor's. Recomputed before every check (a pyproject edit is seen on the next
@@ -100,14 +101,48 @@ class OpenDocuments:
         self.settings: dict[str, Settings] = {}
         self.analyses: dict[str, Analysis] = {}
         self.paths: dict[Path, str] = {}  # resolved path -> uri of an open text document
-        self._release = release
+        # The workspace's other files, for calls into them: open documents are read from
+        # the editor's text, the rest from disk (only inside the workspace folders).
+        self.workspace = Workspace(reader=self._read_for_workspace)
         # The latest Document built for each open URI: the next version is parsed from it.
         self._latest_documents: dict[str, Document] = {}
         # URIs in the order of their last finished check (see ``_keep_in_memory``).
         self._recently_checked: dict[str, None] = {}
-        # Editors ask for code actions on every cursor move; fix-all re-checks the
-        # text once per fix, so its result is kept for the version.
+        # Fix-all's result, for the version and settings it was computed for (see ``code_actions``).
         self._fixed: dict[str, FixedVersion] = {}
+
+    def add_root(self, uri: str) -> None:
+        """A workspace folder: files inside it may be read for the analysis of open documents."""
+        if uri.startswith("file:"):
+            self.workspace.add_root(Path(path_of(uri)))
+
+    def _read_for_workspace(self, path: Path) -> str | None:
+        """A file the analysis of an open document imports from: the editor's text if it is
+        open, else the disk's, and only inside the workspace folders (or beside an open
+        document when there are none)."""
+        uri = self.paths.get(path)
+        snapshot = self.texts.get(uri) if uri is not None else None
+        if snapshot is not None:
+            return snapshot.text
+        allowed = self.workspace.roots or [opened.parent for opened in self.paths]
+        if not any(path.is_relative_to(root) for root in allowed):
+            return None
+        return read_disk(path)
+
+    def file_changed(self, path: Path, text: str | None = None) -> list[str]:
+        """``path`` has a new text (None: back to the disk's): the open documents whose
+        analysis read it, each given a new snapshot, to check again."""
+        stale_uris: list[str] = []
+        for stale in self.workspace.changed(path, text):
+            uri = self.paths.get(stale)
+            snapshot = self.texts.get(uri) if uri is not None else None
+            if uri is None or snapshot is None:
+                continue
+            # A new snapshot of the same text: a check already running (or cached) for
+            # the old one used the old dependency and will not be published.
+            self.texts[uri] = replace(snapshot)
+            stale_uris.append(uri)
+        return stale_uris
 
     def close(self, uri: str) -> None:
         """Forget everything about ``uri`` but its path (the caller knows what a closed file's
@@ -177,7 +212,7 @@ class OpenDocuments:
                 self.analyses[oldest] = replace(analysis, document=text, result=result)
             self._latest_documents.pop(oldest, None)
             if oldest.startswith("file:"):
-                self._release(Path(path_of(oldest)))
+                self.workspace.release(Path(path_of(oldest)))
 
     def fixed(self, uri: str, analysis: Analysis) -> str | NotebookProgram | None:
         """Fix-all's result for the analysed version, if it was computed already."""

@@ -2,12 +2,15 @@
 
 The ``notebookDocument/*`` handlers keep each notebook's cells (``NotebookState``) and store
 their program as the notebook URI's open text, which is then checked like any other;
-diagnostics go back to the cells (``notebook_cells`` translates between the two).
+diagnostics go back to the cells (``notebook_cells`` translates between the two). A request
+on a cell (hover, inlay hints, code actions) is answered from the notebook's program:
+``target`` says which open document answers a request, and where the cell sits in it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from lsprotocol import types
 
@@ -16,6 +19,19 @@ from torchmode.lsp.diagnostics import DiagnosticSupport
 from torchmode.lsp.documents import Analysis, OpenDocuments, OpenText, path_of
 from torchmode.lsp.notebook_cells import NotebookCells, NotebookState, cell_diagnostics
 from torchmode.lsp.scheduler import CheckScheduler
+
+
+@dataclass(frozen=True)
+class RequestTarget:
+    """The open document a request is answered from, and where a cell sits in it."""
+
+    uri: str  # the text's own URI, or the notebook's for a cell
+    snapshot: OpenText
+    # For a cell: the notebook's cells, the 0-based program line where the cell starts
+    # (None for a cell that is not checked, e.g. markdown) and its number of lines.
+    cells: NotebookCells | None = None
+    cell_offset: int | None = None
+    cell_lines: int = 0
 
 
 class NotebookSync:
@@ -103,9 +119,14 @@ class NotebookSync:
             # No version: a cell's version is not the notebook's.
             self._send(types.PublishDiagnosticsParams(uri=cell_uri, diagnostics=diagnostics))
 
-    def notebook_of_cell(self, cell_uri: str) -> tuple[str, OpenText, NotebookCells] | None:
-        notebook_uri = self.cell_notebook.get(cell_uri)
-        snapshot = self._documents.texts.get(notebook_uri) if notebook_uri is not None else None
-        if notebook_uri is None or snapshot is None or snapshot.cells is None:
-            return None
-        return notebook_uri, snapshot, snapshot.cells
+    def target(self, uri: str) -> RequestTarget | None:
+        """The open document that answers a request on ``uri``: a cell's notebook, else the URI's own text."""
+        notebook_uri = self.cell_notebook.get(uri)
+        notebook = self._documents.texts.get(notebook_uri) if notebook_uri is not None else None
+        if notebook_uri is not None and notebook is not None and notebook.cells is not None:
+            cells = notebook.cells
+            offset = cells.offset_of(uri)
+            lines = cells.program.line_counts[cells.uris.index(uri)] if offset is not None else 0
+            return RequestTarget(notebook_uri, notebook, cells, offset, lines)
+        snapshot = self._documents.texts.get(uri)
+        return RequestTarget(uri, snapshot) if snapshot is not None else None

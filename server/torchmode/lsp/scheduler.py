@@ -12,8 +12,9 @@
   version always wins, whatever order the checks finish in.
 
 The scheduler knows nothing of the server: what to check, what is current, where results
-are kept and how they are published are callbacks it is given. A URI need not be open to
-be checked: ``analysis`` checks any text it is handed.
+are kept and how they are published are callbacks it is given. It does not need a URI to
+be open either: ``analysis`` checks whatever text it is handed, and what counts as current
+(or as superseded before it ran) is for the callbacks to say.
 """
 
 from __future__ import annotations

@@ -16,9 +16,13 @@ workspace: pygls splits lines with ``str.splitlines``, which also breaks at form
 feeds and ``\\u2028``, so an incremental edit below such a line would be
 applied to the wrong line. See ``coordinates.apply_content_change``.
 
-This module holds the server's state and its handlers. The open documents and what stays
-in memory are in ``documents``, when checks run and which results are published in
-``scheduler`` (the first two rules), notebook sync in ``notebook_sync``.
+This module holds the server's state and its handlers, registered from one table
+(``create_server``). Their helpers have modules of their own: ``documents`` (the open
+texts, the Document chain, the analyses kept in memory, the workspace's other files),
+``scheduler`` (when checks run and which results are published: the first two rules),
+``notebook_sync`` (notebook document sync), ``code_actions``, ``client`` (the client's
+capabilities), and the presentation helpers ``diagnostics``, ``actions``, ``hints``,
+``notebook_cells`` and ``coordinates``.
 """
 
 from __future__ import annotations
@@ -28,8 +32,6 @@ import functools
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import replace
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,8 +43,9 @@ from pygls.progress import Progress
 import torchmode
 from torchmode import __version__, engine, gc_tuning
 from torchmode.config import PYPROJECT, ConfigLoader, ResolvedConfig
-from torchmode.engine import CheckResult, Settings, Workspace, read_disk
-from torchmode.lsp import actions, notebook_cells
+from torchmode.engine import CheckResult, Settings
+from torchmode.lsp import client, code_actions, notebook_cells
+from torchmode.lsp.code_actions import CodeActionBuilder, Wanted
 from torchmode.lsp.config import (
     SECTION,
     UserSettings,
@@ -64,7 +67,6 @@ from torchmode.lsp.hints import inlay_hints
 from torchmode.lsp.notebook_sync import NotebookSync
 from torchmode.lsp.scheduler import CheckScheduler
 from torchmode.syntax import Document
-from torchmode.syntax.notebook import NotebookProgram
 
 if TYPE_CHECKING:
     from pygls.server import ServerErrors
@@ -86,10 +88,9 @@ class TorchmodeServer(LanguageServer):
         self._shown_config_problems: dict[str, frozenset[str]] = {}
         self._startup_warnings: tuple[str, ...] = ()
         self._engine_error_shown = False
-        # The workspace's other files, for calls into them: open documents are read from
-        # the editor's text, the rest from disk (only inside the workspace folders).
-        self.workspace_files = Workspace(reader=self._read_for_project)
-        self.documents = OpenDocuments(release=self.workspace_files.release)
+        self.documents = OpenDocuments()
+        # The workspace's other files, for calls into them (see ``OpenDocuments``).
+        self.workspace_files = self.documents.workspace
         self.scheduler = CheckScheduler(
             prepare=self._prepare_check,
             check=self._check_in_worker,
@@ -101,6 +102,13 @@ class TorchmodeServer(LanguageServer):
             progress=self._client_progress,
             locale=self._locale,
             log=self.log,
+        )
+        self.code_action_builder = CodeActionBuilder(
+            documents=self.documents,
+            scheduler=self.scheduler,
+            check=self._check_with_imports,
+            other_document=self.workspace_files.document_of,
+            report_engine_error=self.report_engine_error,
         )
         self.notebook_sync = NotebookSync(
             self.documents,
@@ -120,21 +128,12 @@ class TorchmodeServer(LanguageServer):
     def diagnostic_support(self) -> DiagnosticSupport:
         return DiagnosticSupport.of(self.client_capabilities)
 
-    def _client_pulls_configuration(self) -> bool:
-        workspace = self.client_capabilities.workspace
-        return bool(workspace and workspace.configuration)
+    def _client_progress(self) -> Progress | None:
+        return self.work_done_progress if client.shows_progress(self.client_capabilities) else None
 
-    def _client_refreshes_inlay_hints(self) -> bool:
-        workspace = self.client_capabilities.workspace
-        return bool(workspace and workspace.inlay_hint and workspace.inlay_hint.refresh_support)
-
-    def _hover_markup(self) -> types.MarkupKind:
-        text_document = self.client_capabilities.text_document
-        hover = text_document.hover if text_document else None
-        formats = (hover.content_format if hover else None) or []
-        if formats and types.MarkupKind.Markdown not in formats:
-            return types.MarkupKind.PlainText
-        return types.MarkupKind.Markdown
+    def _locale(self) -> str:
+        """The language of what the server itself says (the findings' is per document)."""
+        return self.user_settings.to_engine(self.client_locale).locale
 
     # --- messages to the user ----------------------------------------------------------
 
@@ -177,21 +176,13 @@ class TorchmodeServer(LanguageServer):
             )
         )
 
-    def _client_progress(self) -> Progress | None:
-        window = self.client_capabilities.window
-        return self.work_done_progress if window and window.work_done_progress else None
-
-    def _locale(self) -> str:
-        """The language of what the server itself says (the findings' is per document)."""
-        return self.user_settings.to_engine(self.client_locale).locale
-
     # --- lifecycle and settings ----------------------------------------------------------
 
     def on_initialize(self, params: types.InitializeParams) -> None:
         for folder in params.workspace_folders or ():
-            self._add_project_root(folder.uri)
+            self.documents.add_root(folder.uri)
         if not params.workspace_folders and params.root_uri:
-            self._add_project_root(params.root_uri)
+            self.documents.add_root(params.root_uri)
         self.client_locale = locale_from_client(params.locale)
         options = parse_initialization_options(params.initialization_options)
         self.user_settings = options.settings
@@ -200,66 +191,29 @@ class TorchmodeServer(LanguageServer):
         # Shown once the client is ready for notifications (after `initialized`).
         self._startup_warnings = options.warnings
 
-    def _add_project_root(self, uri: str) -> None:
-        if uri.startswith("file:"):
-            self.workspace_files.add_root(Path(path_of(uri)))
-
     def on_did_change_workspace_folders(self, params: types.DidChangeWorkspaceFoldersParams) -> None:
         for folder in params.event.added:
-            self._add_project_root(folder.uri)
-
-    def _read_for_project(self, path: Path) -> str | None:
-        """A file the analysis of an open document imports from: the editor's text if it is
-        open, else the disk's, and only inside the workspace folders (or beside an open
-        document when there are none)."""
-        uri = self.documents.paths.get(path)
-        snapshot = self.documents.texts.get(uri) if uri is not None else None
-        if snapshot is not None:
-            return snapshot.text
-        allowed = self.workspace_files.roots or [opened.parent for opened in self.documents.paths]
-        if not any(path.is_relative_to(root) for root in allowed):
-            return None
-        return read_disk(path)
+            self.documents.add_root(folder.uri)
 
     async def _watch_python_files(self) -> None:
         """Ask the client to report changes to Python files and pyproject.toml on disk, so a
         change to an imported module re-checks the open files that use it."""
-        capabilities = self.client_capabilities.workspace
-        watched = capabilities.did_change_watched_files if capabilities is not None else None
-        if watched is None or not watched.dynamic_registration:
+        if not client.watches_files(self.client_capabilities):
             return
-        options = types.DidChangeWatchedFilesRegistrationOptions(
-            watchers=[
-                types.FileSystemWatcher(glob_pattern="**/*.py"),
-                types.FileSystemWatcher(glob_pattern=f"**/{PYPROJECT}"),
-            ]
-        )
-        registration = types.Registration(
-            id="torchmode-watched-files",
-            method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
-            register_options=options,
-        )
         try:
             await self.client_register_capability_async(
-                types.RegistrationParams(registrations=[registration])
+                types.RegistrationParams(registrations=[client.WATCHED_FILES])
             )
         except Exception as error:
             self.log(f"could not register file watchers: {error!r}", types.MessageType.Warning)
 
-    def _check_function(self) -> Callable[[Document, Settings], CheckResult]:
+    def _check_with_imports(self, document: Document, settings: Settings) -> CheckResult:
         """The check fix-all repeats after each fix, following imports like every check."""
-        return functools.partial(engine.check_document, workspace=self.workspace_files)
+        return engine.check_document(document, settings, self.workspace_files)
 
     def _dependency_changed(self, path: Path, text: str | None = None) -> None:
         """``path`` has a new text: re-check the open documents whose analysis read it."""
-        for stale in self.workspace_files.changed(path, text):
-            uri = self.documents.paths.get(stale)
-            snapshot = self.documents.texts.get(uri) if uri is not None else None
-            if uri is None or snapshot is None:
-                continue
-            # A new snapshot of the same text: a check already running (or cached) for
-            # the old one used the old dependency and will not be published.
-            self.documents.texts[uri] = replace(snapshot)
+        for uri in self.documents.file_changed(path, text):
             self.scheduler.schedule(uri)
 
     def on_initialized(self, params: types.InitializedParams) -> None:
@@ -337,7 +291,7 @@ class TorchmodeServer(LanguageServer):
     async def on_did_change_configuration(self, params: types.DidChangeConfigurationParams) -> None:
         found, section = section_from_notification(params.settings)
         if not found:
-            if not self._client_pulls_configuration():
+            if not client.pulls_configuration(self.client_capabilities):
                 return
             try:
                 values = await self.workspace_configuration_async(
@@ -357,7 +311,7 @@ class TorchmodeServer(LanguageServer):
         # Settings are part of every cache key, so old results cannot be served.
         self.refresh_settings()
         # Hints may have been switched on or off, or changed language.
-        if self._client_refreshes_inlay_hints():
+        if client.refreshes_inlay_hints(self.client_capabilities):
             try:
                 await self.workspace_inlay_hint_refresh_async(None)
             except Exception as error:
@@ -443,144 +397,35 @@ class TorchmodeServer(LanguageServer):
             types.PublishDiagnosticsParams(uri=uri, version=analysis.version, diagnostics=diagnostics)
         )
 
-    # --- code actions ------------------------------------------------------------------
+    # --- code actions, inlay hints, hover --------------------------------------------
 
     async def on_code_action(self, params: types.CodeActionParams) -> list[types.CodeAction] | None:
-        uri = params.text_document.uri
-        if uri in self.notebook_sync.cell_notebook:
-            return await self._notebook_code_action(params)
-        snapshot = self.documents.texts.get(uri)
-        if snapshot is None:
+        target = self.notebook_sync.target(params.text_document.uri)
+        if target is None:
             return None
-        only = None if params.context.only is None else [_kind_name(kind) for kind in params.context.only]
-        want_quick_fixes = actions.kind_requested(types.CodeActionKind.QuickFix.value, only)
-        want_fix_all = actions.kind_requested(actions.FIX_ALL_KIND, only)
-        if not (want_quick_fixes or want_fix_all):
+        wanted = Wanted.of(params.context.only)
+        if not (wanted.quick_fixes or wanted.fix_all):
             return []
-        analysis = await asyncio.shield(self.scheduler.analysis(uri, snapshot, self.settings_of(uri)))
+        uri = target.uri
+        analysis = await asyncio.shield(self.scheduler.analysis(uri, target.snapshot, self.settings_of(uri)))
         # Edits computed for any other version would corrupt the client's text.
         if not self.documents.is_current(uri, analysis) or analysis.result is None:
             return []
-        encoding = self.encoding
-        result: list[types.CodeAction] = []
-        if want_quick_fixes:
-            # In the pool: the "disable for this line" check parses the file again.
-            work = functools.partial(
-                actions.quick_fixes,
-                analysis.result,
-                uri,
-                params.range,
-                encoding,
-                self.diagnostic_support,
-                params.context.diagnostics,
-                analysis.settings.locale,
-                self.workspace_files.document_of,
-            )
-            try:
-                result.extend(await self.scheduler.in_pool(work))
-            except Exception:
-                self.report_engine_error(f"quick fixes failed on {uri}:\n{traceback.format_exc()}")
-        if want_fix_all and actions.has_safe_fix(analysis.result):
-            fixed = await self._fix_all_text(uri, analysis)
-            if fixed is not None and self.documents.is_current(uri, analysis):
-                action = actions.fix_all_action(uri, snapshot.text, fixed, encoding, analysis.settings.locale)
-                if action is not None:
-                    result.append(action)
-        return result
-
-    async def _notebook_code_action(self, params: types.CodeActionParams) -> list[types.CodeAction] | None:
-        """Quick fixes and fix-all in a cell: checked as the whole notebook, edits on each cell's URI."""
-        found = self.notebook_sync.notebook_of_cell(params.text_document.uri)
-        if found is None:
-            return None
-        uri, snapshot, cells = found
-        only = None if params.context.only is None else [_kind_name(kind) for kind in params.context.only]
-        want_quick_fixes = actions.kind_requested(types.CodeActionKind.QuickFix.value, only)
-        want_fix_all = actions.kind_requested(actions.FIX_ALL_KIND, only)
-        if not (want_quick_fixes or want_fix_all):
-            return []
-        analysis = await asyncio.shield(self.scheduler.analysis(uri, snapshot, self.settings_of(uri)))
-        if not self.documents.is_current(uri, analysis) or analysis.result is None:
-            return []
-        result = analysis.result
-        encoding = self.encoding
-        found_actions: list[types.CodeAction] = []
-        try:
-            if want_quick_fixes:
-                work = functools.partial(
-                    notebook_cells.quick_fixes,
-                    cells,
-                    result,
-                    uri,
-                    params.text_document.uri,
-                    params.range,
-                    encoding,
-                    self.diagnostic_support,
-                )
-                found_actions.extend(await self.scheduler.in_pool(work))
-            if want_fix_all and actions.has_safe_fix(result):
-                fixed = self.documents.fixed(uri, analysis)
-                if not isinstance(fixed, NotebookProgram):
-                    fix_all = functools.partial(
-                        notebook_cells.fix_all, cells, result, analysis.settings, self._check_function()
-                    )
-                    fixed = await self.scheduler.in_pool(fix_all)
-                    self.documents.keep_fixed(uri, analysis, fixed)
-                edit = notebook_cells.workspace_edit(cells, fixed, encoding)
-                if edit is not None and self.documents.is_current(uri, analysis):
-                    # Any two different texts give the text fix-all's action; only its title is used.
-                    title = actions.fix_all_action(uri, "a", "b", encoding, analysis.settings.locale)
-                    found_actions.append(
-                        types.CodeAction(
-                            title=title.title if title is not None else actions.FIX_ALL_KIND,
-                            kind=actions.FIX_ALL_KIND,
-                            edit=edit,
-                        )
-                    )
-        except Exception:
-            self.report_engine_error(f"code actions failed on {uri}:\n{traceback.format_exc()}")
-        return found_actions
-
-    async def _fix_all_text(self, uri: str, analysis: Analysis) -> str | None:
-        # Editors ask for code actions on every cursor move; fix-all re-checks the
-        # text once per fix, so its result is kept for the version.
-        cached = self.documents.fixed(uri, analysis)
-        if isinstance(cached, str):
-            return cached
-        assert analysis.result is not None
-        work = functools.partial(
-            actions.fix_all_text, analysis.result, analysis.settings, self._check_function()
+        encoding, support = self.encoding, self.diagnostic_support
+        if target.cells is None:
+            return await self.code_action_builder.for_text(params, analysis, wanted, encoding, support)
+        return await self.code_action_builder.for_cell(
+            params, uri, target.cells, analysis, wanted, encoding, support
         )
-        try:
-            fixed = await self.scheduler.in_pool(work)
-        except Exception:
-            self.report_engine_error(f"fix-all failed on {uri}:\n{traceback.format_exc()}")
-            return None
-        if self.documents.is_current(uri, analysis):
-            self.documents.keep_fixed(uri, analysis, fixed)
-        return fixed
-
-    # --- inlay hints -------------------------------------------------------------------
 
     async def on_inlay_hint(self, params: types.InlayHintParams) -> list[types.InlayHint] | None:
-        uri = params.text_document.uri
-        # In a cell: the hints of the whole program, on the cell's lines, moved to the cell.
-        cell_offset = 0
-        cell_lines: int | None = None
-        if (found := self.notebook_sync.notebook_of_cell(uri)) is not None:
-            uri, _, cells = found
-            offset = cells.offset_of(params.text_document.uri)
-            if offset is None:
-                return []
-            cell_offset = offset
-            cell_lines = cells.program.line_counts[cells.uris.index(params.text_document.uri)]
-            params = types.InlayHintParams(
-                text_document=types.TextDocumentIdentifier(uri=uri),
-                range=notebook_cells.to_program_range(offset, params.range),
-            )
-        snapshot = self.documents.texts.get(uri)
-        if snapshot is None:
+        target = self.notebook_sync.target(params.text_document.uri)
+        if target is None:
             return None
+        if target.cells is not None and target.cell_offset is None:
+            return []
+        # In a cell: the hints of the whole program, on the cell's lines, moved to the cell.
+        uri, snapshot, offset = target.uri, target.snapshot, target.cell_offset or 0
         if not self.user_settings.inlay_hints:
             return []
         document = self.documents.document_for(uri, snapshot)
@@ -590,38 +435,28 @@ class TorchmodeServer(LanguageServer):
         except Exception:
             self.report_engine_error(f"inlay hints failed on {uri}:\n{traceback.format_exc()}")
             return []
-        current = self.documents.texts.get(uri)
-        if current is not snapshot:
+        if self.documents.texts.get(uri) is not snapshot:
             return []
-        hints = inlay_hints(states, document, params.range, self.encoding, self.settings_of(uri).locale)
-        if cell_lines is not None:
+        requested = notebook_cells.to_program_range(offset, params.range)
+        hints = inlay_hints(states, document, requested, self.encoding, self.settings_of(uri).locale)
+        if target.cells is not None:
             # The requested range may run past the cell into the next ones.
-            hints = [hint for hint in hints if cell_offset <= hint.position.line < cell_offset + cell_lines]
+            hints = [hint for hint in hints if offset <= hint.position.line < offset + target.cell_lines]
         for hint in hints:
             hint.position = types.Position(
-                line=hint.position.line - cell_offset, character=hint.position.character
+                line=hint.position.line - offset, character=hint.position.character
             )
         return hints
 
-    # --- hover -------------------------------------------------------------------------
-
     async def on_hover(self, params: types.HoverParams) -> types.Hover | None:
-        uri = params.text_document.uri
-        lsp_position = params.position
-        # In a cell: hover in the whole program, at the cell's line there.
-        cell_offset = 0
-        if (found := self.notebook_sync.notebook_of_cell(uri)) is not None:
-            uri, _, cells = found
-            offset = cells.offset_of(params.text_document.uri)
-            if offset is None:
-                return None
-            cell_offset = offset
-            lsp_position = types.Position(line=lsp_position.line + offset, character=lsp_position.character)
-        snapshot = self.documents.texts.get(uri)
-        if snapshot is None:
+        target = self.notebook_sync.target(params.text_document.uri)
+        if target is None or (target.cells is not None and target.cell_offset is None):
             return None
+        # In a cell: hover in the whole program, at the cell's line there.
+        uri, snapshot, offset = target.uri, target.snapshot, target.cell_offset or 0
         document = self.documents.document_for(uri, snapshot)
         encoding = self.encoding
+        lsp_position = types.Position(line=params.position.line + offset, character=params.position.character)
         position = from_lsp_position(document, lsp_position, encoding)
         settings = self.settings_of(uri)
         work = functools.partial(engine.hover_at, document, position, settings, self.workspace_files)
@@ -630,20 +465,15 @@ class TorchmodeServer(LanguageServer):
         except Exception:
             self.report_engine_error(f"hover failed on {uri}:\n{traceback.format_exc()}")
             return None
-        current = self.documents.texts.get(uri)
-        if hover is None or current is not snapshot:
+        if hover is None or self.documents.texts.get(uri) is not snapshot:
             return None
         hover_range = to_lsp_range(document, hover.span, encoding)
-        if cell_offset:
-            hover_range = notebook_cells.to_program_range(-cell_offset, hover_range)
         return types.Hover(
-            contents=types.MarkupContent(kind=self._hover_markup(), value=hover.markdown),
-            range=hover_range,
+            contents=types.MarkupContent(
+                kind=client.hover_markup(self.client_capabilities), value=hover.markdown
+            ),
+            range=notebook_cells.to_program_range(-offset, hover_range),
         )
-
-
-def _kind_name(kind: types.CodeActionKind | str) -> str:
-    return kind.value if isinstance(kind, Enum) else str(kind)
 
 
 def _features(server: TorchmodeServer) -> list[tuple[str, object | None, Callable[..., Any]]]:
@@ -663,11 +493,7 @@ def _features(server: TorchmodeServer) -> list[tuple[str, object | None, Callabl
         (types.WORKSPACE_DID_CHANGE_CONFIGURATION, None, server.on_did_change_configuration),
         (types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, None, server.on_did_change_workspace_folders),
         (types.WORKSPACE_DID_CHANGE_WATCHED_FILES, None, server.on_did_change_watched_files),
-        (
-            types.TEXT_DOCUMENT_CODE_ACTION,
-            types.CodeActionOptions(code_action_kinds=actions.ADVERTISED_KINDS),
-            server.on_code_action,
-        ),
+        (types.TEXT_DOCUMENT_CODE_ACTION, code_actions.OPTIONS, server.on_code_action),
         (types.TEXT_DOCUMENT_INLAY_HINT, None, server.on_inlay_hint),
         (types.TEXT_DOCUMENT_HOVER, None, server.on_hover),
     ]
