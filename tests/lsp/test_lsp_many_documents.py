@@ -19,7 +19,7 @@ from lsp_helpers import (
 from lsprotocol import types
 from pytest_lsp import client_capabilities
 
-from torchmode.lsp.server import KEPT_ANALYSES
+from torchmode.lsp.documents import KEPT_ANALYSES
 
 
 async def _actions(client: RecordingClient, uri: str, diagnostic: types.Diagnostic) -> list[str]:

@@ -20,7 +20,8 @@ from lsprotocol import types
 
 from torchmode import engine as engine_module
 from torchmode.engine import CheckResult, Settings
-from torchmode.lsp.server import Analysis, OpenText, TorchmodeServer, create_server
+from torchmode.lsp.documents import Analysis, OpenText
+from torchmode.lsp.server import TorchmodeServer, create_server
 from torchmode.syntax import Document
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed_loop.py"
@@ -80,7 +81,7 @@ async def wait_started(engine: HeldEngine) -> None:
 
 
 async def finish(server: TorchmodeServer, uri: str, engine: HeldEngine) -> None:
-    task = server._pending.get(uri)
+    task = server.scheduler.pending.get(uri)
     engine.release.set()
     if task is not None:
         await asyncio.wait_for(task, 30)
@@ -105,11 +106,11 @@ async def test_a_document_replaced_while_its_check_runs_gets_nothing_stale(
     uri = (tmp_path / "train.py").as_uri()
     open_seed(server, uri)
     await wait_started(held)
-    current = server.open_texts[uri]
-    server.open_texts[uri] = OpenText(2, current.text + "\n# edited\n", current.path)
+    current = server.documents.texts[uri]
+    server.documents.texts[uri] = OpenText(2, current.text + "\n# edited\n", current.path)
     await finish(server, uri, held)
     assert published == []
-    assert uri not in server.analyses  # nor cached for the new version's code actions
+    assert uri not in server.documents.analyses  # nor cached for the new version's code actions
 
 
 async def test_a_superseded_analysis_is_never_published(
@@ -125,9 +126,10 @@ async def test_a_superseded_analysis_is_never_published(
         analysis = real_worker(uri, snapshot, settings)
         return replace(analysis, result=None, superseded=True)
 
-    monkeypatch.setattr(server, "_check_in_worker", superseded_worker)
+    # The check the scheduler was given (the server's ``_check_in_worker``).
+    monkeypatch.setattr(server.scheduler, "_check", superseded_worker)
     open_seed(server, uri)
-    await asyncio.wait_for(server._pending[uri], 30)
+    await asyncio.wait_for(server.scheduler.pending[uri], 30)
     assert published == []
 
 
@@ -137,7 +139,7 @@ async def test_a_result_for_other_settings_is_never_published(held: HeldEngine, 
     uri = (tmp_path / "train.py").as_uri()
     open_seed(server, uri)
     await wait_started(held)
-    settings = server.document_settings[uri]
-    server.document_settings[uri] = replace(settings, ignore=("TM203",))
+    settings = server.documents.settings[uri]
+    server.documents.settings[uri] = replace(settings, ignore=("TM203",))
     await finish(server, uri, held)
     assert published == []
