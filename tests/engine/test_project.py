@@ -592,3 +592,48 @@ def test_module_files_match_a_search_of_every_root_in_order(tmp_path: Path) -> N
     alone = Project([tmp_path / "a"])
     assert alone.module_file("only_src", tmp_path / "a" / "train.py") is None
     assert alone.module_file("only_src", tmp_path / "a" / "scripts" / "run.py") is not None
+
+
+def test_torch_through_a_star_import_is_still_torch(tmp_path: Path) -> None:
+    """``from helpers import *`` brings in the ``torch`` that helpers imported: its no_grad is
+    torch's no_grad (no TM201), and a bare no_grad call is still TM302."""
+    write(
+        tmp_path,
+        {
+            "helpers.py": "import torch\nfrom torch import nn\n",
+            "predict.py": """\
+                from helpers import *
+
+
+                class Net(nn.Module):
+                    def __init__(self):
+                        super().__init__()
+                        self.drop = nn.Dropout(0.5)
+
+                    def forward(self, x):
+                        return self.drop(x)
+
+
+                def predict(batches):
+                    model = Net()
+                    model.load_state_dict(torch.load("w.pt"))
+                    model.eval()
+                    with torch.no_grad():
+                        return [model(x) for x in batches]
+
+
+                def careless(batches):
+                    model = Net()
+                    model.load_state_dict(torch.load("w.pt"))
+                    model.eval()
+                    torch.no_grad()
+                    return [model(x) for x in batches]
+            """,
+        },
+    )
+    found = [(finding.code, finding.span.start.line) for finding in check(tmp_path, "predict.py")]
+    assert found == [("TM302", 25), ("TM201", 26)]  # careless() only: predict() is clean
+    # Alone (no project), helpers' names are unknown: their no_grad may be torch's, so predict()
+    # stays silent; careless() really runs with grad on (its bare call is unknown as TM302).
+    alone = check_document(Document((tmp_path / "predict.py").read_text(), str(tmp_path / "predict.py")))
+    assert [(finding.code, finding.span.start.line) for finding in alone.findings] == [("TM201", 26)]

@@ -38,8 +38,23 @@ WRAPPER_CONSTRUCTORS = frozenset(
         "torch.nn.parallel.DataParallel",
         "torch.nn.parallel.DistributedDataParallel",
         "torch.nn.parallel.distributed.DistributedDataParallel",
+        # peft's adapters wrap the model they are given; train()/eval() reach it.
+        "peft.get_peft_model",
+        "peft.PeftModel",
+        "peft.prepare_model_for_kbit_training",
+        "peft.mapping.get_peft_model",
     }
 )
+
+# Methods that hand back the objects they are given, prepared (``model, optimizer =
+# accelerator.prepare(model, optimizer)``; Lightning Fabric's ``setup``), by the qualified
+# name of the class they belong to.
+IDENTITY_METHODS = {
+    "accelerate.Accelerator": frozenset({"prepare", "prepare_model"}),
+    "lightning.Fabric": frozenset({"setup", "setup_module"}),
+    "lightning.fabric.Fabric": frozenset({"setup", "setup_module"}),
+    "lightning_fabric.Fabric": frozenset({"setup", "setup_module"}),
+}
 
 # Words in a parameter name that make a called parameter a model: ``model``, ``net``, ``student``.
 MODEL_NAME_WORDS = frozenset(

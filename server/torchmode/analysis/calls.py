@@ -81,6 +81,8 @@ class OtherFiles(Protocol):
         self, importer: Path, imports: ImportMap, local_name: str, depth: int = 0
     ) -> bool | None: ...
 
+    def star_aliases(self, importer: Path, imports: ImportMap, depth: int = 0) -> dict[str, str]: ...
+
 
 @dataclass(frozen=True)
 class ResolvedCall:

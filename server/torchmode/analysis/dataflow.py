@@ -104,6 +104,8 @@ class ModuleAnalyzer:
         # Other files, for calls and classes imported from them (None: this file alone).
         self.project = project
         self.path: Path | None = real_path(document.path) if project is not None else None
+        if imports.star_imports and project is not None and self.path is not None:
+            imports.add_star_aliases(project.star_aliases(self.path, imports))
         self._ran = False
         # What the previous version's analysis left (language server only, see ``reuse``):
         # its results for the nodes this tree shares with it. Dropped once this one has run.
@@ -183,6 +185,9 @@ class ModuleAnalyzer:
 
     def copied(self, value: ast.expr) -> str | None:
         return self.models.copied(value)
+
+    def identity_arguments(self, call: ast.Call) -> list[ast.expr] | None:
+        return self.models.identity_arguments(call)
 
     def defines_method(self, path: str, name: str) -> bool:
         """Is ``path`` an instance of a class of the project that defines method ``name``

@@ -182,6 +182,8 @@ class GradFacts:
         imports = self.analysis.imports
         if imports is None:
             return False
+        if imports.star_imports and _unresolved_grad_context(expr, imports):
+            return True  # ``torch`` from a ``from x import *`` this check could not follow
         if not isinstance(expr, ast.Call):
             qualified = imports.qualified_name(expr)
             if qualified is not None and api_names.grad_context_kind(qualified) is not None:
@@ -598,3 +600,13 @@ def verdict(computation: Computation, assumptions: Conditions) -> tuple[str, Gra
     if leaks:
         return ("leak", leaks[0])
     return None
+
+
+def _unresolved_grad_context(expr: ast.expr, imports: ImportMap) -> bool:
+    """``torch.no_grad()`` (or ``no_grad()``) whose root name no import of this file binds, in
+    a file with star imports: it may well be torch's. Only ever used to stay silent."""
+    target = expr.func if isinstance(expr, ast.Call) else expr
+    path = access_path(target)
+    if path is None or imports.qualify(path) is not None:
+        return False
+    return path.rsplit(".", 1)[-1] in ("no_grad", "inference_mode", "set_grad_enabled")

@@ -192,13 +192,24 @@ class ModelDiscovery:
                 if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
                     self._assignment(function, statement, paths, parameter_sources, kept)
                     original = self.copied(statement.value)
+                    targets: list[ast.expr] = (
+                        list(statement.targets) if isinstance(statement, ast.Assign) else [statement.target]
+                    )
                     if original is not None:
-                        targets = (
-                            statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-                        )
-                        for target in map(access_path, targets):
-                            if target is not None:
-                                copies[target] = original
+                        for copy in map(access_path, targets):
+                            if copy is not None:
+                                copies[copy] = original
+                    handed_back = (
+                        self.identity_arguments(statement.value)
+                        if isinstance(statement.value, ast.Call)
+                        else None
+                    )
+                    for target in targets if handed_back is not None else ():
+                        if isinstance(target, (ast.Tuple, ast.List)):
+                            for element, argument in zip(target.elts, handed_back or [], strict=False):
+                                element_path, argument_path = access_path(element), access_path(argument)
+                                if element_path is not None and argument_path is not None:
+                                    copies[element_path] = argument_path
             for call in self.table.own_calls(function):
                 self._call(function, call, paths)
         paths.update(self._called_in_training_steps())
@@ -211,6 +222,20 @@ class ModelDiscovery:
                     paths.add(copy)
                     changed = True
         return frozenset(paths - self.not_models)
+
+    def identity_arguments(self, call: ast.Call) -> list[ast.expr] | None:
+        """The arguments a call hands back as they were (``accelerator.prepare(model, opt)``),
+        in order; None for any other call."""
+        func = call.func
+        if not isinstance(func, ast.Attribute):
+            return None
+        receiver = access_path(func.value)
+        classes = self.calls.instances.get(receiver, set()) if receiver is not None else set()
+        for name in classes:
+            qualified = self.imports.qualify(name)
+            if qualified is not None and func.attr in api_names.IDENTITY_METHODS.get(qualified, ()):
+                return list(call.args)
+        return None
 
     def copied(self, value: ast.expr) -> str | None:
         """``copy.deepcopy(model)`` -> ``model``: a new module in the same mode."""

@@ -45,6 +45,13 @@ class ImportMap:
                         dotted = f"{module}.{alias.name}" if module else alias.name
                         self.relative[alias.asname or alias.name] = (node.level, dotted)
 
+    def add_star_aliases(self, aliases: dict[str, str]) -> None:
+        """Names a ``from x import *`` brings in that x itself imported (``torch`` through a
+        helpers module that imports it): aliases of this file too, unless it binds them itself."""
+        for name, target in aliases.items():
+            if name not in self.aliases and name not in self.relative and not name.startswith("_"):
+                self.aliases[name] = target
+
     def import_target(self, path: str) -> tuple[int, str] | None:
         """What an access path names through the imports: (relative level, dotted name).
 

@@ -371,6 +371,24 @@ class Project:
                 return None
             return self._analyzer_of(entry)
 
+    def star_aliases(self, importer: Path, imports: ImportMap, depth: int = 0) -> dict[str, str]:
+        """The import aliases the ``from x import *`` of a file bring in (through further star
+        imports too, bounded): ``torch`` when a helpers module does ``import torch``."""
+        found: dict[str, str] = {}
+        if depth > MAX_REEXPORT_HOPS:
+            return found
+        with self.lock:
+            for level, module in imports.star_imports:
+                file = self.module_file(module, importer, level)
+                entry = self._entry(file, dependent=importer) if file is not None else None
+                if entry is None or file is None:
+                    continue
+                for name, target in entry.imports.aliases.items():
+                    found.setdefault(name, target)
+                for name, target in self.star_aliases(file, entry.imports, depth + 1).items():
+                    found.setdefault(name, target)
+        return found
+
     def _analyzer_of(self, entry: _Entry) -> ModuleAnalyzer | None:
         """The entry's analyzer, built on first use from the parse and index it has. None while
         it is being built: building one file's analyzer may ask about another's, which may ask

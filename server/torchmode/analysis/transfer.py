@@ -88,6 +88,8 @@ class TransferContext(FileAnalyzer, Protocol):
 
     def copied(self, value: ast.expr) -> str | None: ...
 
+    def identity_arguments(self, call: ast.Call) -> list[ast.expr] | None: ...
+
     def defines_method(self, path: str, name: str) -> bool: ...
 
     @property
@@ -260,6 +262,16 @@ class NodeTransfer:
         names = set(stored_names(target))
         self.forget(names)
         path = access_path(target)
+        handed_back = self.analyzer.identity_arguments(value) if isinstance(value, ast.Call) else None
+        if handed_back is not None and isinstance(target, (ast.Tuple, ast.List)):
+            # ``model, optimizer = accelerator.prepare(model, optimizer)``: the same objects.
+            for element, argument in zip(target.elts, handed_back, strict=False):
+                element_path, argument_path = access_path(element), access_path(argument)
+                if element_path is None or argument_path is None:
+                    continue
+                if element_path != argument_path:
+                    self.set_path(element_path, self.value(self.canonical(argument_path)))
+            return
         if path is None:
             for name in names:
                 if name in self.modes or any(is_under(existing, name) for existing in self.modes):
