@@ -226,6 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = exit_request.code
         return code if isinstance(code, int) else (EXIT_CLEAN if code is None else EXIT_ERROR)
     command = next(command for command in COMMANDS if command.name == args.command)
+    # No argv: this is the process's own command line (the console script, ``python -m
+    # torchmode``), which ends when the command returns; a command may then skip tidying
+    # up what the operating system takes back (``gc_tuning.tuned(until_exit=True)``).
+    args.process_exits_after = argv is None
     try:
         return command.run(args, out, err)
     except UsageError as error:

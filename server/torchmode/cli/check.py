@@ -30,7 +30,7 @@ from torchmode.engine import RuleInfo
 
 def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Check (or fix, or diff) the files under ``args.paths``; the exit code."""
-    with gc_tuning.tuned():
+    with gc_tuning.tuned(until_exit=getattr(args, "process_exits_after", False)):
         return _run_check(args, out, err)
 
 

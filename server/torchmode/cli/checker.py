@@ -150,7 +150,8 @@ def _check_chunk(
     resolver = SettingsResolver(args, known_codes, problems)
     checker = Checker(problems, workspace_for(args))
     reports: list[FileReport] = []
-    with gc_tuning.tuned():  # a spawned worker does not inherit the parent's
+    # A spawned worker does not inherit the parent's tuning; a worker ends with the pool.
+    with gc_tuning.tuned(until_exit=True):
         for path in paths:
             report = read_and_check(path, checker, resolver, problems)
             if report is not None:
