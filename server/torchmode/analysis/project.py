@@ -24,7 +24,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import logging
+import os
 import threading
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -200,6 +202,13 @@ class Project:
         self._folders: dict[Path, dict[str, bool]] = {}
         self._search_roots: dict[tuple[Path | None, bool], _SearchRoots] = {}
         self._shared_files: dict[bool, dict[str, tuple[Path, Path] | None]] = {}
+        # Each folder's entries, listed once (``_may_exist``): a lookup in the shared roots
+        # asks every root of the CLI (one per checked folder, hundreds on a big tree) for the
+        # same names, and almost every answer is "not there".
+        self._listings: dict[Path, frozenset[str] | None] = {}
+        # Per ``library``: listed name (less ``.py``) -> positions of the shared roots with it,
+        # and the positions of the roots that could not be listed.
+        self._root_index: dict[bool, tuple[dict[str, list[int]], list[int]]] = {}
         for root in roots:
             self.add_root(root)
         # file -> the files whose analysis used it (their cached analyzers depend on it)
@@ -224,6 +233,8 @@ class Project:
         self._folders.clear()
         self._search_roots.clear()
         self._shared_files.clear()
+        self._listings.clear()
+        self._root_index.clear()
 
     def search_roots(self, importer: Path | None, library: bool = False) -> tuple[Path, ...]:
         """Where an absolute import from ``importer`` may be found, first match wins.
@@ -247,7 +258,7 @@ class Project:
         if folder is not None:
             found.append(folder)
             top = folder
-            while (top / "__init__.py").exists() and top.parent != top:
+            while self._is_package(top) and top.parent != top:
                 top = top.parent
             if top != folder:
                 found.append(top)
@@ -258,7 +269,7 @@ class Project:
                 found.append(root)
                 seen.add(root)
                 src = root / "src"
-                if src.is_dir():
+                if self._is_folder(root, "src"):
                     found.append(src)
                     seen.add(src)
         for path in self.library_paths if library else ():
@@ -326,13 +337,39 @@ class Project:
         if module in known:
             return known[module]
         found: tuple[Path, Path] | None = None
-        for root in self._roots_of(None, library).all:
+        roots = self._roots_of(None, library).all
+        top = module.partition(".")[0]
+        for position in self._roots_with(library, top):
+            root = roots[position]
             file = self._file_in(root, module)
             if file is not None:
                 found = (root, file)
                 break
         known[module] = found
         return found
+
+    def _roots_with(self, library: bool, top: str) -> list[int]:
+        """The positions of the shared roots where a module whose first part is ``top`` may be:
+        those with an entry ``top`` or ``top.py``, and those that cannot be listed, in order.
+        The others cannot have it, and with a root per checked folder they are most."""
+        index = self._root_index.get(library)
+        if index is None:
+            index = self._root_index[library] = ({}, [])
+            names, unlisted = index
+            for position, root in enumerate(self._roots_of(None, library).all):
+                entries = self._listing(root)
+                if entries is None:
+                    unlisted.append(position)
+                    continue
+                for entry in entries:
+                    positions = names.setdefault(entry[:-3] if entry.endswith(".py") else entry, [])
+                    if not positions or positions[-1] != position:  # ``x`` and ``x.py``: once
+                        positions.append(position)
+        names, unlisted = index
+        found = names.get(_name_key(top), [])
+        if not unlisted:
+            return found
+        return sorted({*found, *unlisted})
 
     def _file_in(self, base: Path, module: str) -> Path | None:
         """``_file_in`` asked once per run: the roots are the same for most importers, and
@@ -347,7 +384,7 @@ class Project:
         # ``a.b.c`` can only be a file under ``base/a``: one probe of that folder answers
         # every module under it that is not there.
         if not dot or self._is_folder(base, top):
-            found = _file_in(base, module)
+            found = self._find_file(base, module)
         known[module] = found
         return found
 
@@ -357,8 +394,57 @@ class Project:
             known = self._folders[base] = {}
         answer = known.get(name)
         if answer is None:
-            answer = known[name] = (base / name).is_dir()
+            answer = known[name] = self._may_exist(base, name) and (base / name).is_dir()
         return answer
+
+    def _is_package(self, folder: Path) -> bool:
+        return self._may_exist(folder, "__init__.py") and (folder / "__init__.py").exists()
+
+    def _find_file(self, base: Path, module: str) -> Path | None:
+        """``_file_in`` (the module-level one, which stats) with each probe first looked up in
+        its folder's listing: the same answers, without a ``stat`` for what is not there."""
+        parts = module.split(".") if module else []
+        folder = base
+        for part in parts[:-1]:
+            if not self._may_exist(folder, part):
+                return None
+            folder = folder / part
+        if parts:
+            name = parts[-1]
+            if self._may_exist(folder, name + ".py"):
+                candidate = folder / (name + ".py")
+                if candidate.is_file():
+                    return candidate
+            if not self._may_exist(folder, name):
+                return None
+            folder = folder / name
+        if self._may_exist(folder, "__init__.py"):
+            package = folder / "__init__.py"
+            if package.is_file():
+                return package
+        return None
+
+    def _may_exist(self, folder: Path, name: str) -> bool:
+        """False when ``folder`` has no entry ``name``: then no path through it exists. True
+        when it may (the caller checks the file system), also when the folder cannot be listed.
+
+        Names compare case- and normalization-blind, so that on a file system that ignores
+        case (or Unicode normalization) every name that a ``stat`` would find still passes.
+        """
+        entries = self._listing(folder)
+        return entries is None or _name_key(name) in entries
+
+    def _listing(self, folder: Path) -> frozenset[str] | None:
+        """The names in ``folder`` (``_name_key``), listed once; None if it cannot be listed."""
+        if folder not in self._listings:
+            try:
+                entries: frozenset[str] | None = frozenset(map(_name_key, os.listdir(folder)))
+            except (FileNotFoundError, NotADirectoryError):
+                entries = frozenset()  # nothing below a folder that is not there
+            except (OSError, ValueError):
+                entries = None  # unreadable: ask the file system about each name
+            self._listings[folder] = entries
+        return self._listings[folder]
 
     # -- analyzers ------------------------------------------------------------------------------
 
@@ -374,19 +460,31 @@ class Project:
     def star_aliases(self, importer: Path, imports: ImportMap, depth: int = 0) -> dict[str, str]:
         """The import aliases the ``from x import *`` of a file bring in (through further star
         imports too, bounded): ``torch`` when a helpers module does ``import torch``."""
+        with self.lock:
+            return self._star_aliases(importer, imports, depth, {})
+
+    def _star_aliases(
+        self, importer: Path, imports: ImportMap, depth: int, known: dict[tuple[Path, int], dict[str, str]]
+    ) -> dict[str, str]:
+        # ``known``: the answer for each (file, depth) met during one question. Packages whose
+        # modules star-import each other (fastai's) reach the same files along many paths; asked
+        # again each time, one question took tens of thousands of calls. Nothing the answer
+        # reads changes while it is computed, so a repeat is the same answer.
         found: dict[str, str] = {}
         if depth > MAX_REEXPORT_HOPS:
             return found
-        with self.lock:
-            for level, module in imports.star_imports:
-                file = self.module_file(module, importer, level)
-                entry = self._entry(file, dependent=importer) if file is not None else None
-                if entry is None or file is None:
-                    continue
-                for name, target in entry.imports.aliases.items():
-                    found.setdefault(name, target)
-                for name, target in self.star_aliases(file, entry.imports, depth + 1).items():
-                    found.setdefault(name, target)
+        for level, module in imports.star_imports:
+            file = self.module_file(module, importer, level)
+            entry = self._entry(file, dependent=importer) if file is not None else None
+            if entry is None or file is None:
+                continue
+            for name, target in entry.imports.aliases.items():
+                found.setdefault(name, target)
+            below = known.get((file, depth + 1))
+            if below is None:
+                below = known[(file, depth + 1)] = self._star_aliases(file, entry.imports, depth + 1, known)
+            for name, target in below.items():
+                found.setdefault(name, target)
         return found
 
     def _analyzer_of(self, entry: _Entry) -> ModuleAnalyzer | None:
@@ -717,6 +815,10 @@ def _summarize_file(document: Document, tree: ast.Module, digest: str) -> _Entry
     )
 
 
+def _name_key(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 def _file_in(base: Path, module: str) -> Path | None:
     """``base/a/b.py`` or ``base/a/b/__init__.py`` for module ``a.b`` (``base/__init__.py`` for "")."""
     folder = base.joinpath(*module.split(".")) if module else base
@@ -737,10 +839,14 @@ def _digest(text: str) -> str:
 def project_for_paths(paths: Iterable[Path], library_paths: Sequence[Path] = ()) -> Project:
     """The CLI's project: each checked path's own project root (pyproject.toml, setup.py or
     .git above it), else the path's folder; installed packages under ``library_paths``."""
-    roots: list[Path] = []
+    roots: dict[Path, None] = {}  # in order, each once
+    found: dict[Path, Path] = {}  # folder -> its root: files of one folder share it
     for path in paths:
         start = path if path.is_dir() else path.parent
-        roots.append(find_project_root(start) or start)
+        root = found.get(start)
+        if root is None:
+            root = found[start] = find_project_root(start) or start
+        roots[root] = None
     return Project(roots, library_paths=library_paths)
 
 
