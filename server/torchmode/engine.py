@@ -43,6 +43,7 @@ __all__ = [
     "ForwardCallState",
     "HoverText",
     "PlainText",
+    "Reader",
     "RuleInfo",
     "Settings",
     "Workspace",
@@ -62,6 +63,9 @@ DEFAULT_SETTINGS = Settings()
 _log = logging.getLogger(__name__)
 
 EditableT = TypeVar("EditableT", bound="Editable")
+
+# Reads another file of a workspace: its text, or None when it cannot be read as UTF-8.
+Reader = Callable[[Path], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -415,18 +419,34 @@ class Workspace:
         self.project = Project(roots, reader, library_paths)
 
     @classmethod
-    def for_paths(cls, paths: Iterable[Path], follow_installed: bool = True) -> Workspace:
+    def for_paths(
+        cls,
+        paths: Iterable[Path],
+        follow_installed: bool = True,
+        reader: Reader = read_disk,
+    ) -> Workspace:
         """The CLI's workspace: each checked path's project root (pyproject.toml, setup.py or
         .git above it, else its folder); with ``follow_installed``, this interpreter's
         site-packages too (the checked project's dependencies, when the CLI runs in its
-        environment)."""
+        environment). ``reader`` reads the other files (the CLI's cache records what it read)."""
         workspace = cls()
-        workspace.project = project_for_paths(paths, interpreter_library_paths() if follow_installed else ())
+        workspace.project = project_for_paths(
+            paths, interpreter_library_paths() if follow_installed else (), reader
+        )
         return workspace
 
     @property
     def roots(self) -> list[Path]:
         return self.project.roots
+
+    @property
+    def library_paths(self) -> list[Path]:
+        return self.project.library_paths
+
+    def files_read_by(self, path: Path) -> set[Path]:
+        """Every other file the last analysis of ``path`` used, directly or through others: what
+        its result depends on besides its own text."""
+        return self.project.files_read_by(path)
 
     def add_root(self, root: Path) -> None:
         self.project.add_root(root)

@@ -213,6 +213,8 @@ class Project:
             self.add_root(root)
         # file -> the files whose analysis used it (their cached analyzers depend on it)
         self._dependents: dict[Path, set[Path]] = {}
+        # and the other way: file -> the files its analysis used (``files_read_by``)
+        self._uses: dict[Path, set[Path]] = {}
         self.files_parsed = 0  # in all, for tests and statistics
         self._parsed_this_check = 0
         self._budget_logged = False
@@ -518,6 +520,7 @@ class Project:
         with self.lock:
             if dependent is not None and dependent != path:
                 self._dependents.setdefault(path, set()).add(dependent)
+                self._uses.setdefault(dependent, set()).add(path)
             if path in self._entries:
                 self._entries.move_to_end(path)
                 return self._entries[path]
@@ -643,6 +646,23 @@ class Project:
             if stale:
                 self.generation += 1
             return stale
+
+    def files_read_by(self, path: Path) -> set[Path]:
+        """Every other file the analysis of ``path`` used, directly or through the analyses of
+        the files it used (what a result computed for ``path`` depends on besides its text).
+        Files looked for and not readable are among them: their reading may change."""
+        path = path.resolve()
+        with self.lock:
+            found: set[Path] = set()
+            pending = list(self._uses.get(path, ()))
+            while pending:
+                current = pending.pop()
+                if current in found:
+                    continue
+                found.add(current)
+                pending.extend(self._uses.get(current, ()))
+            found.discard(path)
+            return found
 
     def release(self, path: Path) -> None:
         """Drop ``path``'s parse and analysis to save memory; its text did not change, so
@@ -836,7 +856,9 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
-def project_for_paths(paths: Iterable[Path], library_paths: Sequence[Path] = ()) -> Project:
+def project_for_paths(
+    paths: Iterable[Path], library_paths: Sequence[Path] = (), reader: Reader = read_disk
+) -> Project:
     """The CLI's project: each checked path's own project root (pyproject.toml, setup.py or
     .git above it), else the path's folder; installed packages under ``library_paths``."""
     roots: dict[Path, None] = {}  # in order, each once
@@ -847,7 +869,7 @@ def project_for_paths(paths: Iterable[Path], library_paths: Sequence[Path] = ())
         if root is None:
             root = found[start] = find_project_root(start) or start
         roots[root] = None
-    return Project(roots, library_paths=library_paths)
+    return Project(roots, reader, library_paths)
 
 
 def interpreter_library_paths() -> list[Path]:
