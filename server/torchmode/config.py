@@ -22,6 +22,8 @@ Keys (all optional)::
     extend-eval-loader-names = ["holdout"]
     train-names = ["fit"]           # words that make a function a training driver, never an evaluation
     locale = "zh-cn"                # en | zh-cn: language of messages
+    cache-dir = ".torchmode_cache"  # where `torchmode check` keeps results, relative to this file
+                                    # (command line only; the table of the current folder counts)
 
 Layers
 ------
@@ -105,7 +107,9 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("extend-train-names", "extendTrainNames"),
     ("locale", "locale"),
 )
-_TOML_KEYS = tuple(toml for toml, _ in KEYS)
+# Keys only a pyproject.toml has (the command line reads them; an editor has no such setting).
+FILE_ONLY_KEYS = ("cache-dir",)
+_TOML_KEYS = (*(toml for toml, _ in KEYS), *FILE_ONLY_KEYS)
 
 LOCALES = ("en", "zh-cn")
 SEVERITY_NAMES = tuple(severity.value for severity in Severity)
@@ -146,6 +150,9 @@ class ConfigLayer:
     train_names: tuple[str, ...] | None = None
     extend_train_names: tuple[str, ...] = ()
     locale: str | None = None
+    # Not a setting of the analysis: where the command line's cache is (a path as written,
+    # relative to the pyproject.toml's folder).
+    cache_dir: str | None = None
 
 
 # --- parsing one layer ----------------------------------------------------------------------
@@ -312,6 +319,8 @@ def parse_layer(
     """
     parser = _LayerParser(style, source, known_codes, locate)
     names = {parser.key_name(toml_key): toml_key for toml_key, _ in KEYS}
+    if style == "toml":
+        names.update((key, key) for key in FILE_ONLY_KEYS)
     values: dict[str, object] = {}
     for key, value in raw.items():
         toml_key = names.get(key)
@@ -365,6 +374,12 @@ def parse_layer(
             if locale is None:
                 parser.problem(key, f"expected one of {', '.join(LOCALES)}, got {_describe(value)}")
             layer = replace(layer, locale=locale)
+    if (item := given("cache-dir")) is not None:
+        key, value = item
+        if isinstance(value, str) and value.strip():
+            layer = replace(layer, cache_dir=value.strip())
+        else:
+            parser.problem(key, f'expected a folder like ".torchmode_cache", got {_describe(value)}')
     return layer, parser.problems
 
 

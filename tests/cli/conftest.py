@@ -28,6 +28,13 @@ def in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture(autouse=True)
+def no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI tests replace the engine (``fake_engine``) and compare runs: results a test
+    kept in the cache must not answer another run. The cache's own tests turn it back on."""
+    monkeypatch.setenv("TORCHMODE_NO_CACHE", "1")
+
+
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
     """``main(argv)`` in this process; fast, and the engine can be replaced."""

@@ -96,6 +96,19 @@ def _add_check_options(parser: argparse.ArgumentParser, fix_default: bool = Fals
         help="analyse each file alone: do not follow calls into the other project files it imports",
     )
     parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="check every file again: neither read nor write the cache of results "
+        "(also TORCHMODE_NO_CACHE=1)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="keep the cache of results in DIR (default: the cache-dir setting, else "
+        ".torchmode_cache beside the pyproject.toml of the current folder, else in it; "
+        "also TORCHMODE_CACHE_DIR)",
+    )
+    parser.add_argument(
         "--show-settings",
         action="store_true",
         help="print the effective settings of the first file and the pyproject.toml they come from; exit",

@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import TextIO
 
 from torchmode import engine, gc_tuning
+from torchmode.cli.cache import CacheSpec, cache_enabled, cache_folder, context_key
 from torchmode.cli.checker import (
     Checker,
     FileReport,
     check_in_processes,
     jobs_for,
+    open_cache,
     read_and_check,
-    workspace_for,
 )
 from torchmode.cli.common import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Problems
 from torchmode.cli.discovery import Discovery, ExcludeGlob
@@ -49,16 +50,18 @@ def _run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         problems.warning("No Python files found under the given path(s)")
 
     fixing = args.fix or args.diff
+    # --fix and --diff apply fixes pass after pass on new texts: never from the cache.
+    cache_spec = None if fixing else _cache_spec(args, resolver)
     jobs = jobs_for(args.jobs, len(paths))
     if jobs > 1 and not fixing:
-        parallel_reports = check_in_processes(args, known_codes, paths, jobs, problems)
+        parallel_reports = check_in_processes(args, known_codes, paths, jobs, problems, cache_spec)
         return _print_findings(parallel_reports, args, out, problems, rules)
 
-    project = workspace_for(args)
+    project, cache = open_cache(args, cache_spec, problems)
     checker = Checker(problems, project)
     reports: list[FileReport] = []
     for path in paths:
-        report = read_and_check(path, checker, resolver, problems, fixing, args.unsafe_fixes)
+        report = read_and_check(path, checker, resolver, problems, fixing, args.unsafe_fixes, cache)
         if report is None:
             continue
         source = report.source
@@ -77,6 +80,15 @@ def _run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.diff:
         return print_diff(reports, out, err, problems, quiet=args.quiet)
     return _print_findings(reports, args, out, problems, rules)
+
+
+def _cache_spec(args: argparse.Namespace, resolver: SettingsResolver) -> CacheSpec | None:
+    """The run's cache (see ``cli.cache``), or None with ``--no-cache``."""
+    if not cache_enabled(args.no_cache, os.environ):
+        return None
+    current = Path.cwd()
+    folder = cache_folder(args.cache_dir, os.environ, resolver.cache_setting(current), current)
+    return CacheSpec(folder, context_key())
 
 
 def _print_findings(

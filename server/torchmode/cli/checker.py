@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from torchmode import engine, gc_tuning
+from torchmode.cli.cache import CacheSpec, DigestReader, ResultCache
 from torchmode.cli.common import Problems, display_path
 from torchmode.cli.settings import SettingsResolver
 from torchmode.cli.sources import Source, read_source
@@ -122,12 +123,24 @@ class Checker:
         return report
 
 
-def workspace_for(args: argparse.Namespace) -> Workspace | None:
+def workspace_for(args: argparse.Namespace, reader: engine.Reader = engine.read_disk) -> Workspace | None:
     """The checked files' projects, whose other files calls are followed into; None with
-    ``--no-follow-imports``."""
+    ``--no-follow-imports``. ``reader`` reads those other files."""
     if args.no_follow_imports:
         return None
-    return Workspace.for_paths(Path(path) for path in args.paths or ["."])
+    return Workspace.for_paths((Path(path) for path in args.paths or ["."]), reader=reader)
+
+
+def open_cache(
+    args: argparse.Namespace, spec: CacheSpec | None, problems: Problems
+) -> tuple[Workspace | None, ResultCache | None]:
+    """This process's workspace, and the cache on it when the run uses one: the workspace then
+    reads other files through the cache's reader, which keeps the digest of each text."""
+    if spec is None:
+        return workspace_for(args), None
+    reader = DigestReader(engine.read_disk)
+    workspace = workspace_for(args, reader)
+    return workspace, spec.open(workspace, reader, problems.warning)
 
 
 # Below this many files per process, starting processes costs more than it saves.
@@ -143,17 +156,19 @@ def jobs_for(requested: int | None, files: int) -> int:
 
 
 def _check_chunk(
-    args: argparse.Namespace, known_codes: Sequence[str], paths: list[Path]
+    args: argparse.Namespace, known_codes: Sequence[str], paths: list[Path], cache_spec: CacheSpec | None
 ) -> tuple[list[FileReport], list[tuple[str, str]]]:
-    """A worker process: check some files with its own project; problems are returned, not printed."""
+    """A worker process: check some files with its own project (and its own view of the cache,
+    looked up file by file as in one process); problems are returned, not printed."""
     problems = Problems(io.StringIO())
     resolver = SettingsResolver(args, known_codes, problems)
-    checker = Checker(problems, workspace_for(args))
+    workspace, cache = open_cache(args, cache_spec, problems)
+    checker = Checker(problems, workspace)
     reports: list[FileReport] = []
     # A spawned worker does not inherit the parent's tuning; a worker ends with the pool.
     with gc_tuning.tuned(until_exit=True):
         for path in paths:
-            report = read_and_check(path, checker, resolver, problems)
+            report = read_and_check(path, checker, resolver, problems, cache=cache)
             if report is not None:
                 reports.append(report)
     return reports, problems.messages
@@ -166,8 +181,10 @@ def read_and_check(
     problems: Problems,
     fixing: bool = False,
     unsafe: bool = False,
+    cache: ResultCache | None = None,
 ) -> FileReport | None:
-    """One file: read, its settings, checked (or fixed); None if it could not be."""
+    """One file: read, its settings, checked (or fixed); None if it could not be. With a
+    ``cache``, findings of an unchanged file come from it, and new ones are kept in it."""
     source = read_source(path)
     if isinstance(source, str):
         problems.error(f"{display_path(path)}: {source}")
@@ -175,12 +192,25 @@ def read_and_check(
     settings = resolver.resolve(path).settings
     if fixing:
         return checker.fix(source, settings, unsafe)
+    if cache is not None:
+        findings = cache.lookup(path, source.text, settings)
+        if findings is not None:
+            return FileReport(source, findings)
     result = checker.check(source, settings)
-    return None if result is None else FileReport(source, result.findings)
+    if result is None:
+        return None
+    if cache is not None:
+        cache.store(path, source.text, settings, result.findings, checker.workspace)
+    return FileReport(source, result.findings)
 
 
 def check_in_processes(
-    args: argparse.Namespace, known_codes: Sequence[str], paths: list[Path], jobs: int, problems: Problems
+    args: argparse.Namespace,
+    known_codes: Sequence[str],
+    paths: list[Path],
+    jobs: int,
+    problems: Problems,
+    cache_spec: CacheSpec | None = None,
 ) -> list[FileReport]:
     """``--jobs N``: the files in contiguous chunks (a package's files share one worker's cache
     of imported files), results and problems in the order of the files."""
@@ -194,8 +224,9 @@ def check_in_processes(
     reports: list[FileReport] = []
     seen: set[tuple[str, str]] = set()
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(method)) as pool:
+        count = len(chunks)
         for chunk_reports, messages in pool.map(
-            _check_chunk, [args] * len(chunks), [known_codes] * len(chunks), chunks
+            _check_chunk, [args] * count, [known_codes] * count, chunks, [cache_spec] * count
         ):
             reports.extend(chunk_reports)
             for level, message in messages:

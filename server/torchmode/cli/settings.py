@@ -59,6 +59,7 @@ class SettingsResolver:
         )
         self.isolated = args.isolated
         self.fixed_config: ResolvedConfig | None = None
+        self._explicit_layer: tuple[Path, ConfigLayer] | None = None
         self._reported: set[str] = set()
         if args.config is not None:
             self.fixed_config = self._explicit(Path(args.config))
@@ -67,11 +68,27 @@ class SettingsResolver:
         """``--config FILE``: one pyproject.toml for every file, wherever they are."""
         if not path.is_file():
             raise UsageError(f"--config {path}: no such file")
-        loaded = self.loader.config_file(Path(os.path.abspath(path)))
+        absolute = Path(os.path.abspath(path))
+        loaded = self.loader.config_file(absolute)
         if not loaded.owned:
             raise UsageError(f"--config {path}: the file has no [tool.torchmode] table")
         self._report(loaded.problems)
+        self._explicit_layer = (absolute, loaded.layer)
         return self.loader.resolve(None, (loaded.layer, self.command_line))
+
+    def cache_setting(self, folder: Path) -> tuple[str | None, Path] | None:
+        """The ``cache-dir`` of the configuration in effect in ``folder`` (the current one), and
+        the pyproject.toml it is written in; None without one (``--isolated``, none found).
+        Its problems are reported when a checked file uses that configuration."""
+        if self._explicit_layer is not None:
+            path, layer = self._explicit_layer
+            return layer.cache_dir, path
+        if self.isolated:
+            return None
+        found, loaded = self.loader.find(folder)
+        if found is None:
+            return None
+        return loaded.layer.cache_dir, found
 
     def resolve(self, path: Path) -> ResolvedConfig:
         if self.fixed_config is not None:
