@@ -863,11 +863,12 @@ def project_for_paths(
     .git above it), else the path's folder; installed packages under ``library_paths``."""
     roots: dict[Path, None] = {}  # in order, each once
     found: dict[Path, Path] = {}  # folder -> its root: files of one folder share it
+    markers: dict[Path, Path | None] = {}  # folder -> find_project_root of it, for its subfolders
     for path in paths:
         start = path if path.is_dir() else path.parent
         root = found.get(start)
         if root is None:
-            root = found[start] = find_project_root(start) or start
+            root = found[start] = find_project_root(start, markers) or start
         roots[root] = None
     return Project(roots, reader, library_paths)
 
@@ -885,12 +886,23 @@ def interpreter_library_paths() -> list[Path]:
     return found
 
 
-def find_project_root(start: Path) -> Path | None:
+def find_project_root(start: Path, known: dict[Path, Path | None] | None = None) -> Path | None:
+    """The first folder at or above ``start`` with a pyproject.toml, setup.py, setup.cfg or .git.
+    ``known``: answers for folders already asked about (the folders of a tree share parents)."""
     current = start.resolve()
+    walked: list[Path] = []
+    found: Path | None = None
     for folder in (current, *current.parents):
+        if known is not None and folder in known:
+            found = known[folder]
+            break
+        walked.append(folder)
         if any((folder / marker).exists() for marker in ("pyproject.toml", "setup.py", "setup.cfg", ".git")):
-            return folder
-    return None
+            found = folder
+            break
+    if known is not None:
+        known.update((folder, found) for folder in walked)
+    return found
 
 
 def analyze(document: Document, project: Project | None = None) -> FileAnalysis | None:

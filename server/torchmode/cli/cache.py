@@ -225,6 +225,7 @@ class ResultCache:
         self._warn = warn
         self._read_warned = False
         self._writable: bool | None = None  # None: not tried yet
+        self._by_name: dict[str, str | None] = {}
         self.hits = 0
         self.misses = 0
         self.stored = 0
@@ -254,7 +255,7 @@ class ResultCache:
             if entry["path"] != str(path) or entry["settings"] != repr(settings):
                 raise ValueError("the entry is for another file or settings")
             valid = entry["text"] == text_digest(text) and all(
-                self.reader.digest(Path(_string(other))) == digest for other, digest in entry["reads"]
+                self._digest_of(other) == digest for other, digest in entry["reads"]
             )
             findings = tuple(finding_from_json(item) for item in entry["findings"]) if valid else None
         except (ValueError, KeyError, TypeError) as error:
@@ -265,6 +266,14 @@ class ResultCache:
             return None
         self.hits += 1
         return findings
+
+    def _digest_of(self, name: object) -> str | None:
+        """The current digest of the file an entry names; by name, as entries write it (most
+        files are named by many entries: no ``Path`` made for each)."""
+        name = _string(name)
+        if name not in self._by_name:
+            self._by_name[name] = self.reader.digest(Path(name))
+        return self._by_name[name]
 
     def _unreadable(self, entry: Path, why: str) -> None:
         self.misses += 1
