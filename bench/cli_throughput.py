@@ -15,7 +15,8 @@ minutes apart on the same machine state:
 * ``libcst``: ``libcst.parse_module`` alone over the same texts, in a worker
   process of a private venv (``~/.cache/torchmode-bench/libcst``, libcst
   pinned, same Python version), timed round by round beside torchmode;
-  ``ast.parse`` in the same worker for reference.
+* ``ast``: CPython's ``ast.parse`` alone over the same texts, in the same worker
+  (in a worker of this interpreter with ``--no-libcst``): the parse floor.
 
 Peers run end to end, single process, on the same files (the whole corpus with
 ``--peer-sample 1``; by default every 5th corpus file, about a fifth of the
@@ -26,12 +27,18 @@ as a pylint plugin on Python 3.9 with pylint 2.12 (``pylint -j 1 --disable=all
 --enable=<dslinter's messages>``), each in its own venv.
 
 Every torchmode run is single process: ``--jobs 1`` when the CLI has the option
-(its default is one process per core). Then, on the whole corpus, the CLI is
-also timed with ``--jobs 2`` (the speed-up is ``cli`` / ``cli --jobs 2``) and,
-if it has ``--no-follow-imports``, without following imports into other project
-files (what the cross-file analysis costs).
+(its default is one process per core), and without the cache of results
+(``--no-cache``, when the CLI has one): these figures are the analysis. Then, on
+the whole corpus, the CLI is also timed with ``--jobs N`` on the N usable cores
+(N >= 2; the speed-up is ``cli`` / ``cli --jobs N``), if it has
+``--no-follow-imports`` without following imports into other project files
+(what the cross-file analysis costs), and with its cache (``--cache-dir``, a new
+folder each round): ``cli cold cache`` fills it, ``cli warm cache`` runs again
+over the unchanged files.
 
-Targets (issue 8): cli / libcst <= 1.3 in the same run; torchmode faster than each peer.
+Targets: issue 8, cli / libcst <= 1.3 in the same run and torchmode faster than
+each peer; issue 16, cli / ast <= 4, ``--jobs N`` speed-up >= 0.8 N, warm cache /
+cold cache <= 0.10.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Sequence
@@ -71,16 +79,23 @@ TORCHFIX = ("torchfix==0.7.0",)
 DSLINTER = ("dslinter==2.0.9", "pylint==2.12.2", "astroid==2.9.3")
 CLI_OPTIONS = ("--isolated", "--exit-zero", "--no-respect-gitignore", "-q")
 TARGET_RATIO = 1.3
+TARGET_AST_RATIO = 4.0
+TARGET_JOBS_EFFICIENCY = 0.8  # --jobs N speed-up >= 0.8 N
+TARGET_WARM_CACHE = 0.10  # a run over an unchanged tree, as a share of the first
 
-# Loads the texts once, then times one pass over all of them per line on stdin.
+# Loads the texts once, then times one pass over all of them per line on stdin; libcst is
+# imported only when the worker runs in its venv ("--no-libcst" runs it in this interpreter).
 LIBCST_WORKER = textwrap.dedent(
     """
     import ast, json, sys, time
     from importlib.metadata import version
-    import libcst
 
+    try:
+        import libcst
+    except ImportError:
+        libcst = None
     texts = [open(path, encoding="utf-8", errors="replace").read() for path in sys.argv[1:]]
-    print(json.dumps({"version": version("libcst")}), flush=True)
+    print(json.dumps({"version": version("libcst") if libcst else None}), flush=True)
     for command in sys.stdin:
         parse = libcst.parse_module if command.strip() == "libcst" else ast.parse
         failures = 0
@@ -115,7 +130,7 @@ class LibcstWorker:
             stdout=subprocess.PIPE,
             text=True,
         )
-        self.version = str(self._reply()["version"])
+        self.version = self._reply()["version"]
 
     def _reply(self) -> dict[str, Any]:
         assert self.process.stdout is not None
@@ -163,12 +178,19 @@ def timed_run(command: Sequence[str], ok: Callable[[int], bool], env: dict[str, 
 
 
 # ("--jobs", "1") once main() has seen the CLI has the option: every run is single process
-# unless it says otherwise.
+# unless it says otherwise. ("--no-cache",) likewise: every run analyses, unless it is about
+# the cache (it gives ``--cache-dir``).
 SINGLE_PROCESS: list[str] = []
+NO_CACHE: list[str] = []
 
 
 def torchmode_command(files: Sequence[Path], *extra: str) -> list[str]:
-    options = [*CLI_OPTIONS, *(SINGLE_PROCESS if "--jobs" not in extra else []), *extra]
+    options = [
+        *CLI_OPTIONS,
+        *(SINGLE_PROCESS if "--jobs" not in extra else []),
+        *(NO_CACHE if "--cache-dir" not in extra else []),
+        *extra,
+    ]
     return [sys.executable, "-m", "torchmode", "check", *options, *map(str, files)]
 
 
@@ -186,7 +208,8 @@ def cli_options() -> set[str]:
         check=False,
         env=server_environment(),
     )
-    return {option for option in ("--jobs", "--no-follow-imports") if option in completed.stdout}
+    wanted = ("--jobs", "--no-follow-imports", "--no-cache")
+    return {option for option in wanted if option in completed.stdout}
 
 
 class Peer:
@@ -278,7 +301,7 @@ def cli_in_process(files: Sequence[Path]) -> Timed:
 
     start, cpu = time.perf_counter(), time.process_time()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        code = cli_main(["check", *CLI_OPTIONS, *SINGLE_PROCESS, *map(str, files)])
+        code = cli_main(["check", *CLI_OPTIONS, *SINGLE_PROCESS, *NO_CACHE, *map(str, files)])
     timed = Timed(time.perf_counter() - start, time.process_time() - cpu)
     if not torchmode_ok(code):
         raise RuntimeError(f"torchmode check (in-process) exited {code}")
@@ -315,7 +338,12 @@ def main() -> int:
     parser.add_argument("--peer-sample", type=int, default=5, help="peers run on every Nth file (1: all)")
     parser.add_argument("--no-peers", action="store_true", help="skip TorchFix and dslinter")
     parser.add_argument(
-        "--no-libcst", action="store_true", help="skip the libcst worker (no registry needed)"
+        "--no-libcst",
+        action="store_true",
+        help="no libcst (no registry needed): ast.parse is timed in this interpreter",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=0, help="N of the --jobs N figure (default: the usable cores, at least 2)"
     )
     parser.add_argument("--json", help="write the figures to this JSON file")
     options = parser.parse_args()
@@ -329,14 +357,20 @@ def main() -> int:
         f"{len(files)} files, {lines} lines; peers on {len(peer_files)} files, {peer_lines} lines", flush=True
     )
 
-    worker = None if options.no_libcst else LibcstWorker(ensure_venv("libcst", base_python(), LIBCST), files)
+    python = Path(sys.executable) if options.no_libcst else ensure_venv("libcst", base_python(), LIBCST)
+    worker = LibcstWorker(python, files)
     peers, versions = ([], {}) if options.no_peers else install_peers()
-    if worker is not None:
-        versions["libcst"] = worker.version
+    if worker.version is not None:
+        versions["libcst"] = str(worker.version)
     options_found = cli_options()
     jobs = "--jobs" in options_found
     if jobs:
         SINGLE_PROCESS[:] = ["--jobs", "1"]
+    cache = "--no-cache" in options_found
+    if cache:
+        NO_CACHE[:] = ["--no-cache"]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    jobs_n = options.jobs or max(2, min(cores, 8))
     env = server_environment()
 
     # Warm-up, untimed: imports and first-touch allocations in this process, the page
@@ -348,33 +382,42 @@ def main() -> int:
     samples = Samples()
     findings = 0
     parse_failures = 0
+    jobs_name = f"cli --jobs {jobs_n}"
     for round_index in range(options.rounds):
         timed, findings = engine_pass(texts)
         samples.add("engine", timed)
         samples.add("cli in-process", cli_in_process(files))
         samples.add("cli", timed_run(torchmode_command(files), torchmode_ok, env))
-        if worker is not None:
+        samples.add("ast", worker.time("ast")[0])
+        for name in ("engine", "cli in-process", "cli"):
+            samples.ratio(f"{name} / ast", name, "ast")
+        if worker.version is not None:
             timed, parse_failures = worker.time("libcst")
             samples.add("libcst", timed)
-            samples.add("ast", worker.time("ast")[0])
             for name in ("engine", "cli in-process", "cli"):
                 samples.ratio(f"{name} / libcst", name, "libcst")
         if "--no-follow-imports" in options_found:
             command = torchmode_command(files, "--no-follow-imports")
             samples.add("cli --no-follow-imports", timed_run(command, torchmode_ok, env))
-            if worker is not None:
+            if worker.version is not None:
                 samples.ratio("cli --no-follow-imports / libcst", "cli --no-follow-imports", "libcst")
         if jobs:
-            samples.add("cli --jobs 2", timed_run(torchmode_command(files, "--jobs", "2"), torchmode_ok, env))
-            samples.ratio("--jobs 2 speed-up", "cli", "cli --jobs 2", cpu=False)
+            command = torchmode_command(files, "--jobs", str(jobs_n))
+            samples.add(jobs_name, timed_run(command, torchmode_ok, env))
+            samples.ratio(f"--jobs {jobs_n} speed-up", "cli", jobs_name, cpu=False)
+        if cache:
+            with tempfile.TemporaryDirectory(prefix="torchmode-bench-cache-") as folder:
+                command = torchmode_command(files, "--cache-dir", folder)
+                samples.add("cli cold cache", timed_run(command, torchmode_ok, env))
+                samples.add("cli warm cache", timed_run(command, torchmode_ok, env))
+            samples.ratio("warm cache / cold cache", "cli warm cache", "cli cold cache")
         if peers:
             samples.add("cli (peer files)", timed_run(torchmode_command(peer_files), torchmode_ok, env))
             for peer in peers:
                 samples.add(peer.name, timed_run(peer.command(peer_files), peer.ok))
                 samples.ratio(f"{peer.name} / torchmode", peer.name, "cli (peer files)")
         print(f"  round {round_index + 1}: {samples.last_round()}", flush=True)
-    if worker is not None:
-        worker.close()
+    worker.close()
 
     peer_names = [peer.name for peer in peers]
     figures: dict[str, Any] = {
@@ -388,12 +431,18 @@ def main() -> int:
         "libcst_parse_failures": parse_failures,
         "versions": versions,
         "jobs_option": jobs,
+        "jobs_n": jobs_n,
+        "cores": cores,
+        "cache_option": cache,
         "cli_options": sorted(options_found),
         "peers": peer_names,
         "wall": {name: spread_dict(values) for name, values in samples.wall.items()},
         "cpu": {name: spread_dict(values) for name, values in samples.cpu.items()},
         "ratios": {name: spread_dict(values) for name, values in samples.ratios.items()},
         "target_ratio": TARGET_RATIO,
+        "target_ast_ratio": TARGET_AST_RATIO,
+        "target_jobs_efficiency": TARGET_JOBS_EFFICIENCY,
+        "target_warm_cache": TARGET_WARM_CACHE,
     }
     write_json(options.json, figures)
     for name, values in samples.wall.items():

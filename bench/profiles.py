@@ -304,7 +304,10 @@ def profile_cli(files: list[Path], out: Path) -> str:
     from cli_throughput import CLI_OPTIONS, cli_options
 
     chosen = files[::2]
-    single = ["--jobs", "1"] if "--jobs" in cli_options() else []
+    options = cli_options()
+    single = ["--jobs", "1"] if "--jobs" in options else []
+    if "--no-cache" in options:
+        single.append("--no-cache")  # the analysis, not a read of the last run's results
     record_command(
         [sys.executable, "-m", "torchmode", "check", *CLI_OPTIONS, *single, *map(str, chosen)], out
     )

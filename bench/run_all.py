@@ -30,7 +30,8 @@ from benchlib import BENCH, ROOT, Spread, machine_info, server_environment, spre
 
 RESULTS = BENCH / "results.md"
 # Two processes on two cores: "scales" read as at least this speed-up (the files are independent;
-# what is lost is start-up and each process building its own cross-file cache).
+# what is lost is start-up and each process building its own cross-file cache). Figures written
+# before issue 16 (no "jobs_n") are held to it; issue 16 asks 0.8 N on N cores.
 JOBS_2_SPEED_UP = 1.4
 
 
@@ -89,6 +90,15 @@ def summary_rows(results: dict[str, dict[str, Any] | None]) -> tuple[list[list[s
     cli = results.get("cli")
     if cli is not None:
         ratios = cli["ratios"]
+        if "cli / ast" in ratios:
+            ratio = spread_from(ratios["cli / ast"])
+            add(
+                "cli",
+                f"1. CLI: `torchmode check` / `ast.parse`, {cli['lines']:,} lines",
+                f"{ratio.format('x')} (engine alone {spread_from(ratios['engine / ast']).format('x')})",
+                f"<= {cli['target_ast_ratio']}x",
+                ratio.median <= cli["target_ast_ratio"],
+            )
         if "cli / libcst" in ratios:
             ratio = spread_from(ratios["cli / libcst"])
             engine = spread_from(ratios["engine / libcst"])
@@ -114,17 +124,30 @@ def summary_rows(results: dict[str, dict[str, Any] | None]) -> tuple[list[list[s
             rows.append(
                 ["1. CLI with `--no-follow-imports` / `libcst.parse_module`", ratio.format("x"), "-", "-"]
             )
-        if "--jobs 2 speed-up" in ratios:
-            speed_up = spread_from(ratios["--jobs 2 speed-up"])
+        jobs_n = cli.get("jobs_n", 2)
+        if f"--jobs {jobs_n} speed-up" in ratios:
+            speed_up = spread_from(ratios[f"--jobs {jobs_n} speed-up"])
+            wanted = jobs_n * cli["target_jobs_efficiency"] if "jobs_n" in cli else JOBS_2_SPEED_UP
+            cores = f" ({cli['cores']} usable cores)" if cli.get("cores", jobs_n) < jobs_n else ""
             add(
                 "cli",
-                f"1. CLI: `--jobs 2` speed-up over `--jobs 1`, {cli['lines']:,} lines",
+                f"1. CLI: `--jobs {jobs_n}` speed-up over `--jobs 1`, {cli['lines']:,} lines{cores}",
                 speed_up.format("x"),
-                f">= {JOBS_2_SPEED_UP}x (scales)",
-                speed_up.median >= JOBS_2_SPEED_UP,
+                f">= {wanted:.1f}x",
+                speed_up.median >= wanted,
             )
         elif not cli["jobs_option"]:
             rows.append(["1. CLI: `--jobs N` scaling", "no `--jobs` option yet", "scales", "not measured"])
+        if "warm cache / cold cache" in ratios:
+            share = spread_from(ratios["warm cache / cold cache"])
+            add(
+                "cli",
+                f"1. CLI cache: a second `torchmode check` over the unchanged files / the first, "
+                f"{cli['lines']:,} lines",
+                f"{share.median:.1%} ({share.low:.1%}-{share.high:.1%})",
+                f"<= {cli['target_warm_cache']:.0%}",
+                share.median <= cli["target_warm_cache"],
+            )
     latency = results.get("latency")
     if latency is not None:
         for row in latency["sizes"]:
@@ -228,9 +251,10 @@ def render_cli(cli: dict[str, Any]) -> list[str]:
         "`torchmode.cli.main(['check', ...])` in one process (discovery, configuration, the project "
         "that follows imports into other corpus files, formatting); `cli` = `python -m torchmode check "
         "--isolated --exit-zero -q --jobs 1 FILES` end to end (`--jobs 1` when the CLI has the option); "
-        "`cli --no-follow-imports` = the same, analysing each file alone; `cli --jobs 2` = two "
+        "`cli --no-follow-imports` = the same, analysing each file alone; `cli --jobs N` = N "
         "processes; `libcst`/`ast` = `libcst.parse_module`/`ast.parse` alone over the same texts in a "
-        "worker process.",
+        "worker process. Every `cli` run is `--no-cache` but `cli cold cache` (a new, empty cache "
+        "folder) and `cli warm cache` (the same command again over the unchanged files).",
         "",
     ]
     if not cli["jobs_option"]:
