@@ -507,6 +507,12 @@ class ModuleAnalyzer:
             return cached[1]
         condition = self._previous.condition_of(test, truth) if self._previous is not None else None
         if condition is None:
+            # Both ways of a branch are asked for: the other way's condition, negated, is this
+            # one (its key is an ``ast.dump`` of the test, the costly part).
+            opposite = self.reuse.conditions.get((id(test), not truth))
+            if opposite is not None and opposite[0] is test:
+                condition = opposite[1].negated()
+        if condition is None:
             condition = condition_of(test, truth, self.document.source_of(test))
         self.reuse.conditions[key] = (test, condition)
         return condition

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Iterator
 
-from torchmode.analysis.walk import all_statements
+from torchmode.analysis.walk import all_statements, child_nodes
 
 
 class ImportMap:
@@ -157,5 +157,5 @@ def local_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[s
                 names.add((alias.asname or alias.name).split(".")[0])
         elif isinstance(node, ast.ExceptHandler) and node.name:
             names.add(node.name)
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(child_nodes(node))
     return frozenset(names - declared_global)

@@ -45,6 +45,7 @@ from torchmode.analysis.lattice import (
     make_state,
 )
 from torchmode.analysis.names import ImportMap, access_path, is_under, root_of, stored_names
+from torchmode.analysis.walk import child_nodes
 from torchmode.syntax.document import Document
 
 
@@ -334,13 +335,15 @@ class NodeTransfer:
         """The mode of the model a call returns: a construction's (train, or eval for
         transformers' and diffusers' ``from_pretrained``), what a function of the project
         returns (its summary), or the argument a function returns as it got it."""
-        site = self.analyzer.site(call, self.function, statement)
+        # The call's site only where a value gets one: most calls assigned build no model, and
+        # a site (spans and source text) for each was a twentieth of a check.
         original = self.analyzer.copied(call)
         if original is not None:
             # ``copy.deepcopy(model)``: another module, in the mode the original is in.
             return self.value(self.canonical(original))
         if self.analyzer.is_pretrained_eval(call):
             # transformers' and diffusers' from_pretrained call model.eval() before returning.
+            site = self.analyzer.site(call, self.function, statement)
             return frozenset({self._new_fact("eval", (site,), fresh=True)})
         resolved = self.analyzer.resolve_call(self.function, call)
         if resolved is not None:
@@ -357,11 +360,13 @@ class NodeTransfer:
                     return self.value(self.canonical(argument))
             summary = self._summary_of(resolved.callee, resolved.owner)
             if summary.returned is not None and all(fact.mode != "entry" for fact in summary.returned):
+                site = self.analyzer.site(call, self.function, statement)
                 return frozenset(
                     replace(fact, origin=_chain(site, fact.origin), conditions=self.assumptions)
                     for fact in summary.returned
                 )
         if self.analyzer.is_module_constructor(call, self.function):
+            site = self.analyzer.site(call, self.function, statement)
             return frozenset({self._new_fact("train", (site,), fresh=True)})
         return None
 
@@ -856,7 +861,7 @@ def collect_events(expr: ast.expr, found: list[ast.Call | ast.NamedExpr | ast.If
             found.append(node)  # its branches are evaluated each under its condition
             continue
         children: list[ast.AST] = []
-        for child in ast.iter_child_nodes(node):
+        for child in child_nodes(node):
             if isinstance(child, ast.expr):
                 children.append(child)
             elif isinstance(child, ast.comprehension):
