@@ -27,7 +27,8 @@ def evaluate(model, loader):
 
 def _tm201_message(total_line: str, locale: str = "en") -> str:
     source = _EVALUATE.format(total_line=total_line)
-    findings = [f for f in check_source(source, "eval.py", Settings(locale=locale)).findings if f.code == "TM201"]
+    result = check_source(source, "eval.py", Settings(locale=locale))
+    findings = [finding for finding in result.findings if finding.code == "TM201"]
     assert len(findings) == 1
     return findings[0].message
 

@@ -188,7 +188,10 @@ def test_magics_are_neutralised_without_moving_positions() -> None:
 def test_shell_lines_continued_with_a_backslash_are_shell_to_the_end(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    install = "!pip install torch \\\n    torchvision \\\n  timm\nimport torch\nmodel = torch.nn.Linear(2, 2)\nmodel.eval"
+    install = (
+        "!pip install torch \\\n    torchvision \\\n  timm\n"
+        "import torch\nmodel = torch.nn.Linear(2, 2)\nmodel.eval"
+    )
     program = Notebook.parse(dumps(notebook(code_cell(install, 1)))).program
     assert program.text.splitlines()[:3] == ["pass#" + "_" * 15, "    #" + "_" * 12, "  #___"]
     assert Document(program.text).parse_failure is None

@@ -158,11 +158,14 @@ def _running_total(function: Function, forward_calls: set[int]) -> ast.AugAssign
             if isinstance(statement, ast.AugAssign) and isinstance(statement.op, ast.Add):
                 if carries(statement.value):
                     return statement
-            elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
-                if carries(statement.value):
-                    targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-                    for target in targets:
-                        carrying.update(stored_names(target))
+            elif (
+                isinstance(statement, (ast.Assign, ast.AnnAssign))
+                and statement.value is not None
+                and carries(statement.value)
+            ):
+                targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                for target in targets:
+                    carrying.update(stored_names(target))
     return None
 
 
