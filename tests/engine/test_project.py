@@ -728,3 +728,60 @@ def test_train_undoes_a_freeze_made_by_a_constructor_in_another_file(
 def test_a_constructor_that_freezes_nothing_leaves_train_alone(tmp_path: Path) -> None:
     write(tmp_path, {"nets.py": _NETS, "fit.py": _FIT.format(imported="Plain", construction="Plain((4, 4))")})
     assert not [finding for finding in check(tmp_path, "fit.py") if finding.code == "TM103"]
+
+
+# -- installed packages: their decorators say what grad mode their functions run in ------------
+
+_INSTALLED = """\
+import torch
+
+
+@torch.no_grad()
+def sample(model, x):
+    return model(x)
+
+
+def sample_with_grad(model, x):
+    return model(x)
+"""
+
+_INFERENCE = """\
+import torch
+from samplers import {function}
+
+model = torch.nn.Linear(2, 2)
+model.load_state_dict(torch.load("weights.pt"))
+model.eval()
+out = {function}(model, torch.randn(1, 2))
+print(out)
+"""
+
+
+@pytest.mark.parametrize(("function", "reported"), [("sample", False), ("sample_with_grad", True)])
+def test_an_installed_function_decorated_with_no_grad_runs_the_model_without_grad(
+    tmp_path: Path, function: str, reported: bool
+) -> None:
+    site = tmp_path / "site-packages"
+    write(site, {"samplers/__init__.py": _INSTALLED})
+    write(tmp_path / "project", {"run.py": _INFERENCE.format(function=function)})
+    project = Project([tmp_path / "project"], library_paths=[site])
+    codes = [finding.code for finding in check(tmp_path / "project", "run.py", project)]
+    assert ("TM201" in codes) is reported
+
+
+def test_a_diffusers_pipeline_is_no_module_to_evaluate(tmp_path: Path) -> None:
+    # DiffusionPipeline holds modules but is not one, and its __call__ runs under no_grad.
+    script = (
+        "from diffusers import StableDiffusionPipeline\n"
+        'pipe = StableDiffusionPipeline.from_pretrained("sd-model")\n'
+        'image = pipe("an astronaut riding a horse").images[0]\n'
+        'image.save("astronaut.png")\n'
+    )
+    write(tmp_path, {"generate.py": script})
+    assert check(tmp_path, "generate.py") == []
+    # A diffusers model (an nn.Module) loaded the same way and run with autograd on is reported.
+    unet = script.replace("StableDiffusionPipeline", "UNet2DModel").replace(
+        'pipe("an astronaut riding a horse").images[0]', "pipe(noise, timestep).sample"
+    )
+    write(tmp_path, {"generate.py": unet})
+    assert [finding.code for finding in check(tmp_path, "generate.py")] == ["TM201"]
