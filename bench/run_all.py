@@ -179,6 +179,18 @@ def summary_rows(results: dict[str, dict[str, Any] | None]) -> tuple[list[list[s
                     verdict(ratio.median <= model["target_ratio"]),
                 ]
             )
+    jedi = results.get("jedi")
+    if jedi is not None:
+        rows.append(
+            [
+                f"8. jedi where the resolver gives up on an installed name, {jedi['lines']:,} lines",
+                f"settles {jedi['settled_questions']:,} of {jedi['questions']:,} questions, changes "
+                f"{len(jedi['findings_added']) + len(jedi['findings_removed'])} findings, costs "
+                f"{jedi['added_cpu_ratio']:.1f}x the check's CPU",
+                "-",
+                "-",
+            ]
+        )
     return rows, missed
 
 
@@ -431,6 +443,70 @@ def render_runtime(runtime: dict[str, Any]) -> list[str]:
     ]
 
 
+def render_jedi(jedi: dict[str, Any]) -> list[str]:
+    """Section 8: what jedi settles where the resolver gives up, and its cost (not a target)."""
+    outcome, sites = jedi["outcome"], jedi["site_outcome"]
+    wall, cpu = jedi["wall"], jedi["cpu"]
+    asked = (
+        f"the questions of every {jedi['sample']}th file that has some"
+        if jedi["sample"] > 1
+        else "every question"
+    )
+    reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(jedi["reasons"].items()))
+    where = "alone in its venv" if jedi["bare"] else "beside the corpus dependencies, pinned"
+    rows = [
+        [label, f"{outcome.get(key, 0):,}", f"{sites.get(key, 0):,}"]
+        for label, key in (
+            ("a module (`torch.nn.Module` among its bases)", "module"),
+            ("a class, not a module (every base found)", "not a module"),
+            ("a function", "function"),
+            *(
+                (f"not settled: {key}", key)
+                for key in sorted(outcome)
+                if key not in ("module", "not a module", "function")
+            ),
+        )
+    ]
+    functions = ", ".join(f"{name} {count}" for name, count in sorted(jedi["functions"].items())) or "none"
+    return [
+        "## 8. jedi on the names the resolver gives up on",
+        "",
+        f"`bench/jedi_resolution.py`: {jedi['files']:,} files, {jedi['lines']:,} lines in {jedi['projects']} "
+        f"projects. Give-up sites: {jedi['sites']:,} (file, name) pairs where a name of an installed package "
+        f"stays unknown ({reasons}), "
+        f"and {jedi['stdlib_sites']:,} more of the standard library, not asked. jedi {jedi['jedi']} "
+        f"({where}) is asked once per "
+        f"project and name: {jedi['all_questions']:,} questions, of which {asked}: {jedi['questions']:,}, "
+        f"standing for {jedi['asked_sites']:,} sites. The rerun with its answers put in changes "
+        f"+{len(jedi['findings_added'])} / -{len(jedi['findings_removed'])} of {jedi['findings']} findings.",
+        "",
+        *table(["jedi says the name is", "questions", "sites"], rows),
+        f"Functions: {functions}.",
+        "",
+        *table(
+            ["cost", "wall", "CPU"],
+            [
+                [
+                    "torchmode check of the same files",
+                    f"{jedi['torchmode_wall']:.1f} s",
+                    f"{jedi['torchmode_cpu']:.1f} s",
+                ],
+                ["jedi, the questions asked", f"{jedi['jedi_wall']:.1f} s", f"{jedi['jedi_cpu']:.1f} s"],
+                ["jedi / torchmode", f"{jedi['added_time_ratio']:.1f} x", f"{jedi['added_cpu_ratio']:.1f} x"],
+                ["first question (jedi's warm-up)", f"{wall['first']:.2f} s", f"{cpu['first']:.2f} s"],
+                [
+                    "each later question: median (p95)",
+                    f"{wall['median_after_first'] * 1000:.0f} ms ({wall['p95_after_first'] * 1000:.0f} ms)",
+                    f"{cpu['median_after_first'] * 1000:.0f} ms ({cpu['p95_after_first'] * 1000:.0f} ms)",
+                ],
+            ],
+        ),
+        f"Peak RSS: jedi's processes (its worker and jedi's subprocess) {jedi['jedi_peak_rss_mb']:.0f} MB; "
+        f"torchmode's check {jedi['torchmode_peak_rss_mb']:.0f} MB.",
+        "",
+    ]
+
+
 def _gigabytes(meminfo: str) -> str:
     """``24684092 kB`` -> ``23.5 GiB``."""
     number, _, unit = meminfo.partition(" ")
@@ -498,6 +574,8 @@ def render(
             out += render_profile(profile)
     else:
         out += ["Every target was met: nothing to profile.", ""]
+    if results.get("jedi") is not None:
+        out += render_jedi(results["jedi"])
     if DURATIONS:
         out += ["## Commands", "", "Run by `bench/run_all.py`, in this order, each with `--json FILE`:", ""]
         out += table(
@@ -540,6 +618,7 @@ def main() -> int:
         "cold": ("cold_start.py", ["--runs", "3" if quick else "7"]),
         "memory": ("memory.py", ["--runs", "1" if quick else "3"]),
         "runtime": ("runtime_overhead.py", ["--rounds", "2" if quick else "7"]),
+        "jedi": ("jedi_resolution.py", ["--sample", "20" if quick else "5"]),
     }
     results: dict[str, dict[str, Any] | None] = {}
     with tempfile.TemporaryDirectory() as folder:
