@@ -51,6 +51,7 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import gc
 import json
 import os
 import statistics
@@ -344,6 +345,7 @@ def check_all(corpora: list[Corpus], library: list[Path]) -> Pass:
     result = Pass()
     with gc_tuning.tuned():
         for corpus in corpora:
+            gc.collect()  # the last project's analyses: a check of one project would not hold them
             CURRENT_ROOT[0] = str(corpus.root)
             workspace = engine.Workspace()
             workspace.project = project_for_paths([corpus.root], library)
@@ -599,9 +601,22 @@ def settled_function(answer: dict[str, Any]) -> tuple[Path, str] | None:
     return Path(path), full[len(module) + 1 :]
 
 
-def classify(answer: dict[str, Any]) -> str:
+def classify(answer: dict[str, Any], installed: Callable[[str], bool], key: str) -> str:
+    """The outcome's label; a name jedi did not find is told apart by whether its package is
+    there at all (in jedi's venv or the corpus trees) or jedi missed it."""
     kind = str(answer.get("kind", "error"))
+    if kind == "unresolved":
+        return "unresolved" if installed(key.split(".", 1)[0]) else "package not installed"
     return {"module": "module", "other": "not a module", "function": "function"}.get(kind, kind)
+
+
+def package_finder(folders: list[Path]) -> Callable[[str], bool]:
+    """Whether a top-level package or module is in one of ``folders``."""
+    names: set[str] = set()
+    for folder in folders:
+        for entry in folder.iterdir() if folder.is_dir() else ():
+            names.add(entry.name.split(".", 1)[0])
+    return names.__contains__
 
 
 def rss_peak_mb() -> float:
@@ -635,7 +650,7 @@ SETTLED = ("module", "not a module", "function")
 
 
 def summarize(
-    questions: list[Question], answers: dict[int, dict[str, Any]]
+    questions: list[Question], answers: dict[int, dict[str, Any]], installed: Callable[[str], bool]
 ) -> tuple[dict[str, Any], Settled]:
     """What jedi settled, per question and per site it stands for, and what a rerun takes."""
     outcome: Counter[str] = Counter()
@@ -650,7 +665,7 @@ def summarize(
         answer = answers.get(question.id, {"kind": "error", "error": "no answer"})
         wall.append(float(answer.get("seconds", 0.0)))
         cpu.append(float(answer.get("cpu_seconds", 0.0)))
-        label = classify(answer)
+        label = classify(answer, installed, question.site.key)
         outcome[label] += 1
         site_outcome[label] += len(question.sites)
         for reason in question.site.reasons:
@@ -814,7 +829,9 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="torchmode-parso-") as cache:
         answers, totals = ask_jedi(python, request_for(questions, corpora, options.timeout, cache))
-    figures, settled = summarize(questions, answers)
+    figures, settled = summarize(
+        questions, answers, package_finder([*library, *(corpus.root for corpus in corpora)])
+    )
 
     with injecting(settled):
         rerun = check_all(corpora, library)

@@ -138,3 +138,19 @@ def test_jedi_resolution_runs_and_its_report_renders(tmp_path: Path) -> None:
     assert "| jedi / torchmode |" in section
     summary = report.split("## Summary", 1)[1].split("\n## ", 1)[0]
     assert any(line.startswith("| 8. jedi") and line.count("|") == 5 for line in summary.splitlines())
+
+
+def test_an_unresolved_name_is_told_apart_by_whether_its_package_is_there(tmp_path: Path) -> None:
+    (tmp_path / "site" / "present").mkdir(parents=True)
+    (tmp_path / "site" / "single.py").write_text("", encoding="utf-8")
+    (tmp_path / "site" / "present-1.0.dist-info").mkdir()
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    jedi_resolution = importlib.import_module("jedi_resolution")
+    installed = jedi_resolution.package_finder([tmp_path / "site", tmp_path / "absent"])
+    classify = jedi_resolution.classify
+    assert classify({"kind": "unresolved"}, installed, "present.layers.Block") == "unresolved"
+    assert classify({"kind": "unresolved"}, installed, "single.helper") == "unresolved"
+    assert classify({"kind": "unresolved"}, installed, "missing.Block") == "package not installed"
+    assert classify({"kind": "module"}, installed, "missing.Block") == "module"
+    assert classify({"kind": "other"}, installed, "present.Plain") == "not a module"
