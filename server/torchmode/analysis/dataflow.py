@@ -44,6 +44,7 @@ from torchmode.analysis.facts import (
     ModeLookup,
     Summary,
 )
+from torchmode.analysis.flags import flag_test
 from torchmode.analysis.functions import FunctionTable
 from torchmode.analysis.lattice import (
     ENTRY_GRAD,
@@ -627,7 +628,12 @@ class ModuleAnalyzer:
             grad = frozenset(fact for fact in state.grad if not contradicts(fact.conditions, known))
             if not _refine_training(modes, edge.condition, edge.truth, function, self.model_paths):
                 return None  # the test contradicts the mode known here: no path takes this edge
-            if _is_flag_test(edge.condition, function) and id(edge.condition) in self._mode_tests(function):
+            flag = flag_test(edge.condition, function.parameters)
+            if (
+                flag is not None
+                and flag not in function.rebound
+                and id(edge.condition) in self._mode_tests(function)
+            ):
                 # ``if restore: model.train()``: facts that went this way carry the flag's value,
                 # so a caller passing a constant picks the branch (see ``parameter_conditions``).
                 for path, value in modes.items():
@@ -877,13 +883,6 @@ def _refine_training(
         return False
     modes[path] = matching
     return True
-
-
-def _is_flag_test(test: ast.expr, function: Function) -> bool:
-    """``if restore:`` / ``if not restore:`` on a parameter of the function: a flag its callers set."""
-    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        test = test.operand
-    return isinstance(test, ast.Name) and test.id in function.parameters and test.id not in function.rebound
 
 
 def _saved_modes(function: Function) -> dict[str, str]:

@@ -29,6 +29,7 @@ from torchmode.analysis.facts import (
     Summary,
     TrainingStep,
 )
+from torchmode.analysis.flags import constant_flags, decided_otherwise, is_flag_condition
 from torchmode.analysis.functions import returned_name
 from torchmode.analysis.identity import strip_wrappers, submodule_alias
 from torchmode.analysis.lattice import (
@@ -783,6 +784,7 @@ class NodeTransfer:
         summary: Summary,
         bindings: dict[str, str | None],
         other_file: bool,
+        flags: dict[str, object],
     ) -> None:
         """The forward passes a called function runs of the models it is given: forward
         passes of the caller's models, at this call, in the caller's mode and grad mode
@@ -803,6 +805,8 @@ class NodeTransfer:
             before = self.value(target)
             value: set[ModeFact] = set()
             for fact in inner.value:
+                if any(decided_otherwise(condition, flags) for condition in fact.conditions):
+                    continue  # ``evaluate(model, loader)`` never takes ``if checkpoint is not None``
                 if fact.mode == "entry":
                     value |= before
                 else:
@@ -850,8 +854,9 @@ class NodeTransfer:
         for name, argument in keywords.items():
             if name in callee.parameters:
                 bindings[name] = self.canonical(argument) if argument is not None else None
+        flags = constant_flags(callee, call, has_receiver=len(positional) > len(call.args))
         if summary.forwards and self.record is not None:
-            self._indirect_forwards(call, statement, callee, summary, bindings, other_file)
+            self._indirect_forwards(call, statement, callee, summary, bindings, other_file, flags)
         if self.record is not None and not other_file:
             # Rules look into a same-file callee's own facts; another file's are in its analysis.
             bound = tuple((name, path) for name, path in bindings.items() if path is not None)
@@ -878,7 +883,6 @@ class NodeTransfer:
             return
         site = self.analyzer.site(call, self.function, statement)
         before = dict(self.modes)
-        flags = _constant_flags(callee, call, has_receiver=len(positional) > len(call.args))
         for effect_path, effect_value in sorted(summary.effects, key=lambda item: item[0].count(".")):
             root, dot, rest = effect_path.partition(".")
             if root in callee.parameters:
@@ -897,10 +901,7 @@ class NodeTransfer:
                 old = self.lookup.value(before, path)
                 new: set[ModeFact] = set()
                 for fact in effect_value:
-                    if any(
-                        flags.get(_flag_name(condition), condition.truth) != condition.truth
-                        for condition in fact.conditions
-                    ):
+                    if any(decided_otherwise(condition, flags) for condition in fact.conditions):
                         continue  # ``set_mode(model, False)`` never takes the ``train`` branch
                     if any(
                         known is not None and known != condition.truth
@@ -982,19 +983,13 @@ def _output_used(call: ast.Call, statement: ast.stmt | None) -> bool:
     )
 
 
-def _flag_name(condition: Condition) -> str:
-    """The parameter a summary condition tests (only plain ``Name`` tests are kept)."""
-    return next(iter(condition.names)) if len(condition.names) == 1 else ""
-
-
 def parameter_conditions(conditions: Conditions, function: Function) -> Conditions:
-    """The conditions of a fact that mean something to a caller: a plain flag parameter
-    (``restore``: a constant argument decides it) and the mode a parameter's model had when
-    the function was entered (the caller knows it)."""
+    """The conditions of a fact that mean something to a caller: a flag parameter's test
+    (``restore``, ``checkpoint is not None``: a constant argument decides it) and the mode a
+    parameter's model had when the function was entered (the caller knows it)."""
     kept = set()
     for condition in conditions:
-        name = _flag_name(condition)
-        if name in function.parameters and condition.key == ast.dump(ast.Name(id=name, ctx=ast.Load())):
+        if is_flag_condition(condition, function):
             kept.add(condition)
         elif condition.key.endswith(f".{ENTERED_IN_TRAIN}"):
             root = root_of(condition.key)
@@ -1020,39 +1015,6 @@ def _entered_mode_known(
     if found == {"eval"}:
         return False
     return None
-
-
-def _constant_flags(callee: Function, call: ast.Call, has_receiver: bool) -> dict[str, bool]:
-    """Parameters of ``callee`` that this call sets to a constant (or leaves at a constant default)."""
-    flags: dict[str, bool] = {}
-    node = callee.node
-    if node is not None:
-        positional = [*node.args.posonlyargs, *node.args.args]
-        defaults = node.args.defaults
-        for parameter, default in zip(positional[len(positional) - len(defaults) :], defaults, strict=True):
-            if isinstance(default, ast.Constant):
-                flags[parameter.arg] = bool(default.value)
-        for parameter, keyword_default in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True):
-            if isinstance(keyword_default, ast.Constant):
-                flags[parameter.arg] = bool(keyword_default.value)
-    offset = 1 if has_receiver else 0
-    names = callee.parameters[: callee.positional_count]
-    for index, argument in enumerate(call.args):
-        if isinstance(argument, ast.Starred) or index + offset >= len(names):
-            break
-        name = names[index + offset]
-        if isinstance(argument, ast.Constant):
-            flags[name] = bool(argument.value)
-        else:
-            flags.pop(name, None)
-    for keyword in call.keywords:
-        if keyword.arg is None:
-            continue
-        if isinstance(keyword.value, ast.Constant):
-            flags[keyword.arg] = bool(keyword.value.value)
-        else:
-            flags.pop(keyword.arg, None)
-    return flags
 
 
 _MAX_CHAIN = 6
