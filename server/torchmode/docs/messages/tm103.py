@@ -17,6 +17,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-cn": " `{owner}` 中被设为 eval 的子模块",
     },
     "TM103.related.freeze": {"en": "the freeze that train() undoes", "zh-cn": "被 train() 撤销的冻结"},
+    "TM103.related.caller": {
+        "en": "the model comes from this call, after the freeze",
+        "zh-cn": "模型由这次调用传入,此时已被冻结",
+    },
     "TM103.related.inner": {
         "en": "`{site}` runs here, inside `{function}`",
         "zh-cn": "`{site}` 在这里执行,位于 `{function}` 内",
