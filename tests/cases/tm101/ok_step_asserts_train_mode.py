@@ -1,5 +1,7 @@
 """The step asserts train mode: past the assert the model is in train mode on every run that
-gets there (one that is not raises AssertionError at the assert, not silently trains)."""
+gets there. Here the second iteration stops at the assert (the validation left the model in
+eval mode): the program fails loudly there instead of training in eval mode, so the forward
+after the assert is no TM101."""
 
 import torch
 
@@ -19,4 +21,3 @@ def fit(model, optimizer, loader, val_loader):
         with torch.no_grad():
             scores = [model(v) for v in val_loader]
         print(scores)
-        model.train()
