@@ -39,13 +39,13 @@ def test_classic_bug_across_cells_is_reported_in_the_right_cells(
     assert code == cli.EXIT_FINDINGS
     lines = out.splitlines()
     # Cell 1 is markdown: cells are numbered as the notebook shows them, like ruff.
-    assert lines[0].startswith("nb.ipynb:cell 3:4:9: TM201 ")
+    assert lines[0].startswith("nb.ipynb:cell 3:4:17: TM201 ")
     assert lines[1].startswith("nb.ipynb:cell 4:4:16: TM101 ")
 
     code, out, _ = run(capsys, "check", "--format", "json", "nb.ipynb")
     records = json.loads(out)
     assert [(r["code"], r["cell"], r["location"], r["noqa_row"]) for r in records] == [
-        ("TM201", 3, {"row": 4, "column": 9}, 4),
+        ("TM201", 3, {"row": 4, "column": 17}, 4),
         ("TM101", 4, {"row": 4, "column": 16}, 4),
     ]
     edits = records[1]["fix"]["edits"]
@@ -107,7 +107,7 @@ def test_fix_changes_only_the_intended_cell_sources(
         "    model.eval()\n",
         "    with torch.no_grad():\n",
         "        for x in loader:\n",
-        "            model(x)",
+        "            preds = model(x)",
     ]
     cells[3]["source"].insert(2, "        model.train()\n")
     assert fixed == expected
@@ -260,5 +260,5 @@ def test_github_annotations_point_at_the_cell_line(
     write(tmp_path / "nb.ipynb", notebook_of(SETUP, EVALUATE, TRAIN))
     _, out, _ = run(capsys, "check", "--format", "github", "nb.ipynb")
     first = out.splitlines()[0]
-    assert ",line=4,col=9," in first
-    assert first.split("::")[2].startswith("nb.ipynb:cell 3:4:9: TM201 ")
+    assert ",line=4,col=17," in first
+    assert first.split("::")[2].startswith("nb.ipynb:cell 3:4:17: TM201 ")

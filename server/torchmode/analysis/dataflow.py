@@ -845,7 +845,13 @@ def _refine_training(
             for fact in value
         )
         return True
-    matching = frozenset(fact for fact in value if fact.mode == mode or fact.mode in ("entry", "unknown"))
+    # A loop brings back what one branch learnt beside what is still unknown ({train,
+    # entry}): the unknown part is known on this edge as well.
+    matching = frozenset(
+        fact if fact.mode == mode or snapshot else replace(fact, mode=mode)  # type: ignore[arg-type]
+        for fact in value
+        if fact.mode == mode or fact.mode in ("entry", "unknown")
+    )
     if not matching:
         return False
     modes[path] = matching
