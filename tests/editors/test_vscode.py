@@ -208,6 +208,10 @@ def test_vsix_in_vscode_offline_shows_tm101_hover_and_applies_the_quick_fix(
     # The server's own word for where it runs from (lsp/server.py logs its package folder).
     assert f"(package {server.installed_extension() / 'bundled' / 'libs' / 'torchmode'}," in logs, logs
 
+    # Workspace diagnostics: listed before the file was opened (no editor was open yet).
+    assert "TM101" in result["problemBeforeOpen"], result["problemBeforeOpen"]
+    assert "may be in eval mode here" in result["problemBeforeOpen"], result["problemBeforeOpen"]
+    assert result["editorsBeforeOpen"] == 0
     assert result["squiggle"] is True
     assert "TM101" in result["problemText"], result["problemText"]
     assert "may be in eval mode here" in result["problemText"], result["problemText"]
@@ -275,6 +279,14 @@ def test_vsix_client_behaviour_through_the_vscode_api(
     assert f"(Python {version} at {python_without_torchmode})" in logs, logs
     # Started at activation, again after the settings, interpreter and strategy changes, on restart.
     assert len(servers) >= 3, servers
+    # Found by the workspace check before train.py was opened, and the command re-ran it.
+    assert result["unopened"] == {"codes": ["TM101"], "open": False}, result["unopened"]
+    check = result["checkWorkspace"]
+    assert check["checked"] is True and check["filesWithFindings"] >= 1 and check["findings"] >= 1, check
+    assert "files of the workspace" in check["message"], check
+    assert "diagnostics workspace, pulled" in logs, (
+        logs
+    )  # VS Code pulls (textDocument/ and workspace/diagnostic)
     assert result["diagnostic"]["code"] == "TM101"
     assert (result["diagnostic"]["line"], result["diagnostic"]["character"]) == (29, 17)
     assert "train | eval" in result["hover"]

@@ -369,8 +369,13 @@ class TorchmodeServer(LanguageServer):
                 reports.add(path)
             elif change.uri.endswith("/.gitignore"):
                 self.workspace_scan.gitignore_changed(path)
-            elif change.uri.endswith((".py", ".ipynb")) and path not in self.documents.paths:
-                # (An open document's text is the editor's.)
+            elif change.uri.endswith((".py", ".ipynb")):
+                if path in self.documents.paths:
+                    # An open document's text is the editor's; saved, it may no longer be the
+                    # file a run observed.
+                    if file_key(path) in self.observed.files():
+                        self._republish_observed({file_key(path)})
+                    continue
                 if change.uri.endswith(".py"):
                     self._dependency_changed(path)
                 self.workspace_scan.disk_changed(path, deleted=change.type == types.FileChangeType.Deleted)
@@ -683,6 +688,13 @@ class TorchmodeServer(LanguageServer):
             self.log(problem, types.MessageType.Warning)
         if not files:
             return
+        self._republish_observed(files)
+        scan = self.workspace_scan
+        scan.enqueue(sorted(path for path in scan.files if file_key(path) in files))
+
+    def _republish_observed(self, files: set[str]) -> None:
+        """The observed findings of these files (``file_key``) may have changed: publish the
+        open ones again from their current analysis (for a pulling client: a refresh)."""
         for uri, snapshot in list(self.documents.texts.items()):
             analysis = self.documents.analyses.get(uri)
             if (
@@ -692,8 +704,6 @@ class TorchmodeServer(LanguageServer):
                 and self.documents.is_current(uri, analysis)
             ):
                 self.publish(uri, analysis)
-        scan = self.workspace_scan
-        scan.enqueue(sorted(path for path in scan.files if file_key(path) in files))
 
     # --- code actions, inlay hints, hover --------------------------------------------
 
