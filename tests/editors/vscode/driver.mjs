@@ -66,6 +66,23 @@ try {
   result.problemBeforeOpen = plain(await unopened.innerText());
   result.editorsBeforeOpen = await page.locator(".monaco-editor .view-lines").count();
   step("problems entry of the unopened file");
+  // Hide the panel again: it would cover the lines of the finding in the editor (Monaco only
+  // renders the lines in view). Ctrl+Shift+M toggles it; Ctrl+J or its close button otherwise.
+  const markersPanel = page.locator(".markers-panel").first();
+  for (const hide of [
+    () => page.keyboard.press("Control+Shift+M"),
+    () => page.keyboard.press("Control+J"),
+    () => page.locator('.part.panel [aria-label^="Hide Panel"], .part.panel [aria-label^="Close Panel"]').first().click(),
+  ]) {
+    await hide();
+    try {
+      await markersPanel.waitFor({ state: "hidden", timeout: 5_000 });
+      break;
+    } catch {
+      // try the next way
+    }
+  }
+  result.panelHiddenAgain = !(await markersPanel.isVisible());
 
   await page.locator(".explorer-folders-view .monaco-list-row", { hasText: config.fileName }).first().click();
   await page.waitForSelector(".monaco-editor .view-lines");
