@@ -6,6 +6,7 @@ the Check Workspace command."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -324,8 +325,9 @@ async def test_progress_in_the_client_language_and_cancel(client: RecordingClien
     )
     await wait_until(lambda: client.progress_reports[token][-1].kind == "end", "the end of the progress")
     await wait_until(lambda: "工作区检查在检查了" in log_text(client), "the cancellation in the log")
-    checked = {params.uri for params in client.published}
-    assert 0 < len(checked) < 150
+    done = re.search(r"工作区检查在检查了 (\d+) 个文件后被取消", log_text(client))
+    assert done is not None and 0 < int(done.group(1)) < 152
+    assert len({params.uri for params in client.published}) < 150
 
     # Check Workspace runs it again, to the end.
     result = await check_workspace(client)

@@ -145,7 +145,7 @@ class TorchmodeServer(LanguageServer):
             self.documents,
             self.scheduler,
             settings_for=self.settings_for_path,
-            observed_for=self._observed_diagnostics,
+            reports=lambda: self.observed.reports,
             changed=self._workspace_file_changed,
             encoding=lambda: self.encoding,
             support=lambda: self.unopened_diagnostic_support,
@@ -244,7 +244,7 @@ class TorchmodeServer(LanguageServer):
         for folder in params.event.added:
             self.documents.add_root(folder.uri)
         if params.event.added:
-            self.workspace_scan.rescan()
+            self.workspace_scan.roots_changed()
             self._load_runtime_reports()
 
     async def _watch_python_files(self) -> None:
@@ -270,6 +270,8 @@ class TorchmodeServer(LanguageServer):
         for uri in open_uris:
             self.scheduler.schedule(uri)
         self.workspace_scan.enqueue(others)
+        # The workspace check's own process follows it too, and re-checks its files that read it.
+        self.workspace_scan.text_changed(path, text)
 
     def on_initialized(self, params: types.InitializedParams) -> None:
         asyncio.get_running_loop().create_task(self._watch_python_files())
@@ -688,6 +690,7 @@ class TorchmodeServer(LanguageServer):
             self.log(problem, types.MessageType.Warning)
         if not files:
             return
+        self.workspace_scan.report_changed(report)
         self._republish_observed(files)
         scan = self.workspace_scan
         scan.enqueue(sorted(path for path in scan.files if file_key(path) in files))

@@ -9,17 +9,18 @@ it off).
   editor's business: the scan skips them and forgets what it had for them.
 * **Kept current**: a file created or changed on disk (the editor's file watcher) is checked
   again, and so is every unopened file whose analysis read a file that changed, on disk or in
-  the editor (``engine.Workspace.changed``). A deleted or newly excluded file loses its
+  the editor (the worker's ``engine.Workspace.changed``). A deleted or newly excluded file loses its
   diagnostics. A changed pyproject.toml re-checks every file, a changed ``.gitignore`` or
   exclude setting discovers them again.
-* **It yields to the open documents**: one file at a time, on a thread of its own, and only
-  when no check, hover or code action for the editor is waiting or running and the editor has
-  been quiet for ``QUIET_SECONDS``. An edit in an open file therefore waits at most for the one
-  file being checked in the background (the engine holds the workspace's lock while it
-  analyses; see bench/workspace_latency.py).
+* **It yields to the open documents**: the files are checked in a process of their own
+  (``workspace_worker``: an analysis cannot be interrupted, and one file of a large project
+  can take seconds), at a lower OS priority, one at a time, and the next one only when no
+  check, hover or code action for the editor is waiting or running and the editor has been
+  quiet for ``QUIET_SECONDS`` (see bench/workspace_latency.py).
 * **Bounded memory**: for an unopened file only its diagnostics are kept, never its tree; its
-  parse and analysis are released from the workspace after its check (``Workspace.release``),
-  and the workspace's own cache of imported files is bounded.
+  parse and analysis are released from the worker's workspace after its check
+  (``Workspace.release``), and the workspace's own cache of imported files is bounded. The
+  server's process keeps nothing of unopened files but their diagnostics.
 * **Progress**: a scan running longer than the progress threshold shows work-done progress
   ("12 of 340 files"), which the user can cancel; the results so far stay.
 
@@ -31,34 +32,28 @@ diagnostics changed and answers ``report`` for a workspace pull.
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import time
-import traceback
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import attrs
 from lsprotocol import types
 from pygls.progress import Progress
 
-from torchmode import engine
 from torchmode.docs import text as catalogue_text
 from torchmode.engine import Settings
 from torchmode.files.discovery import DEFAULT_EXCLUDED_DIRS, Discovery, ExcludeGlob, is_checked_file
-from torchmode.files.reading import read_source_text
-from torchmode.lsp.actions import findings_of
 from torchmode.lsp.coordinates import Encoding
-from torchmode.lsp.diagnostics import DiagnosticSupport, to_diagnostic
+from torchmode.lsp.diagnostics import DiagnosticSupport
 from torchmode.lsp.documents import OpenDocuments
 from torchmode.lsp.pull import EMPTY_RESULT_ID, result_id
 from torchmode.lsp.scheduler import CheckScheduler
-from torchmode.syntax import Document, Position
-from torchmode.syntax.notebook import NotebookProgram
+from torchmode.lsp.workspace_worker import Checked, WorkerError, WorkerProcess
 
 # The background waits this long after the editor's last edit, check or request.
 QUIET_SECONDS = 0.2
@@ -68,7 +63,6 @@ POLL_SECONDS = 0.02
 PROGRESS_REPORT_SECONDS = 0.25
 
 Report = types.WorkspaceFullDocumentDiagnosticReport | types.WorkspaceUnchangedDocumentDiagnosticReport
-ObservedFor = Callable[[Path, Document, Settings, Encoding, DiagnosticSupport], Sequence[types.Diagnostic]]
 
 
 @dataclass(frozen=True)
@@ -78,16 +72,6 @@ class FileResult:
     uri: str
     diagnostics: tuple[types.Diagnostic, ...]
     result_id: str
-
-
-@dataclass(frozen=True)
-class _Checked:
-    """What checking one file in the background gave: its diagnostics, or why it has none."""
-
-    diagnostics: tuple[types.Diagnostic, ...] = ()
-    problem: str | None = None
-    error: str | None = None  # an engine failure (a traceback)
-    findings: int = 0
 
 
 @dataclass
@@ -115,7 +99,7 @@ class WorkspaceScan:
         scheduler: CheckScheduler,
         *,
         settings_for: Callable[[Path], Settings],
-        observed_for: ObservedFor,
+        reports: Callable[[], list[Path]],
         changed: Callable[[str, Sequence[types.Diagnostic]], None],
         encoding: Callable[[], Encoding],
         support: Callable[[], DiagnosticSupport],
@@ -128,7 +112,7 @@ class WorkspaceScan:
         self._documents = documents
         self._scheduler = scheduler
         self._settings_for = settings_for
-        self._observed_for = observed_for
+        self._reports = reports
         self._changed = changed
         self._encoding = encoding
         self._support = support
@@ -157,7 +141,10 @@ class WorkspaceScan:
         # Bumped on every change of ``results`` or ``held``: a workspace pull waits for it.
         self.generation = 0
         self._generation_waiters: list[asyncio.Future[None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Discovery walks folders on a thread; the engine runs in the worker process.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="torchmode-workspace")
+        self.worker = WorkerProcess(self._prime_worker, log)
         self.files_checked = 0  # in all, for the log and the tests
 
     # --- control -----------------------------------------------------------------------------
@@ -192,6 +179,7 @@ class WorkspaceScan:
         """``openFilesOnly``: stop, and take back every diagnostic of an unopened file."""
         self.enabled = False
         self._stop_task()
+        self.worker.stop()
         self._queue.clear()
         self.files.clear()
         for path in list(self.results):
@@ -259,6 +247,57 @@ class WorkspaceScan:
         self.held.add(uri)
         self._bump()
 
+    def text_changed(self, path: Path, text: str | None) -> None:
+        """``path`` has a new text (an open document's; None: back to the disk's, or changed on
+        disk): the worker follows it, and its files that read it are checked again."""
+        if self.enabled:
+            self._spawn(self._text_changed(path, text))
+
+    async def _text_changed(self, path: Path, text: str | None) -> None:
+        try:
+            stale = await self.worker.request(("text", path, text))
+        except WorkerError as error:
+            self._log(f"workspace check: {error}", types.MessageType.Warning)
+            return
+        assert isinstance(stale, list)
+        self.enqueue(stale)
+
+    def report_changed(self, report: Path) -> None:
+        """A runtime report was read again: so does the worker (the files it names are queued
+        by the server)."""
+        if self.enabled and self.worker.pid is not None:
+            self._spawn(self._request_quietly(("report", report)))
+
+    def roots_changed(self) -> None:
+        if self.enabled and self.worker.pid is not None:
+            self._spawn(self._request_quietly(("roots", list(self._documents.workspace.roots))))
+        self.rescan()
+
+    async def _request_quietly(self, message: tuple[Any, ...]) -> None:
+        try:
+            await self.worker.request(message)
+        except WorkerError as error:
+            self._log(f"workspace check: {error}", types.MessageType.Warning)
+
+    def _prime_worker(self) -> list[tuple[Any, ...]]:
+        """What a new worker must know: the folders, the open documents' texts, the reports."""
+        messages: list[tuple[Any, ...]] = [("roots", list(self._documents.workspace.roots))]
+        for path, uri in self._documents.paths.items():
+            snapshot = self._documents.texts.get(uri)
+            if snapshot is not None and snapshot.cells is None:
+                messages.append(("text", path, snapshot.text))
+        messages += [("report", report) for report in self._reports()]
+        if self.worker.starts > 1:
+            # A worker started again after the last one died knows nothing of who imports what:
+            # every file is checked again, so later changes reach their importers.
+            asyncio.get_running_loop().call_soon(self.recheck_all)
+        return messages
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def gitignore_changed(self, path: Path) -> None:
         """A ``.gitignore`` changed: discover the files again, unless it is in a folder the
         walk never enters (``.torchmode/.gitignore``, ``.venv``...)."""
@@ -280,6 +319,7 @@ class WorkspaceScan:
 
     def shutdown(self) -> None:
         self._stop_task()
+        self.worker.stop()
         for waiter in self._generation_waiters:
             waiter.cancel()
         self._generation_waiters.clear()
@@ -449,10 +489,14 @@ class WorkspaceScan:
         version = self._versions.get(path, 0)
         settings = self._settings_for(path)
         uri = uri_of(path)
-        work = functools.partial(
-            self._check_file, path, uri, settings, self._encoding(), self._support(), self._locale()
-        )
-        checked = await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        message = ("check", path, uri, settings, self._encoding(), self._support(), self._locale())
+        try:
+            checked = await self.worker.request(message)
+        except WorkerError as error:
+            # The worker failed or died on this file (it is started again for the next one).
+            self._log(f"workspace check: {path}: {error}", types.MessageType.Warning)
+            return
+        assert isinstance(checked, Checked)
         self.files_checked += 1
         if checked.error is not None:
             self._report_engine_error(f"torchmode failed on {path} (workspace check):\n{checked.error}")
@@ -461,41 +505,6 @@ class WorkspaceScan:
         if self._versions.get(path, 0) != version or path not in self.files or path in self.open:
             return  # changed, opened or deleted meanwhile: a newer check (or none) decides
         self._set_result(path, uri, checked.diagnostics)
-
-    def _check_file(
-        self,
-        path: Path,
-        uri: str,
-        settings: Settings,
-        encoding: Encoding,
-        support: DiagnosticSupport,
-        locale: str,
-    ) -> _Checked:
-        """Runs on the scan's thread: read, check, make diagnostics, release the tree."""
-        workspace = self._documents.workspace
-        read = read_source_text(path)
-        if isinstance(read, str):
-            return _Checked(problem=read)
-        document = Document(read.program_text, str(path))
-        try:
-            result = engine.check_document(document, settings, workspace)
-            findings = findings_of(result)
-            checked = result.document
-            diagnostics = [
-                to_diagnostic(finding, checked, uri, encoding, support, workspace.document_of)
-                for finding in findings
-            ]
-            if read.notebook is None:
-                diagnostics += self._observed_for(path, checked, settings, encoding, support)
-            else:
-                diagnostics = notebook_file_diagnostics(diagnostics, read.notebook.program, locale)
-        except Exception:
-            return _Checked(error=traceback.format_exc())
-        finally:
-            if path not in self.open:
-                workspace.release(path)  # keep its diagnostics, not its tree
-        problem = result.parse_failure.message if result.parse_failure is not None else None
-        return _Checked(tuple(diagnostics), problem, findings=len(findings))
 
     # --- results ----------------------------------------------------------------------------
 
@@ -580,33 +589,3 @@ class WorkspaceScan:
             progress.end(run.token, types.WorkDoneProgressEnd())
             progress.tokens.pop(run.token, None)
         run.token = None
-
-
-def notebook_file_diagnostics(
-    diagnostics: Sequence[types.Diagnostic], program: NotebookProgram, locale: str
-) -> list[types.Diagnostic]:
-    """The diagnostics of a notebook that is not open, on its file: the editor shows a cell's
-    diagnostics on the cell, which exists only once the notebook is open, so each one says in
-    its message which cell and line it is about, as ``torchmode check`` prints it."""
-    result = []
-    for diagnostic in diagnostics:
-        start = diagnostic.range.start
-        where = program.to_cell(Position(start.line + 1, start.character))
-        prefix = catalogue_text("workspace.notebook.where", locale, cell=where.cell + 1, line=where.line)
-        related = None
-        if diagnostic.related_information:
-            related = [
-                attrs.evolve(item, message=program.relabel_lines(item.message))
-                for item in diagnostic.related_information
-                if not item.location.uri.endswith(".ipynb")
-            ]
-        top = types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0))
-        result.append(
-            attrs.evolve(
-                diagnostic,
-                range=top,
-                message=prefix + program.relabel_lines(diagnostic.message),
-                related_information=related or None,
-            )
-        )
-    return result
