@@ -460,7 +460,14 @@ def render_workspace(workspace: dict[str, Any]) -> list[str]:
         f"{workspace['pause_ms'][1]:.0f} ms between edits, debounce {workspace['debounce_ms']} ms) while the "
         f"server checks a workspace of {workspace['workspace_files']:,} corpus files in the background, "
         "and the same edits with `diagnosticMode: openFilesOnly` (`bench/workspace_latency.py`). The check "
-        f"of the whole workspace with nothing open took {scan} ({speed}).",
+        f"of the whole workspace with nothing open took {scan} ({speed}); then the server's RSS was "
+        f"{spread_from(workspace['server_rss_mb']).format('MB', 0)}"
+        + (
+            f" and the worker process's {spread_from(workspace['worker_rss_mb']).format('MB', 0)} (peak "
+            f"{spread_from(workspace['worker_peak_mb']).format('MB', 0)})."
+            if workspace.get("worker_rss_mb")
+            else "."
+        ),
         "",
         *table(["edits", "p50", "p95", "max"], rows),
     ]

@@ -33,6 +33,7 @@ import argparse
 import copy
 import os
 import random
+import re
 import shutil
 import sys
 import time
@@ -43,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import ROOT, Spread, build_module, corpus_files, percentile, spread_dict, write_json
 from editor_latency import TARGETS_MS, edit_site
-from lsp_driver import CAPABILITIES, LspSession, Message, position_of
+from lsp_driver import CAPABILITIES, LspSession, Message, position_of, rss_kib
 
 WORKSPACES = ROOT / "bench" / ".corpus"
 
@@ -116,12 +117,29 @@ def _wait_scan_end(session: LspSession, timeout: float) -> float:
     raise TimeoutError(f"the workspace check did not end within {timeout} s")
 
 
+def _worker_pid(session: LspSession) -> int | None:
+    """The workspace check's worker process, from the server's log."""
+    for message in list(session.notifications):
+        if message.body.get("method") == "window/logMessage":
+            found = re.search(r"worker process (\d+) started", str(message.body["params"].get("message", "")))
+            if found:
+                return int(found.group(1))
+    return None
+
+
 def scan_alone(workspace: Path, timeout: float) -> dict[str, Any]:
+    """The whole workspace checked with nothing open; then the memory of both processes."""
     with LspSession.start() as session:
         session.initialize(_options("workspace"), root=workspace, capabilities=_capabilities())
         started = time.perf_counter()
         end = _wait_scan_end(session, timeout)
-        return {"seconds": end - started, "progress": _last_progress(session)}
+        worker = _worker_pid(session)
+        memory = {
+            "server_rss_mb": rss_kib(session.pid)["VmRSS"] / 1024,
+            "worker_rss_mb": rss_kib(worker)["VmRSS"] / 1024 if worker is not None else None,
+            "worker_peak_mb": rss_kib(worker)["VmHWM"] / 1024 if worker is not None else None,
+        }
+        return {"seconds": end - started, "progress": _last_progress(session), **memory}
 
 
 def typing(workspace: Path, document: Path, mode: str, pauses: list[float], timeout: float) -> dict[str, Any]:
@@ -160,6 +178,11 @@ def typing(workspace: Path, document: Path, mode: str, pauses: list[float], time
         "scan_progress_at_end": progress,
         "scan_ended": scan_ended,
     }
+
+
+def _memory(runs: list[dict[str, Any]], key: str) -> dict[str, float | int] | None:
+    values = [run["scan"][key] for run in runs if run["scan"][key] is not None]
+    return spread_dict(values) if values else None
 
 
 def main() -> int:
@@ -220,6 +243,9 @@ def main() -> int:
         "runs": runs,
         "scan_seconds": spread_dict([run["scan"]["seconds"] for run in runs]),
         "files_per_second": spread_dict([checked_files / run["scan"]["seconds"] for run in runs]),
+        "server_rss_mb": spread_dict([run["scan"]["server_rss_mb"] for run in runs]),
+        "worker_rss_mb": _memory(runs, "worker_rss_mb"),
+        "worker_peak_mb": _memory(runs, "worker_peak_mb"),
         "edits_during_scan": [run["during_scan"]["edits"] for run in runs],
         "during_scan": {figure: spread("during_scan", figure, measured) for figure in ("p50", "p95", "max")},
         "open_files_only": {
@@ -230,9 +256,13 @@ def main() -> int:
         "target_p95_ms": TARGETS_MS.get(options.size),
     }
     scan = Spread.of([run["scan"]["seconds"] for run in runs])
+    worker_rss = figures["worker_rss_mb"]
     print(
         f"workspace of {checked_files} files: checked in {scan.format('s', 1)} "
-        f"({figures['files_per_second']['median']:.1f} files/s), nothing open",
+        f"({figures['files_per_second']['median']:.1f} files/s), nothing open; then RSS: server "
+        f"{figures['server_rss_mb']['median']:.0f} MB, worker "
+        f"{worker_rss['median'] if worker_rss else float('nan'):.0f} MB "
+        f"(peak {figures['worker_peak_mb']['median'] if figures['worker_peak_mb'] else float('nan'):.0f} MB)",
         flush=True,
     )
     for label, key, chosen in (

@@ -94,6 +94,7 @@ def test_every_figure_runs_and_the_report_renders(tmp_path: Path) -> None:
 
     workspace = results["workspace"]
     assert workspace["workspace_files"] >= 6 and workspace["scan_seconds"]["median"] > 0
+    assert workspace["server_rss_mb"]["median"] > 10 and workspace["worker_rss_mb"]["median"] > 10
     assert 0 < workspace["open_files_only"]["p50"]["median"] <= workspace["open_files_only"]["p95"]["median"]
     # A tiny workspace may be checked before the first edit: then there is no figure during it.
     (during,) = workspace["edits_during_scan"]
