@@ -185,6 +185,23 @@ def test_magics_are_neutralised_without_moving_positions() -> None:
     assert program.to_program(program.to_cell(Position(11, 4))) == Position(11, 4)
 
 
+def test_shell_lines_continued_with_a_backslash_are_shell_to_the_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install = (
+        "!pip install torch \\\n    torchvision \\\n  timm\n"
+        "import torch\nmodel = torch.nn.Linear(2, 2)\nmodel.eval"
+    )
+    program = Notebook.parse(dumps(notebook(code_cell(install, 1)))).program
+    assert program.text.splitlines()[:3] == ["pass#" + "_" * 15, "    #" + "_" * 12, "  #___"]
+    assert Document(program.text).parse_failure is None
+    # Checked like any notebook, not skipped as unparsable; positions are the cell's.
+    write(tmp_path / "nb.ipynb", notebook(code_cell(install, 1)))
+    code, out, _ = run(capsys, "check", str(tmp_path / "nb.ipynb"))
+    assert code == cli.EXIT_FINDINGS
+    assert ":cell 1:6:1: TM301 " in out
+
+
 def test_python_cell_magics_keep_their_body() -> None:
     data = notebook(
         code_cell("import torch\nmodel = torch.nn.Linear(2, 2)", 1),

@@ -75,3 +75,65 @@ def test_there_are_bugs_and_silent_twins() -> None:
     with_findings = [case for case in CASES if markers(case.read_text(encoding="utf-8"))]
     silent = [case for case in CASES if not markers(case.read_text(encoding="utf-8"))]
     assert len(with_findings) >= 20 and len(silent) >= 20, (len(with_findings), len(silent))
+
+
+# -- the oracle's own judgement, on programs that differ in one line -------------------------
+
+_FROZEN_BN_TRAINING = """\
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+model.train()
+model[1].eval()
+for x, y in [(torch.randn(4, 8), torch.randint(0, 3, (4,))) for _ in range(2)]:
+    loss = F.cross_entropy(model(x), y)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+"""
+
+_FROZEN_BACKBONE_FORWARD = """\
+import torch
+from torch import nn
+
+backbone = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU())
+backbone.load_state_dict(backbone.state_dict())
+backbone.eval()
+backbone.requires_grad_(False)
+for x in [torch.randn(4, 8) for _ in range(2)]:
+    features = backbone(x)
+"""
+
+
+def _codes(tmp_path: Path, source: str) -> set[str]:
+    program = tmp_path / "program.py"
+    program.write_text(source, encoding="utf-8")
+    return {truth.code for truth in run_program(program)}
+
+
+def test_oracle_a_part_frozen_under_a_training_model_is_no_mistake(tmp_path: Path) -> None:
+    assert "TM101" not in _codes(tmp_path, _FROZEN_BN_TRAINING)
+    # The whole model in eval mode while it trains is one.
+    assert "TM101" in _codes(tmp_path, _FROZEN_BN_TRAINING.replace("model[1].eval()", "model.eval()"))
+
+
+def test_oracle_a_wrapper_counts_the_mode_of_the_model_it_runs(tmp_path: Path) -> None:
+    wrapped = (
+        _FROZEN_BN_TRAINING.replace(
+            "optimizer = torch.optim", "parallel = nn.DataParallel(model)\noptimizer = torch.optim"
+        )
+        .replace("model[1].eval()", "parallel.module.eval()")
+        .replace("model(x)", "parallel(x)")
+    )
+    assert "TM101" in _codes(tmp_path, wrapped)
+
+
+def test_oracle_a_frozen_forward_that_records_no_graph_needs_no_no_grad(tmp_path: Path) -> None:
+    assert "TM201" not in _codes(tmp_path, _FROZEN_BACKBONE_FORWARD)
+    # Not frozen: autograd records the graph of every batch for nothing.
+    assert "TM201" in _codes(
+        tmp_path, _FROZEN_BACKBONE_FORWARD.replace("backbone.requires_grad_(False)\n", "")
+    )

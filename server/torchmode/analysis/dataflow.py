@@ -32,7 +32,7 @@ from typing import Any
 
 from torchmode.analysis import api_names
 from torchmode.analysis.aliases import AliasTable
-from torchmode.analysis.calls import CallResolver, OtherFiles, ResolvedCall
+from torchmode.analysis.calls import CallResolver, FileAnalyzer, OtherFiles, ResolvedCall
 from torchmode.analysis.cfg import ControlFlowGraph, Edge, NodeKind
 from torchmode.analysis.facts import (
     ENTERED_IN_TRAIN,
@@ -44,6 +44,7 @@ from torchmode.analysis.facts import (
     ModeLookup,
     Summary,
 )
+from torchmode.analysis.flags import flag_test
 from torchmode.analysis.functions import FunctionTable
 from torchmode.analysis.lattice import (
     ENTRY_GRAD,
@@ -183,6 +184,9 @@ class ModuleAnalyzer:
     def is_pretrained_eval(self, call: ast.Call) -> bool:
         return id(call) in self.models.pretrained_eval
 
+    def freezing_constructor(self, call: ast.Call) -> tuple[Function, FileAnalyzer] | None:
+        return self.calls.freezing_constructor(call)
+
     def copied(self, value: ast.expr) -> str | None:
         return self.models.copied(value)
 
@@ -305,8 +309,11 @@ class ModuleAnalyzer:
     ) -> Summary:
         effects: list[tuple[str, ModeValue]] = []
         returned = exit_state.mode_map.get(RETURNED)
+        returned_parts: list[tuple[str, ModeValue]] = []
         for path, value in exit_state.modes:
-            if path == RETURNED:
+            if is_under(path, RETURNED):
+                if path != RETURNED and value != ENTRY_MODE:
+                    returned_parts.append((path[len(RETURNED) :], value))
                 continue
             root = root_of(path)
             crosses = root in function.parameters or (root not in function.locals and not function.is_module)
@@ -339,7 +346,18 @@ class ModuleAnalyzer:
             returned = frozenset(
                 replace(fact, conditions=parameter_conditions(fact.conditions, function)) for fact in returned
             )
-        return Summary(tuple(effects), grad, tuple(crossing), returned)
+        frozen = tuple(
+            sorted(
+                path
+                for path in exit_state.frozen
+                if root_of(path) not in function.rebound
+                and (
+                    root_of(path) in function.parameters
+                    or (root_of(path) not in function.locals and not function.is_module)
+                )
+            )
+        )
+        return Summary(tuple(effects), grad, tuple(crossing), returned, tuple(returned_parts), frozen)
 
     # -- the fixpoint -------------------------------------------------------------------------
 
@@ -610,7 +628,12 @@ class ModuleAnalyzer:
             grad = frozenset(fact for fact in state.grad if not contradicts(fact.conditions, known))
             if not _refine_training(modes, edge.condition, edge.truth, function, self.model_paths):
                 return None  # the test contradicts the mode known here: no path takes this edge
-            if _is_flag_test(edge.condition, function) and id(edge.condition) in self._mode_tests(function):
+            flag = flag_test(edge.condition, function.parameters)
+            if (
+                flag is not None
+                and flag not in function.rebound
+                and id(edge.condition) in self._mode_tests(function)
+            ):
                 # ``if restore: model.train()``: facts that went this way carry the flag's value,
                 # so a caller passing a constant picks the branch (see ``parameter_conditions``).
                 for path, value in modes.items():
@@ -627,7 +650,9 @@ class ModuleAnalyzer:
                         modes[path] = frozenset(
                             replace(fact, conditions=fact.conditions | entered) for fact in value
                         )
-            state = make_state(modes, grad or state.grad, state.grad_stack, state.assumptions | known)
+            state = make_state(
+                modes, grad or state.grad, state.grad_stack, state.assumptions | known, state.frozen
+            )
         return state
 
     def _mode_tests(self, function: Function) -> set[int]:
@@ -696,6 +721,8 @@ class ModuleAnalyzer:
         elif kind in (NodeKind.TEST, NodeKind.FOR_ITER) and node.expression is not None:
             assert isinstance(node.statement, ast.stmt)
             step.evaluate(node.expression, node.statement)
+            if isinstance(node.statement, (ast.For, ast.AsyncFor)):
+                step.freeze_parameters(node.statement)
         elif kind is NodeKind.FOR_NEXT:
             assert isinstance(node.statement, (ast.For, ast.AsyncFor))
             step.bind(node.statement.target, None, node.statement)
@@ -856,13 +883,6 @@ def _refine_training(
         return False
     modes[path] = matching
     return True
-
-
-def _is_flag_test(test: ast.expr, function: Function) -> bool:
-    """``if restore:`` / ``if not restore:`` on a parameter of the function: a flag its callers set."""
-    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        test = test.operand
-    return isinstance(test, ast.Name) and test.id in function.parameters and test.id not in function.rebound
 
 
 def _saved_modes(function: Function) -> dict[str, str]:

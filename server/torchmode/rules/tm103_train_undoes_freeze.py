@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from torchmode.analysis.facts import SUBMODULES, FileAnalysis, Function, ModeSwitch, mode_in
 from torchmode.analysis.lattice import ModeFact, Site
 from torchmode.analysis.names import is_under
+from torchmode.analysis.walk import statements_of
 from torchmode.findings import Finding, Fix, Related
 from torchmode.fixes import insert_line_after, is_alone_on_its_lines, parses_after
 from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
@@ -63,7 +64,8 @@ def fit(model, optimizer, loader):
 
     @classmethod
     def may_apply(cls, text: str) -> bool:
-        return "train(" in text and "eval(" in text
+        # The freeze may be in another file (a constructor, a helper): only the train() is here.
+        return "train(" in text
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         analysis = context.analysis
@@ -110,7 +112,7 @@ def fit(model, optimizer, loader):
             for site in freeze.origin[1:]
         )
         fixes: list[Fix] = []
-        freeze_code = _freeze_code(document, switch.function, freeze)
+        freeze_code = _freeze_code(document, switch.function, freeze, path)
         if freeze_code is not None and switch.statement is not None:
             code, title = freeze_code
             statement_span = document.span_of(switch.statement)
@@ -169,11 +171,20 @@ def _unfreeze_is_used(analysis: FileAnalysis, switch: ModeSwitch, site_span: Spa
     return False
 
 
-def _freeze_code(document: Document, function: Function, freeze: ModeFact) -> tuple[list[str], str] | None:
+def _freeze_code(
+    document: Document, function: Function, freeze: ModeFact, path: str
+) -> tuple[list[str], str] | None:
     """The code that froze the sub-module, to run again: its lines (dedented) and a title."""
     site: Site = freeze.origin[0]
     if site.function != function.name or site.statement is None:
         return None
+    if _is_assignment(function, document, site.statement):
+        # ``model = Net()`` whose ``__init__`` froze ``model.backbone``: building the model
+        # again is no fix; switching that part back to eval is.
+        if path.endswith(SUBMODULES):
+            return None
+        code = f"{path}.eval()"
+        return [code], code
     loop = _enclosing_module_loop(function, site.span, document) if len(freeze.origin) == 1 else None
     if loop is None:
         # ``freeze_bn(model)`` or ``model.backbone.eval()`` as a statement of its own.
@@ -190,6 +201,13 @@ def _freeze_code(document: Document, function: Function, freeze: ModeFact) -> tu
         return None
     header = lines[0].strip().rstrip(":")
     return [line[len(base) :] if line.strip() else "" for line in lines], header
+
+
+def _is_assignment(function: Function, document: Document, span: Span) -> bool:
+    return any(
+        isinstance(statement, (ast.Assign, ast.AnnAssign)) and document.span_of(statement) == span
+        for statement in statements_of(function.body)
+    )
 
 
 def _enclosing_module_loop(function: Function, span: Span, document: Document) -> ast.For | None:

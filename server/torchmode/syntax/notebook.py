@@ -73,10 +73,24 @@ class CodeCell:
     index: int
     source: str
     neutralised: frozenset[int]  # 1-based lines of the cell
+    # Of those, the lines that continue the one above (``!pip install a \`` then ``b``).
+    continuations: frozenset[int] = frozenset()
 
     @staticmethod
     def of(index: int, source: str) -> CodeCell:
-        return CodeCell(index, source, frozenset(_ipython_lines(source)))
+        lines = source.split("\n")
+        starts = set(_ipython_lines(lines))
+        neutralised = set(starts)
+        continuations: set[int] = set()
+        for number in sorted(starts):
+            # IPython joins a magic or shell line ending in a backslash with the next line,
+            # and so on: all of it is shell (or magic) text, none of it Python.
+            while lines[number - 1].rstrip("\r").endswith("\\") and number < len(lines):
+                number += 1
+                if number not in starts:
+                    continuations.add(number)
+                neutralised.add(number)
+        return CodeCell(index, source, frozenset(neutralised), frozenset(continuations))
 
     def python_text(self) -> str:
         """The cell with IPython syntax replaced by same-length neutral text."""
@@ -84,12 +98,11 @@ class CodeCell:
             return self.source
         lines = self.source.split("\n")
         for number in self.neutralised:
-            lines[number - 1] = _neutral(lines[number - 1])
+            lines[number - 1] = _neutral(lines[number - 1], number in self.continuations)
         return "\n".join(lines)
 
 
-def _ipython_lines(source: str) -> Iterable[int]:
-    lines = source.split("\n")
+def _ipython_lines(lines: list[str]) -> Iterable[int]:
     first = lines[0].lstrip() if lines else ""
     if first.startswith("%%"):
         magic = first[2:].split(maxsplit=1)[0] if first[2:].strip() else ""
@@ -101,13 +114,14 @@ def _ipython_lines(source: str) -> Iterable[int]:
     return (number for number, line in enumerate(lines, 1) if _IPYTHON_LINE.match(line))
 
 
-def _neutral(line: str) -> str:
-    """``pass`` plus a comment, same length, so that an indented magic still fills its block."""
+def _neutral(line: str, continuation: bool = False) -> str:
+    """``pass`` plus a comment, same length, so that an indented magic still fills its block;
+    a continuation line becomes a comment only (its indentation means nothing to Python)."""
     body = line.lstrip()
     indent = line[: len(line) - len(body)]
     if not body:
         return line
-    if len(body) >= 5:
+    if len(body) >= 5 and not continuation:
         return indent + "pass#" + "_" * (len(body) - 5)
     return indent + "#" + "_" * (len(body) - 1)
 

@@ -34,6 +34,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "`{path}` may be in train mode in {where}: `{site}` (line {line}) switches it to train and nothing calls `{path}.eval()` before this forward pass. {consequence}",
         "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{site}`(第 {line} 行)通过调用把它切换到 train 模式,而在这次前向计算之前没有调用 `{path}.eval()`。{consequence}",
     },
+    "TM102.message.caller_flag": {
+        "en": "`{path}` may be in train mode in {where}: `{function}` calls `{path}.eval()` only when `{condition}`, which `{call}(…)` (line {call_line}) does not make true, and it passes the model in train mode (set by `{site}`, line {line}). {consequence}",
+        "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{function}` 只在 `{condition}` 时才调用 `{path}.eval()`,而 `{call}(…)`(第 {call_line} 行)的参数不满足这一条件,传入时模型又处于 train 模式(由第 {line} 行的 `{site}` 设置)。{consequence}",
+    },
     "TM102.message.caller": {
         "en": "`{path}` may be in train mode in {where}: `{function}` never calls `{path}.eval()`, and `{call}(…)` (line {call_line}) passes it in train mode (set by `{site}`, line {line}). {consequence}",
         "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{function}` 从未调用 `{path}.eval()`,而 `{call}(…)`(第 {call_line} 行)传入时它处于 train 模式(由第 {line} 行的 `{site}` 设置)。{consequence}",
