@@ -718,6 +718,10 @@ class ModuleAnalyzer:
                 step.evaluate(node.expression, node.statement)
             else:
                 step.statement(node.statement)
+                if isinstance(node.statement, ast.Assert):
+                    # ``assert model.training``: past it, the mode is what the test says (a
+                    # run where it is not raises there).
+                    _refine_training(step.modes, node.statement.test, True, function, self.model_paths)
         elif kind in (NodeKind.TEST, NodeKind.FOR_ITER) and node.expression is not None:
             assert isinstance(node.statement, ast.stmt)
             step.evaluate(node.expression, node.statement)

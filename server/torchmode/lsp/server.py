@@ -508,7 +508,9 @@ class TorchmodeServer(LanguageServer):
             # Queued behind other checks while the user kept typing: not worth running.
             return Analysis(snapshot, settings, document, None, superseded=True)
         try:
-            result = engine.check_document(document, settings, self.workspace_files)
+            # A notebook's messages name its cells' lines.
+            cells = snapshot.cells.program if snapshot.cells is not None else None
+            result = engine.check_document(document, settings, self.workspace_files, cells)
         except Exception:
             return Analysis(snapshot, settings, document, None, error=traceback.format_exc())
         return Analysis(snapshot, settings, document, result)
@@ -770,7 +772,8 @@ class TorchmodeServer(LanguageServer):
         lsp_position = types.Position(line=params.position.line + offset, character=params.position.character)
         position = from_lsp_position(document, lsp_position, encoding)
         settings = self.settings_of(uri)
-        work = functools.partial(engine.hover_at, document, position, settings, self.workspace_files)
+        cells = target.cells.program if target.cells is not None else None
+        work = functools.partial(engine.hover_at, document, position, settings, self.workspace_files, cells)
         try:
             hover = await self.scheduler.in_pool(work)
         except Exception:

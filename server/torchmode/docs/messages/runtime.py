@@ -37,8 +37,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "No `eval()` was called on it since it was built, and a new module starts in train mode.",
         "zh-cn": "自构建以来从未对它调用 `eval()`,而新建的模块默认处于 train 模式。",
     },
-    "runtime.where.same_file": {"en": "line {line}", "zh-cn": "第 {line} 行"},
-    "runtime.where.other_file": {"en": "{file}, line {line}", "zh-cn": "{file} 第 {line} 行"},
+    "runtime.where.same_file": {"en": "{line}", "zh-cn": "{line}"},
+    "runtime.where.other_file": {"en": "{file}, {line}", "zh-cn": "{file} {line}"},
     "runtime.context.no_grad": {"en": "`no_grad`", "zh-cn": "`no_grad`"},
     "runtime.context.inference_mode": {"en": "`inference_mode`", "zh-cn": "`inference_mode`"},
     # How often and when.
