@@ -300,7 +300,7 @@ async def test_an_unopened_notebook_is_reported_on_its_file_with_the_cell(
     await wait_for_codes(client, notebook.as_uri(), ["TM101"])
     (diagnostic,) = latest(client, notebook.as_uri()) or []
     # Cell 3 as the notebook shows it (the markdown cell counts), line 6 of that cell.
-    assert diagnostic.message.startswith("单元格 3 第 6 行:"), diagnostic.message
+    assert diagnostic.message.startswith("第 3 个单元格第 6 行:"), diagnostic.message
     assert diagnostic.range.start == types.Position(line=0, character=0)
 
 

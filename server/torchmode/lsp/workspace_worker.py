@@ -53,7 +53,7 @@ from torchmode.lsp.actions import findings_of
 from torchmode.lsp.coordinates import Encoding
 from torchmode.lsp.diagnostics import DiagnosticSupport, to_diagnostic
 from torchmode.lsp.observed import ObservedFindings
-from torchmode.syntax import Document, Position
+from torchmode.syntax import Document
 from torchmode.syntax.notebook import NotebookProgram
 
 # The worker's share of the CPU when both processes want it: the editor's comes first.
@@ -159,7 +159,9 @@ def check_file(
         return Checked(problem=read)
     document = Document(read.program_text, str(path))
     try:
-        result = engine.check_document(document, settings, workspace)
+        # A notebook's messages name its cells' lines.
+        cells = read.notebook.program if read.notebook is not None else None
+        result = engine.check_document(document, settings, workspace, cells)
         findings = findings_of(result)
         checked = result.document
         diagnostics = [
@@ -186,11 +188,12 @@ def notebook_file_diagnostics(
     its message which cell and line it is about, as ``torchmode check`` prints it."""
     result = []
     for diagnostic in diagnostics:
-        start = diagnostic.range.start
-        where = program.to_cell(Position(start.line + 1, start.character))
-        prefix = catalogue_text("workspace.notebook.where", locale, cell=where.cell + 1, line=where.line)
+        # "cell 3, line 6: ", as the notebook numbers its cells (the engine's line labels).
+        prefix = catalogue_text(
+            "workspace.notebook.where", locale, lines=program, line=diagnostic.range.start.line + 1
+        )
         related = [
-            attrs.evolve(item, message=program.relabel_lines(item.message))
+            item
             for item in diagnostic.related_information or ()
             if not item.location.uri.endswith(".ipynb")  # program positions: meaningless in the file
         ]
@@ -199,7 +202,7 @@ def notebook_file_diagnostics(
             attrs.evolve(
                 diagnostic,
                 range=top,
-                message=prefix + program.relabel_lines(diagnostic.message),
+                message=prefix + diagnostic.message,
                 related_information=related or None,
             )
         )

@@ -26,7 +26,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     # A finding in a notebook that is not open: the Problems panel shows the file, the
     # message says where in it.
-    "workspace.notebook.where": {"en": "cell {cell}, line {line}: ", "zh-cn": "单元格 {cell} 第 {line} 行:"},
+    "workspace.notebook.where": {"en": "{line}: ", "zh-cn": "{line}:"},
     # The hover of a static finding that a `torchmode run` report confirms.
     "observed.confirmed": {
         "en": "**Confirmed at run time** by `torchmode run`: {code} was observed here {frequency}.",
