@@ -52,6 +52,7 @@ __all__ = [
     "fix_until_stable",
     "forward_call_states",
     "hover_at",
+    "is_selected",
     "read_disk",
     "rule_catalogue",
     "rule_codes",
@@ -113,6 +114,12 @@ def forward_call_states(
         grad = frozenset(fact.grad if fact.grad in ("on", "off") else "unknown" for fact in forward.grad)
         states.append(ForwardCallState(document.span_of(forward.call), forward.path, modes, in_step, grad))
     return tuple(states)
+
+
+def is_selected(code: str, settings: Settings) -> bool:
+    """Does ``settings`` report ``code`` (``select`` minus ``ignore``)? For findings that do
+    not come from a check, like those a run observed (``torchmode run``'s report)."""
+    return _selected(code, settings)
 
 
 def _selected(code: str, settings: Settings) -> bool:

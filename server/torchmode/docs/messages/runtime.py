@@ -42,6 +42,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "runtime.context.no_grad": {"en": "`no_grad`", "zh-cn": "`no_grad`"},
     "runtime.context.inference_mode": {"en": "`inference_mode`", "zh-cn": "`inference_mode`"},
     # How often and when.
+    "runtime.frequency": {"en": "{times}, {steps}", "zh-cn": "{times},{steps}"},
     "runtime.times.one": {"en": "once", "zh-cn": "1 次"},
     "runtime.times.many": {"en": "{count} times", "zh-cn": "{count} 次"},
     "runtime.steps.training.one": {"en": "at optimizer step {first}", "zh-cn": "在第 {first} 个优化器步骤"},
