@@ -34,6 +34,7 @@ from torchmode.analysis import api_names
 from torchmode.analysis.aliases import AliasTable
 from torchmode.analysis.calls import CallResolver, FileAnalyzer, OtherFiles, ResolvedCall
 from torchmode.analysis.cfg import ControlFlowGraph, Edge, NodeKind
+from torchmode.analysis.events import collect_events
 from torchmode.analysis.facts import (
     ENTERED_IN_TRAIN,
     RETURNED,
@@ -44,7 +45,7 @@ from torchmode.analysis.facts import (
     ModeLookup,
     Summary,
 )
-from torchmode.analysis.flags import flag_test
+from torchmode.analysis.flags import flag_test, parameter_conditions
 from torchmode.analysis.functions import FunctionTable
 from torchmode.analysis.lattice import (
     ENTRY_GRAD,
@@ -73,7 +74,7 @@ from torchmode.analysis.reuse import (
     leave_cache,
     take_predecessor_cache,
 )
-from torchmode.analysis.transfer import NodeTransfer, collect_events, parameter_conditions
+from torchmode.analysis.transfer import NodeTransfer
 from torchmode.analysis.walk import statements_of
 from torchmode.syntax.document import Document
 from torchmode.syntax.node_index import node_index

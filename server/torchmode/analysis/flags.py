@@ -2,7 +2,7 @@
 
 ``evaluate(model, loader, checkpoint=None)`` never takes ``if checkpoint is not None:``;
 ``run_epoch(model, train=False)`` never takes ``if train:``. Summaries keep the conditions of
-such tests on their facts (``transfer.parameter_conditions``), and each call drops the facts
+such tests on their facts (``parameter_conditions``), and each call drops the facts
 its constants rule out.
 """
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ast
 
-from torchmode.analysis.facts import Function
-from torchmode.analysis.lattice import Condition
+from torchmode.analysis.facts import ENTERED_IN_TRAIN, Function, ModeLookup
+from torchmode.analysis.lattice import Condition, Conditions, ModeValue
+from torchmode.analysis.names import root_of
 
 
 def flag_name(condition: Condition) -> str:
@@ -138,3 +139,37 @@ def constant_flags(callee: Function, call: ast.Call, has_receiver: bool) -> dict
         else:
             flags.pop(keyword.arg, None)
     return flags
+
+
+def parameter_conditions(conditions: Conditions, function: Function) -> Conditions:
+    """The conditions of a fact that mean something to a caller: a flag parameter's test
+    (``restore``, ``checkpoint is not None``: a constant argument decides it) and the mode a
+    parameter's model had when the function was entered (the caller knows it)."""
+    kept = set()
+    for condition in conditions:
+        if is_flag_condition(condition, function):
+            kept.add(condition)
+        elif condition.key.endswith(f".{ENTERED_IN_TRAIN}"):
+            root = root_of(condition.key)
+            if root in function.parameters or (root not in function.locals and not function.is_module):
+                kept.add(condition)
+    return frozenset(kept)
+
+
+def entered_mode_known(
+    condition: Condition, bindings: dict[str, str | None], lookup: ModeLookup, modes: dict[str, ModeValue]
+) -> bool | None:
+    """For an entry-mode condition of a callee: whether the caller's model is in train mode
+    (True), in eval mode (False), or either (None)."""
+    path = condition.key[: -len(f".{ENTERED_IN_TRAIN}")]
+    root, dot, rest = path.partition(".")
+    argument = bindings.get(root, root if root not in bindings else None)
+    if argument is None:
+        return None
+    value = lookup.value(modes, argument + dot + rest)
+    found = {fact.mode for fact in value}
+    if found == {"train"}:
+        return True
+    if found == {"eval"}:
+        return False
+    return None
