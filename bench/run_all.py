@@ -167,6 +167,18 @@ def summary_rows(results: dict[str, dict[str, Any] | None]) -> tuple[list[list[s
             f"<= {memory['target_mb']:.0f} MB",
             rss.median <= memory["target_mb"],
         )
+    workspace = results.get("workspace")
+    if workspace is not None and workspace["during_scan"]["p95"] is not None:
+        p95 = spread_from(workspace["during_scan"]["p95"])
+        target = workspace["target_p95_ms"]
+        add(
+            "workspace",
+            f"7. edit -> diagnostics p95 during the workspace check, {workspace['document_lines']:,} lines, "
+            f"{workspace['workspace_files']:,} files",
+            f"{ms(p95)} (open files only {ms(spread_from(workspace['open_files_only']['p95']))})",
+            f"<= {target:.0f} ms" if target else "-",
+            target is None or p95.median * 1000 <= target,
+        )
     runtime = results.get("runtime")
     if runtime is not None:
         for model in runtime["models"]:
@@ -183,7 +195,7 @@ def summary_rows(results: dict[str, dict[str, Any] | None]) -> tuple[list[list[s
     if jedi is not None:
         rows.append(
             [
-                f"8. jedi where the resolver gives up on an installed name, {jedi['lines']:,} lines",
+                f"9. jedi where the resolver gives up on an installed name, {jedi['lines']:,} lines",
                 f"settles {jedi['settled_questions']:,} of {jedi['questions']:,} questions, changes "
                 f"{len(jedi['findings_added']) + len(jedi['findings_removed'])} findings, costs "
                 f"{jedi['added_cpu_ratio']:.1f}x the check's CPU",
@@ -444,7 +456,7 @@ def render_runtime(runtime: dict[str, Any]) -> list[str]:
 
 
 def render_jedi(jedi: dict[str, Any]) -> list[str]:
-    """Section 8: what jedi settles where the resolver gives up, and its cost (not a target)."""
+    """Section 9: what jedi settles where the resolver gives up, and its cost (not a target)."""
     outcome, sites = jedi["outcome"], jedi["site_outcome"]
     wall, cpu = jedi["wall"], jedi["cpu"]
     asked = (
@@ -469,7 +481,7 @@ def render_jedi(jedi: dict[str, Any]) -> list[str]:
     ]
     functions = ", ".join(f"{name} {count}" for name, count in sorted(jedi["functions"].items())) or "none"
     return [
-        "## 8. jedi on the names the resolver gives up on",
+        "## 9. jedi on the names the resolver gives up on",
         "",
         f"`bench/jedi_resolution.py`: {jedi['files']:,} files, {jedi['lines']:,} lines in {jedi['projects']} "
         f"projects. Give-up sites: {jedi['sites']:,} (file, name) pairs where a name of an installed package "
@@ -504,6 +516,36 @@ def render_jedi(jedi: dict[str, Any]) -> list[str]:
         f"Peak RSS: jedi's processes (its worker and jedi's subprocess) {jedi['jedi_peak_rss_mb']:.0f} MB; "
         f"torchmode's check {jedi['torchmode_peak_rss_mb']:.0f} MB.",
         "",
+    ]
+
+
+def render_workspace(workspace: dict[str, Any]) -> list[str]:
+    rows = []
+    for label, key in (("during the workspace check", "during_scan"), ("open files only", "open_files_only")):
+        figures = workspace[key]
+        if figures["p95"] is None:
+            rows.append([label, "-", "-", "-"])
+            continue
+        rows.append([label, *(ms(spread_from(figures[name])) for name in ("p50", "p95", "max"))])
+    scan = spread_from(workspace["scan_seconds"]).format("s", 1)
+    speed = spread_from(workspace["files_per_second"]).format("files/s", 1)
+    return [
+        "## 7. Edits during the workspace check",
+        "",
+        f"A {workspace['document_lines']:,}-line file typed into (pauses of {workspace['pause_ms'][0]:.0f}-"
+        f"{workspace['pause_ms'][1]:.0f} ms between edits, debounce {workspace['debounce_ms']} ms) while the "
+        f"server checks a workspace of {workspace['workspace_files']:,} corpus files in the background, "
+        "and the same edits with `diagnosticMode: openFilesOnly` (`bench/workspace_latency.py`). The check "
+        f"of the whole workspace with nothing open took {scan} ({speed}); then the server's RSS was "
+        f"{spread_from(workspace['server_rss_mb']).format('MB', 0)}"
+        + (
+            f" and the worker process's {spread_from(workspace['worker_rss_mb']).format('MB', 0)} (peak "
+            f"{spread_from(workspace['worker_peak_mb']).format('MB', 0)})."
+            if workspace.get("worker_rss_mb")
+            else "."
+        ),
+        "",
+        *table(["edits", "p50", "p95", "max"], rows),
     ]
 
 
@@ -558,12 +600,13 @@ def render(
         "cold": render_cold,
         "memory": render_memory,
         "runtime": render_runtime,
+        "workspace": render_workspace,
     }
     for name, renderer in renderers.items():
         data = results.get(name)
         if data is not None:
             out += renderer(data)
-    out += ["## 7. Profiles of the missed targets", ""]
+    out += ["## 8. Profiles of the missed targets", ""]
     if profiles:
         out += [
             "Each profile is of the real process doing the figure's work (`bench/profiles.py`). "
@@ -618,6 +661,14 @@ def main() -> int:
         "cold": ("cold_start.py", ["--runs", "3" if quick else "7"]),
         "memory": ("memory.py", ["--runs", "1" if quick else "3"]),
         "runtime": ("runtime_overhead.py", ["--rounds", "2" if quick else "7"]),
+        "workspace": (
+            "workspace_latency.py",
+            [
+                "--runs",
+                "1" if quick else "3",
+                *(["--edits", "40", "--workspace-files", "300"] if quick else []),
+            ],
+        ),
         "jedi": ("jedi_resolution.py", ["--sample", "20" if quick else "5"]),
     }
     results: dict[str, dict[str, Any] | None] = {}

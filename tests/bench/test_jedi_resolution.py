@@ -133,11 +133,11 @@ def test_jedi_resolution_runs_and_its_report_renders(tmp_path: Path) -> None:
     run_all = importlib.import_module("run_all")
     benchlib = importlib.import_module("benchlib")
     report = run_all.render({"jedi": figures}, [], benchlib.machine_info(), [0.0] * 3, 1.0, "make bench")
-    section = report.split("## 8. jedi", 1)[1]
+    section = report.split("## 9. jedi", 1)[1]
     assert "| a module (`torch.nn.Module` among its bases) | 1 | 1 |" in section
     assert "| jedi / torchmode |" in section
     summary = report.split("## Summary", 1)[1].split("\n## ", 1)[0]
-    assert any(line.startswith("| 8. jedi") and line.count("|") == 5 for line in summary.splitlines())
+    assert any(line.startswith("| 9. jedi") and line.count("|") == 5 for line in summary.splitlines())
 
 
 def test_an_unresolved_name_is_told_apart_by_whether_its_package_is_there(tmp_path: Path) -> None:

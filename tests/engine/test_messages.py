@@ -53,3 +53,61 @@ def test_tm201_says_nothing_of_a_total_the_code_does_not_keep(total_line: str) -
     # The accuracy count (`correct += (...).sum()` of a comparison) holds no graph either.
     message = _tm201_message(total_line)
     assert "adds up" not in message and "total" not in message.split("autograd on", 1)[1]
+
+
+_EVALUATE_WITH_CHECKPOINT = """\
+import torch
+
+
+def evaluate(model, loader, {parameter}):
+    if {test}:
+        model.load_state_dict(torch.load("best.pt"))
+        model.eval()
+    with torch.no_grad():
+        return [model(x) for x in loader]
+
+
+def fit(model, optimizer, loader, val_loader):
+    for epoch in range(3):
+        model.train()
+        for x, y in loader:
+            optimizer.zero_grad()
+            (model(x) - y).pow(2).mean().backward()
+            optimizer.step()
+        evaluate(model, val_loader{argument})
+"""
+
+
+@pytest.mark.parametrize(
+    ("parameter", "test", "argument", "shown"),
+    [
+        ("checkpoint=None", "checkpoint is not None", "", "checkpoint is not None"),
+        ("fresh=True", "not fresh", "", "not fresh"),
+        ("split='test'", "split == 'val'", "", "split == 'val'"),
+        ("load=False", "load", ", load=False", "load"),
+    ],
+)
+def test_tm102_names_the_test_the_call_rules_out(
+    parameter: str, test: str, argument: str, shown: str
+) -> None:
+    source = _EVALUATE_WITH_CHECKPOINT.format(parameter=parameter, test=test, argument=argument)
+    findings = [finding for finding in check_source(source, "fit.py").findings if finding.code == "TM102"]
+    assert len(findings) == 1
+    assert f"calls `model.eval()` only when `{shown}`, which `evaluate(…)` (line 19)" in findings[0].message
+    chinese = check_source(source, "fit.py", Settings(locale="zh-cn")).findings
+    assert any(f"只在 `{shown}` 时才调用 `model.eval()`" in finding.message for finding in chinese)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "test", "argument"),
+    [
+        ("checkpoint=None", "checkpoint is not None", ", checkpoint='best.pt'"),
+        ("checkpoint=None", "checkpoint is not None", ", checkpoint=path"),  # not a constant: unknown
+        ("fresh=True", "not fresh", ", fresh=False"),
+    ],
+)
+def test_tm102_is_silent_when_the_call_may_take_the_eval_branch(
+    parameter: str, test: str, argument: str
+) -> None:
+    source = _EVALUATE_WITH_CHECKPOINT.format(parameter=parameter, test=test, argument=argument)
+    assert not [finding for finding in check_source(source, "fit.py").findings if finding.code == "TM102"]

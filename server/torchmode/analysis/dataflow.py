@@ -34,6 +34,7 @@ from torchmode.analysis import api_names
 from torchmode.analysis.aliases import AliasTable
 from torchmode.analysis.calls import CallResolver, FileAnalyzer, OtherFiles, ResolvedCall
 from torchmode.analysis.cfg import ControlFlowGraph, Edge, NodeKind
+from torchmode.analysis.events import collect_events
 from torchmode.analysis.facts import (
     ENTERED_IN_TRAIN,
     RETURNED,
@@ -44,6 +45,7 @@ from torchmode.analysis.facts import (
     ModeLookup,
     Summary,
 )
+from torchmode.analysis.flags import flag_test, parameter_conditions
 from torchmode.analysis.functions import FunctionTable
 from torchmode.analysis.lattice import (
     ENTRY_GRAD,
@@ -72,7 +74,7 @@ from torchmode.analysis.reuse import (
     leave_cache,
     take_predecessor_cache,
 )
-from torchmode.analysis.transfer import NodeTransfer, collect_events, parameter_conditions
+from torchmode.analysis.transfer import NodeTransfer
 from torchmode.analysis.walk import statements_of
 from torchmode.syntax.document import Document
 from torchmode.syntax.node_index import node_index
@@ -627,7 +629,12 @@ class ModuleAnalyzer:
             grad = frozenset(fact for fact in state.grad if not contradicts(fact.conditions, known))
             if not _refine_training(modes, edge.condition, edge.truth, function, self.model_paths):
                 return None  # the test contradicts the mode known here: no path takes this edge
-            if _is_flag_test(edge.condition, function) and id(edge.condition) in self._mode_tests(function):
+            flag = flag_test(edge.condition, function.parameters)
+            if (
+                flag is not None
+                and flag not in function.rebound
+                and id(edge.condition) in self._mode_tests(function)
+            ):
                 # ``if restore: model.train()``: facts that went this way carry the flag's value,
                 # so a caller passing a constant picks the branch (see ``parameter_conditions``).
                 for path, value in modes.items():
@@ -712,6 +719,10 @@ class ModuleAnalyzer:
                 step.evaluate(node.expression, node.statement)
             else:
                 step.statement(node.statement)
+                if isinstance(node.statement, ast.Assert):
+                    # ``assert model.training``: past it, the mode is what the test says (a
+                    # run where it is not raises there).
+                    _refine_training(step.modes, node.statement.test, True, function, self.model_paths)
         elif kind in (NodeKind.TEST, NodeKind.FOR_ITER) and node.expression is not None:
             assert isinstance(node.statement, ast.stmt)
             step.evaluate(node.expression, node.statement)
@@ -877,13 +888,6 @@ def _refine_training(
         return False
     modes[path] = matching
     return True
-
-
-def _is_flag_test(test: ast.expr, function: Function) -> bool:
-    """``if restore:`` / ``if not restore:`` on a parameter of the function: a flag its callers set."""
-    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        test = test.operand
-    return isinstance(test, ast.Name) and test.id in function.parameters and test.id not in function.rebound
 
 
 def _saved_modes(function: Function) -> dict[str, str]:

@@ -29,6 +29,8 @@ from torchmode.analysis.facts import (
     Summary,
     TrainingStep,
 )
+from torchmode.analysis.flags import constant_flags, decided_otherwise, entered_mode_known
+from torchmode.analysis.freezing import freezes_parameter, requires_grad_off
 from torchmode.analysis.functions import returned_name
 from torchmode.analysis.identity import strip_wrappers, submodule_alias
 from torchmode.analysis.lattice import (
@@ -543,7 +545,7 @@ class NodeTransfer:
                     )
                 return
             if func.attr == "requires_grad_" and receiver_path is not None:
-                frozen = _requires_grad_off(call)
+                frozen = requires_grad_off(call)
                 if frozen is not None and self.is_model(receiver_path):
                     self._set_frozen(receiver_path, frozen)
                     return
@@ -639,7 +641,7 @@ class NodeTransfer:
         if not self.is_model(owner):
             return
         for statement in loop.body:
-            frozen = _freezes_parameter(statement, variable.id)
+            frozen = freezes_parameter(statement, variable.id)
             if frozen is not None:
                 self._set_frozen(owner, frozen)
 
@@ -783,6 +785,7 @@ class NodeTransfer:
         summary: Summary,
         bindings: dict[str, str | None],
         other_file: bool,
+        flags: dict[str, object],
     ) -> None:
         """The forward passes a called function runs of the models it is given: forward
         passes of the caller's models, at this call, in the caller's mode and grad mode
@@ -803,6 +806,8 @@ class NodeTransfer:
             before = self.value(target)
             value: set[ModeFact] = set()
             for fact in inner.value:
+                if any(decided_otherwise(condition, flags) for condition in fact.conditions):
+                    continue  # ``evaluate(model, loader)`` never takes ``if checkpoint is not None``
                 if fact.mode == "entry":
                     value |= before
                 else:
@@ -850,8 +855,9 @@ class NodeTransfer:
         for name, argument in keywords.items():
             if name in callee.parameters:
                 bindings[name] = self.canonical(argument) if argument is not None else None
+        flags = constant_flags(callee, call, has_receiver=len(positional) > len(call.args))
         if summary.forwards and self.record is not None:
-            self._indirect_forwards(call, statement, callee, summary, bindings, other_file)
+            self._indirect_forwards(call, statement, callee, summary, bindings, other_file, flags)
         if self.record is not None and not other_file:
             # Rules look into a same-file callee's own facts; another file's are in its analysis.
             bound = tuple((name, path) for name, path in bindings.items() if path is not None)
@@ -878,7 +884,6 @@ class NodeTransfer:
             return
         site = self.analyzer.site(call, self.function, statement)
         before = dict(self.modes)
-        flags = _constant_flags(callee, call, has_receiver=len(positional) > len(call.args))
         for effect_path, effect_value in sorted(summary.effects, key=lambda item: item[0].count(".")):
             root, dot, rest = effect_path.partition(".")
             if root in callee.parameters:
@@ -897,16 +902,13 @@ class NodeTransfer:
                 old = self.lookup.value(before, path)
                 new: set[ModeFact] = set()
                 for fact in effect_value:
-                    if any(
-                        flags.get(_flag_name(condition), condition.truth) != condition.truth
-                        for condition in fact.conditions
-                    ):
+                    if any(decided_otherwise(condition, flags) for condition in fact.conditions):
                         continue  # ``set_mode(model, False)`` never takes the ``train`` branch
                     if any(
                         known is not None and known != condition.truth
                         for condition in fact.conditions
                         if condition.key.endswith(f".{ENTERED_IN_TRAIN}")
-                        for known in [_entered_mode_known(condition, bindings, self.lookup, before)]
+                        for known in [entered_mode_known(condition, bindings, self.lookup, before)]
                     ):
                         continue  # ``if was_training: model.train()`` with a model the caller knows
                     if fact.mode == "entry":
@@ -930,46 +932,6 @@ class NodeTransfer:
 _FORWARD_METHODS = frozenset({"forward", "generate"})
 
 
-def _freezes_parameter(statement: ast.stmt, parameter: str) -> bool | None:
-    """``p.requires_grad = False`` / ``p.requires_grad_(False)`` -> True, their ``True``
-    forms -> False, anything else -> None."""
-    if (
-        isinstance(statement, ast.Assign)
-        and len(statement.targets) == 1
-        and isinstance(statement.targets[0], ast.Attribute)
-        and statement.targets[0].attr == "requires_grad"
-        and isinstance(statement.targets[0].value, ast.Name)
-        and statement.targets[0].value.id == parameter
-        and isinstance(statement.value, ast.Constant)
-        and isinstance(statement.value.value, bool)
-    ):
-        return not statement.value.value
-    if (
-        isinstance(statement, ast.Expr)
-        and isinstance(statement.value, ast.Call)
-        and isinstance(statement.value.func, ast.Attribute)
-        and statement.value.func.attr == "requires_grad_"
-        and isinstance(statement.value.func.value, ast.Name)
-        and statement.value.func.value.id == parameter
-    ):
-        return _requires_grad_off(statement.value)
-    return None
-
-
-def _requires_grad_off(call: ast.Call) -> bool | None:
-    """``requires_grad_(False)`` -> True, ``requires_grad_()`` / ``(True)`` -> False, a flag
-    only known at run time -> None."""
-    flag: ast.expr | None = call.args[0] if call.args else None
-    for keyword in call.keywords:
-        if keyword.arg == "requires_grad":
-            flag = keyword.value
-    if flag is None:
-        return False
-    if isinstance(flag, ast.Constant) and isinstance(flag.value, bool):
-        return not flag.value
-    return None
-
-
 def _output_used(call: ast.Call, statement: ast.stmt | None) -> bool:
     """Is what the forward computes used (not a call for its side effects, ``model(x)`` as a
     statement or ``_ = model(x)``: hooks, calibration, warm-up)?"""
@@ -980,79 +942,6 @@ def _output_used(call: ast.Call, statement: ast.stmt | None) -> bool:
         and statement.value is call
         and all(isinstance(target, ast.Name) and target.id == "_" for target in statement.targets)
     )
-
-
-def _flag_name(condition: Condition) -> str:
-    """The parameter a summary condition tests (only plain ``Name`` tests are kept)."""
-    return next(iter(condition.names)) if len(condition.names) == 1 else ""
-
-
-def parameter_conditions(conditions: Conditions, function: Function) -> Conditions:
-    """The conditions of a fact that mean something to a caller: a plain flag parameter
-    (``restore``: a constant argument decides it) and the mode a parameter's model had when
-    the function was entered (the caller knows it)."""
-    kept = set()
-    for condition in conditions:
-        name = _flag_name(condition)
-        if name in function.parameters and condition.key == ast.dump(ast.Name(id=name, ctx=ast.Load())):
-            kept.add(condition)
-        elif condition.key.endswith(f".{ENTERED_IN_TRAIN}"):
-            root = root_of(condition.key)
-            if root in function.parameters or (root not in function.locals and not function.is_module):
-                kept.add(condition)
-    return frozenset(kept)
-
-
-def _entered_mode_known(
-    condition: Condition, bindings: dict[str, str | None], lookup: ModeLookup, modes: dict[str, ModeValue]
-) -> bool | None:
-    """For an entry-mode condition of a callee: whether the caller's model is in train mode
-    (True), in eval mode (False), or either (None)."""
-    path = condition.key[: -len(f".{ENTERED_IN_TRAIN}")]
-    root, dot, rest = path.partition(".")
-    argument = bindings.get(root, root if root not in bindings else None)
-    if argument is None:
-        return None
-    value = lookup.value(modes, argument + dot + rest)
-    found = {fact.mode for fact in value}
-    if found == {"train"}:
-        return True
-    if found == {"eval"}:
-        return False
-    return None
-
-
-def _constant_flags(callee: Function, call: ast.Call, has_receiver: bool) -> dict[str, bool]:
-    """Parameters of ``callee`` that this call sets to a constant (or leaves at a constant default)."""
-    flags: dict[str, bool] = {}
-    node = callee.node
-    if node is not None:
-        positional = [*node.args.posonlyargs, *node.args.args]
-        defaults = node.args.defaults
-        for parameter, default in zip(positional[len(positional) - len(defaults) :], defaults, strict=True):
-            if isinstance(default, ast.Constant):
-                flags[parameter.arg] = bool(default.value)
-        for parameter, keyword_default in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True):
-            if isinstance(keyword_default, ast.Constant):
-                flags[parameter.arg] = bool(keyword_default.value)
-    offset = 1 if has_receiver else 0
-    names = callee.parameters[: callee.positional_count]
-    for index, argument in enumerate(call.args):
-        if isinstance(argument, ast.Starred) or index + offset >= len(names):
-            break
-        name = names[index + offset]
-        if isinstance(argument, ast.Constant):
-            flags[name] = bool(argument.value)
-        else:
-            flags.pop(name, None)
-    for keyword in call.keywords:
-        if keyword.arg is None:
-            continue
-        if isinstance(keyword.value, ast.Constant):
-            flags[keyword.arg] = bool(keyword.value.value)
-        else:
-            flags.pop(keyword.arg, None)
-    return flags
 
 
 _MAX_CHAIN = 6
@@ -1068,44 +957,3 @@ def _chain(site: Site, origin: tuple[Site, ...]) -> tuple[Site, ...]:
     if len(origin) < _MAX_CHAIN:
         return (site, *origin)
     return (site, *origin[:2], *origin[-(_MAX_CHAIN - 3) :])
-
-
-def collect_events(expr: ast.expr, found: list[ast.Call | ast.NamedExpr | ast.IfExp]) -> None:
-    """Post-order: a call's callee and arguments are evaluated before the call itself.
-
-    Iterative: an expression can nest thousands deep (``a + a + ... + a``, a long
-    method chain), deeper than the interpreter's recursion limit.
-    """
-    stack: list[tuple[ast.AST, bool]] = [(expr, False)]
-    while stack:
-        node, finished = stack.pop()
-        if finished:
-            assert isinstance(node, (ast.Call, ast.NamedExpr))
-            found.append(node)
-            continue
-        if isinstance(node, ast.Lambda):
-            continue  # its body runs later, if ever
-        if isinstance(node, ast.NamedExpr):
-            stack.append((node, True))
-            stack.append((node.value, False))
-            continue
-        if isinstance(node, ast.IfExp) and _has_call(node):
-            found.append(node)  # its branches are evaluated each under its condition
-            continue
-        children: list[ast.AST] = []
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.expr):
-                children.append(child)
-            elif isinstance(child, ast.comprehension):
-                children.append(child.iter)
-                children.extend(child.ifs)
-            elif isinstance(child, ast.keyword):
-                children.append(child.value)
-        if isinstance(node, ast.Call):
-            stack.append((node, True))
-        stack.extend((child, False) for child in reversed(children))
-
-
-def _has_call(node: ast.IfExp) -> bool:
-    """Only a conditional expression that calls something needs branches of its own."""
-    return any(isinstance(child, ast.Call) for child in ast.walk(node))

@@ -126,10 +126,6 @@ def _neutral(line: str, continuation: bool = False) -> str:
     return indent + "#" + "_" * (len(body) - 1)
 
 
-_ENGLISH_LINE = re.compile(r"\bline (\d+)\b")
-_CHINESE_LINE = re.compile(r"第 (\d+) 行")
-
-
 @dataclass(frozen=True)
 class NotebookProgram:
     """The code cells of a notebook joined into one program, with the position maps."""
@@ -182,29 +178,13 @@ class NotebookProgram:
                 return Position(self.starts[slot] + position.line - 1, position.column)
         raise KeyError(position.cell)
 
-    def relabel_lines(self, text: str) -> str:
-        """Say "cell 3, line 2" where a message says "line 17" of the joined program.
-
-        Messages are written for files; in a notebook a program line number points
-        nowhere a person can see. Both catalogue spellings are covered: "line N" and
-        "第 N 行".
-        """
-
-        def cell_line(number: int) -> tuple[int, int] | None:
-            if not self.cells or not 1 <= number < self.starts[-1] + self.line_counts[-1]:
-                return None
-            position = self.to_cell(Position(number, 0))
-            return position.cell + 1, position.line
-
-        def english(match: re.Match[str]) -> str:
-            found = cell_line(int(match.group(1)))
-            return match.group(0) if found is None else f"cell {found[0]}, line {found[1]}"
-
-        def chinese(match: re.Match[str]) -> str:
-            found = cell_line(int(match.group(1)))
-            return match.group(0) if found is None else f"第 {found[0]} 个单元格第 {found[1]} 行"
-
-        return _CHINESE_LINE.sub(chinese, _ENGLISH_LINE.sub(english, text))
+    def cell_line(self, line: int) -> tuple[int, int] | None:
+        """(cell number as the notebook shows it, 1-based; line in that cell) of a program
+        line: how messages name a line in a notebook (``docs.i18n.CellLines``)."""
+        if not self.cells or not 1 <= line < self.starts[-1] + self.line_counts[-1]:
+            return None
+        position = self.to_cell(Position(line, 0))
+        return position.cell + 1, position.line
 
     def slot_of_cell(self, cell_index: int) -> int:
         for slot, cell in enumerate(self.cells):
