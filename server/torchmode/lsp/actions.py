@@ -81,8 +81,6 @@ def quick_fixes(
     return actions + suppressions
 
 
-
-
 def _suppression(
     finding: Finding,
     document: Document,
@@ -139,8 +137,6 @@ def fix_all_text(first: CheckResult, settings: Settings, check: Checker) -> str:
         first, PlainText(first.document.text), lambda program: check(Document(program.text, path), settings)
     )
     return outcome.program.text
-
-
 
 
 def fix_all_action(
