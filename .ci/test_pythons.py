@@ -17,7 +17,8 @@ smoke test (tests/bench: tooling, timing-sensitive when three runs share two cor
 docs/robustness.md table check (the table quotes the main interpreter's messages; its no-crash
 twin still runs).
 
-torch is not installed on these versions unless TORCHMODE_PYTHONS_WITH_TORCH=1: the tests that
+torch (and pytorch-lightning, which requires it) is not installed on these versions unless
+TORCHMODE_PYTHONS_WITH_TORCH=1: the tests that
 run real PyTorch (TORCH_TESTS below) run on the main interpreter in `make test`, and on PyPI the
 Linux wheel of torch==2.13.0 for these versions is the CUDA build, about 4 GB per environment
 downloaded on every fresh CI machine. With the variable set it is installed (it runs on the CPU;
@@ -139,8 +140,15 @@ def requirements() -> tuple[list[str], str]:
     return requirements, hashlib.sha256(data).hexdigest()[:16]
 
 
+# torch, and the test dependencies that require it (installing them would pull torch in).
+TORCH_PACKAGES = ("torch", "pytorch-lightning")
+
+
 def is_torch(requirement: str) -> bool:
-    return re.match(r"torch\b(?![-_.\w])", requirement.strip()) is not None
+    """Whether a requirement is torch or needs it: ``torch==2.13.0``, ``pytorch-lightning==2.6.6``
+    (not ``torchmetrics`` or ``torch-foo``, which would be other packages)."""
+    name = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement.strip())
+    return name is not None and re.sub(r"[-_.]+", "-", name.group(0)).lower() in TORCH_PACKAGES
 
 
 def pip(run: Run, *args: str) -> subprocess.CompletedProcess[str]:

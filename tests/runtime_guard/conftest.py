@@ -1,7 +1,7 @@
 """The runtime guard's tests: each leaves torch's global hooks and nn.Module's methods as it found them.
 
-The other Pythons of `make test-pythons` have no torch (see .ci/test_pythons.py); there only the
-tests that need none run (test_without_torch.py).
+The other Pythons of `make test-pythons` have no torch nor pytorch-lightning (see
+.ci/test_pythons.py); there only the tests that need none run (test_without_torch.py).
 """
 
 from __future__ import annotations
