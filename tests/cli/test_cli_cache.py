@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_helpers import SEED, Run
@@ -67,11 +68,9 @@ def analysed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     names: list[str] = []
     real = engine.check_document
 
-    def counting(
-        document: Document, settings: engine.Settings = engine.DEFAULT_SETTINGS, workspace: object = None
-    ) -> engine.CheckResult:
+    def counting(document: Document, *args: Any, **kwargs: Any) -> engine.CheckResult:
         names.append(Path(document.path).name)
-        return real(document, settings, workspace)  # type: ignore[arg-type]
+        return real(document, *args, **kwargs)
 
     monkeypatch.setattr(engine, "check_document", counting)
     return names

@@ -1,17 +1,22 @@
 """The runtime guard's tests: each leaves torch's global hooks and nn.Module's methods as it found them.
 
-The other Pythons of `make test-pythons` have no torch (see .ci/test_pythons.py); there only the
-tests that need none run (test_without_torch.py).
+The other Pythons of `make test-pythons` have no torch nor pytorch-lightning (see
+.ci/test_pythons.py); there only the tests that need none run (test_without_torch.py).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The editor test drives the language server with the helpers of tests/lsp (no __init__.py:
+# imported by module name, as its own tests do).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lsp"))
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 TORCH_FREE = {"test_without_torch.py"}

@@ -312,9 +312,10 @@ def run_main(argv: list[str]) -> int:
         written = _write_report(guard, path, locale, [target.argv0, *target.arguments])
         if options.format == "json":
             items = [observation_to_json(finding, locale) for finding in guard.findings]
-            print(json.dumps(items, indent=2, ensure_ascii=False, sort_keys=True), file=err)
+            # One write each, as the guard's lines: the ranks of a distributed run share stderr.
+            err.write(json.dumps(items, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
         else:
-            print(f"torchmode: {_summary(guard, written, path, locale)}", file=err)
+            err.write(f"torchmode: {_summary(guard, written, path, locale)}\n")
         err.flush()
 
 

@@ -311,9 +311,15 @@ class Guard:
         )
 
     def say(self, level: str, message: str) -> None:
+        self._write_line(f"torchmode: {level}: {message}")
+
+    def _write_line(self, line: str) -> None:
+        """One line in one write: the ranks of a distributed run share the terminal, and
+        ``print`` writes the newline apart (unbuffered stderr interleaves them mid-line)."""
         stream = self._settings.stream if self._settings.stream is not None else sys.stderr
         with contextlib.suppress(Exception):
-            print(f"torchmode: {level}: {message}", file=stream, flush=True)
+            stream.write(line + "\n")
+            stream.flush()
 
     @property
     def active(self) -> bool:
@@ -735,9 +741,7 @@ class Guard:
             self._print_finding(observation)
 
     def _print_finding(self, observation: Observation) -> None:
-        stream = self._settings.stream if self._settings.stream is not None else sys.stderr
-        with contextlib.suppress(Exception):
-            print(format_text_line(observation, self._settings.locale), file=stream, flush=True)
+        self._write_line(format_text_line(observation, self._settings.locale))
 
     @property
     def findings(self) -> list[Observation]:
