@@ -93,6 +93,9 @@ class ModelDiscovery:
         self.pretrained_eval: set[int] = set()  # ids of ``from_pretrained`` calls
         self._bound_classes: dict[int, dict[str, ast.expr]] = {}
         self._returns_module: dict[int, bool] = {}
+        # What each call builds, asked by discovery and then by every pass of the fixpoint
+        # over the same nodes; the answer of a factory in another file costs its analyzer.
+        self._construction_kinds: dict[int, tuple[ast.Call, api_names.ClassKind | None]] = {}
         self.model_paths: frozenset[str] = frozenset()
 
     def discover(self) -> None:
@@ -376,6 +379,18 @@ class ModelDiscovery:
         self, call: ast.Call, function: Function, depth: int = 0
     ) -> api_names.ClassKind | None:
         """What ``X(...)`` builds: a module, another object, or unknown (None)."""
+        if depth:
+            return self._construction_kind(call, function, depth)
+        known = self._construction_kinds.get(id(call))
+        if known is not None and known[0] is call:
+            return known[1]
+        kind = self._construction_kind(call, function, 0)
+        self._construction_kinds[id(call)] = (call, kind)
+        return kind
+
+    def _construction_kind(
+        self, call: ast.Call, function: Function, depth: int
+    ) -> api_names.ClassKind | None:
         func = call.func
         if isinstance(func, ast.Attribute) and func.attr == "from_pretrained":
             return self._from_pretrained_kind(call, func.value, function)

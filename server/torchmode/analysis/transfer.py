@@ -421,7 +421,13 @@ class NodeTransfer:
             ]
         else:
             resolved = self.analyzer.resolve_call(self.function, expr)
-            if resolved is not None and returned_name(resolved.callee) is None:
+            # Only a factory (a function that returns a module it built) hands back parts of
+            # its own: asking first keeps every other assigned call from needing a summary.
+            if (
+                resolved is not None
+                and returned_name(resolved.callee) not in resolved.callee.parameters
+                and resolved.owner.returns_module(resolved.callee)
+            ):
                 parts = list(self._summary_of(resolved.callee, resolved.owner).returned_parts)
         if not parts:
             return []
