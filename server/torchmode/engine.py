@@ -431,8 +431,13 @@ class Workspace:
         roots: Iterable[Path] = (),
         reader: Callable[[Path], str | None] = read_disk,
         library_paths: Sequence[Path] = (),
+        live: bool = False,
     ) -> None:
         self.project = Project(roots, reader, library_paths)
+        # A long-running front (the language server and its workspace worker): files appear
+        # while it runs, and not every client reports them (no watched-file events), so each
+        # check and hover looks at the folders again. A CLI run lists each folder once.
+        self.live = live
 
     @classmethod
     def for_paths(
@@ -483,7 +488,11 @@ class Workspace:
 
 def _project_of(workspace: Workspace | Project | None) -> Project | None:
     """The analysis' project behind a workspace (tests of the analysis pass one directly)."""
-    return workspace.project if isinstance(workspace, Workspace) else workspace
+    if isinstance(workspace, Workspace):
+        if workspace.live:
+            workspace.project.forget_listings()
+        return workspace.project
+    return workspace
 
 
 # --- the rule catalogue ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from torchmode.analysis.dataflow import ModuleAnalyzer
 from torchmode.analysis.project import Project, project_for_paths
-from torchmode.engine import check_document
+from torchmode.engine import Workspace, check_document
 from torchmode.findings import Finding
 from torchmode.syntax import Document
 
@@ -785,3 +785,18 @@ def test_a_diffusers_pipeline_is_no_module_to_evaluate(tmp_path: Path) -> None:
     )
     write(tmp_path, {"generate.py": unet})
     assert [finding.code for finding in check(tmp_path, "generate.py")] == ["TM201"]
+
+
+@pytest.mark.parametrize("live", [True, False], ids=["server", "cli"])
+def test_a_module_created_while_the_server_runs_is_found(tmp_path: Path, live: bool) -> None:
+    """The server's folders are looked at again for each check (a client may send no
+    watched-file event); a CLI run lists each folder once."""
+    workspace = Workspace([tmp_path], live=live)
+    write(tmp_path, {"pkg/__init__.py": "", "train.py": train_loop("from pkg.engine import evaluate")})
+    train = tmp_path / "train.py"
+    before = check_document(Document(train.read_text(), str(train)), workspace=workspace)
+    assert codes(list(before.findings)) == []
+    write(tmp_path, {"pkg/core.py": EVALUATE})
+    text = train_loop("from pkg.core import evaluate")
+    found = codes(list(check_document(Document(text, str(train)), workspace=workspace).findings))
+    assert found == (["TM101"] if live else [])

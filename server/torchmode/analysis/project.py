@@ -238,6 +238,14 @@ class Project:
         self._listings.clear()
         self._root_index.clear()
 
+    def forget_listings(self) -> None:
+        """Folders are listed again when next asked: a file created since is found under a
+        module name not looked up before (what was already looked up stays until ``changed``
+        names a created or deleted file)."""
+        with self.lock:
+            self._listings.clear()
+            self._root_index.clear()
+
     def search_roots(self, importer: Path | None, library: bool = False) -> tuple[Path, ...]:
         """Where an absolute import from ``importer`` may be found, first match wins.
 

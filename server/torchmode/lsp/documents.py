@@ -103,7 +103,7 @@ class OpenDocuments:
         self.paths: dict[Path, str] = {}  # resolved path -> uri of an open text document
         # The workspace's other files, for calls into them: open documents are read from
         # the editor's text, the rest from disk (only inside the workspace folders).
-        self.workspace = Workspace(reader=self._read_for_workspace)
+        self.workspace = Workspace(reader=self._read_for_workspace, live=True)
         # The latest Document built for each open URI: the next version is parsed from it.
         self._latest_documents: dict[str, Document] = {}
         # URIs in the order of their last finished check (see ``_keep_in_memory``).

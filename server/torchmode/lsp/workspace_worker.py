@@ -103,7 +103,7 @@ class Worker:
 
     def __init__(self) -> None:
         self.texts: dict[Path, str] = {}  # open documents' editor texts, by resolved path
-        self.workspace = Workspace(reader=self._read)
+        self.workspace = Workspace(reader=self._read, live=True)
         self.observed = ObservedFindings()
 
     def _read(self, path: Path) -> str | None:
