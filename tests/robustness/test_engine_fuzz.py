@@ -55,8 +55,11 @@ def named_lines(fix: Fix) -> set[int]:
 
 
 def changed_lines(before: str, after: str) -> set[int]:
-    """1-based lines of ``before`` that a line diff touches; an insertion touches its neighbours."""
-    old, new = before.splitlines(), after.splitlines()
+    """1-based lines of ``before`` that a line diff touches; an insertion touches its neighbours.
+
+    Lines as Python and the checker count them: ``str.splitlines`` also breaks at form feeds
+    and other separators inside a line, and would put every later line one further down."""
+    old, new = Document(before, "before.py").lines, Document(after, "after.py").lines
     touched: set[int] = set()
     for tag, i1, i2, _, _ in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
         if tag == "equal":
@@ -137,3 +140,10 @@ def test_moving_a_flagged_train_call_into_the_loop_removes_tm101() -> None:
     (fix,) = finding.fixes
     fixed = check_document(Document(apply_edits(text, fix.edits), str(path))).findings
     assert [other.code for other in fixed] == []
+
+
+def test_lines_changed_by_a_fix_are_counted_as_python_counts_them() -> None:
+    # A form feed starts the file (the fuzz typed one): still one line, not two.
+    before = '\f"""Doc."""\n\n\ndef f(teacher):\n    teacher.eval\n'
+    after = before.replace("teacher.eval\n", "teacher.eval()\n")
+    assert changed_lines(before, after) == {5}
