@@ -98,6 +98,9 @@ class ModuleAnalyzer:
         index = node_index(document)
         if index is not None and index.tree is not tree:
             index = None
+        # Sites of a language-server document are anchored to the part of the file they are in,
+        # whose lines a later version may move without analysing it again (``Site``).
+        self._anchors = index if document.incremental else None
         if imports is None:
             imports = ImportMap(tree, index.statements_of_type(ast.Import, ast.ImportFrom) if index else None)
         self.imports = imports
@@ -747,12 +750,14 @@ class ModuleAnalyzer:
         )
 
     def site(self, node: ast.AST, function: Function, statement: ast.stmt | None) -> Site:
+        anchors = self._anchors
         return Site(
             self.document.span_of(node),
             self.document.source_of(node),
             function.name,
             self.document.span_of(statement) if statement is not None else None,
             self.document.path,
+            anchors.anchor_at(getattr(node, "lineno", 0)) if anchors is not None else None,
         )
 
 
