@@ -365,3 +365,31 @@ def test_edits_inside_methods_equal_a_check_from_scratch(source: Path, kind: str
             document = reparse(previous, text)
             _assert_same_as_from_scratch(document, text, path)
             previous = document
+
+
+def test_sites_and_parse_failures_pickle_and_copy() -> None:
+    """The CLI's jobs and other processes get findings pickled: an anchored site arrives with
+    the lines it reads now; copies are the site itself; a failure found later is found."""
+    import copy
+    import pickle
+
+    from torchmode.analysis.lattice import Site
+    from torchmode.syntax.document import ParseFailure
+    from torchmode.syntax.positions import LineAnchor, Position, Span
+
+    anchor = LineAnchor()
+    span = Span(Position(3, 4), Position(3, 9))
+    site = Site(span, "model", "f", Span(Position(3, 0), Position(3, 9)), "a.py", anchor)
+    anchor.shift = 2
+    assert site.span == Span(Position(5, 4), Position(5, 9))
+    arrived = pickle.loads(pickle.dumps(site))
+    assert (arrived.span, arrived.statement, arrived.text, arrived.anchor) == (
+        site.span,
+        site.statement,
+        "model",
+        None,
+    )
+    assert copy.copy(site) is site and copy.deepcopy(site) is site
+
+    later = ParseFailure.found_later(lambda: ParseFailure("invalid syntax", Position(2, 1)))
+    assert pickle.loads(pickle.dumps(later)) == ParseFailure("invalid syntax", Position(2, 1))

@@ -91,6 +91,17 @@ class Site:
         # the same order, and what is shown in that order reads the same).
         return hash((self.text, self.function, self.path))
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled (to another process: the CLI's jobs, the workspace check's worker) with the
+        # lines it reads now and no anchor, which is of this process's documents only.
+        return (Site, (self.span, self.text, self.function, self.statement, self.path))
+
+    def __copy__(self) -> Site:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Site:
+        return self
+
     def __repr__(self) -> str:
         return (
             f"Site(span={self.span!r}, text={self.text!r}, function={self.function!r}, "

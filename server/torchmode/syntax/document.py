@@ -75,6 +75,9 @@ class ParseFailure:
     def __hash__(self) -> int:
         return hash(self._resolved())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (ParseFailure, self._resolved())
+
     def __repr__(self) -> str:
         message, position = self._resolved()
         return f"ParseFailure(message={message!r}, position={position!r})"
