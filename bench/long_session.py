@@ -48,6 +48,11 @@ def documents(count: int, size: int, files: list[Path]) -> list[Path]:
         if index:
             header = f"from session_{index - 1:02d} import helper_{index - 1:02d}\n"
         helper = f"\n\ndef helper_{index:02d}(model):\n    model.eval()\n    return model\n"
+        # A training step to type into, whatever the corpus gave.
+        helper += (
+            f"\n\ndef step_{index:02d}(model, batch, optimizer):\n    loss = model(batch).sum()\n"
+            "    loss.backward()\n    optimizer.step()\n"
+        )
         if index:
             helper += (
                 f"\n\ndef uses_{index:02d}(model):\n    helper_{index - 1:02d}(model)\n    return model(1)\n"
