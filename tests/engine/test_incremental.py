@@ -393,3 +393,54 @@ def test_sites_and_parse_failures_pickle_and_copy() -> None:
 
     later = ParseFailure.found_later(lambda: ParseFailure("invalid syntax", Position(2, 1)))
     assert pickle.loads(pickle.dumps(later)) == ParseFailure("invalid syntax", Position(2, 1))
+
+
+@pytest.mark.parametrize("kind", EDIT_KINDS)
+def test_an_edit_in_a_method_keeps_the_rest(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not vacuous: an edit in one method parses that method only (no full parse, also when
+    a version does not parse), keeps every other method's nodes (moved when lines were added
+    above them), and takes over the analysis of every function that read nothing that
+    changed, whatever was in progress when it was analysed."""
+    full_parses = [0]
+    original_parse = Document._parse_in_full
+
+    def counting(self: Document) -> object:
+        full_parses[0] += self.incremental  # not the documents checked from scratch here
+        return original_parse(self)
+
+    text = TRAINER.read_text(encoding="utf-8")
+    previous = Document(text, str(TRAINER), incremental=True)
+    check_document(previous)
+    monkeypatch.setattr(Document, "_parse_in_full", counting)
+    methods = {method.name: method for method in _methods(text)}
+    edited = methods["compute_loss"]
+    for version in _edit_versions(text, edited, kind)[:-1]:
+        old_tree = previous.tree
+        assert old_tree is not None
+        old_methods = {id(node): node for node in _methods_of(old_tree)}
+        document = reparse(previous, version)
+        assert document.parse_known, "decided without a full parse"
+        analyzer = ModuleAnalyzer(document, document.tree) if document.tree is not None else None
+        if analyzer is not None:
+            analyzer.run()
+            tree = document.tree
+            assert tree is not None
+            kept = [node for node in _methods_of(tree) if id(node) in old_methods]
+            assert len(kept) == len(old_methods) - 1, "every other method kept"
+            assert not any(node.name == "compute_loss" for node in kept)
+            # Analysed again: the module's code, the edited method and what reads it, through
+            # calls: training_step, fit (calls training_step), restart (calls fit), main.
+            assert analyzer.work.reused_fixpoints == len(analyzer.functions) - 6
+            previous = document
+        assert check_document(document).findings == check_document(Document(version, str(TRAINER))).findings
+    assert full_parses[0] == 0
+
+
+def _methods_of(tree: ast.Module) -> list[ast.FunctionDef]:
+    return [
+        member
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        for member in node.body
+        if isinstance(member, ast.FunctionDef)
+    ]
