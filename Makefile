@@ -41,6 +41,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
 
@@ -58,7 +59,7 @@ clean:
 
 # The suite on the other supported Pythons (3.10-3.13 less the main one), each in its own
 # .venv-3.X: python3.X from PATH or pyenv, torch where its wheel installs (where it does not,
-# tests/runtime is left out and the reason printed). The real-editor tests run once, in `make test`.
+# the tests that run real PyTorch are left out and the reason printed). The real-editor tests run once, in `make test`.
 # PYTHON_VERSIONS picks versions (e.g. `make test-pythons PYTHON_VERSIONS=3.13`); PYTEST_ARGS
 # passes through. See .ci/test_pythons.py. `.ci/run` runs it after `make test`.
 .PHONY: test-pythons

@@ -18,10 +18,10 @@ docs/robustness.md table check (the table quotes the main interpreter's messages
 twin still runs).
 
 torch is not installed on these versions unless TORCHMODE_PYTHONS_WITH_TORCH=1: the tests that
-run real PyTorch (tests/runtime) run on the main interpreter in `make test`, and on PyPI the
+run real PyTorch (TORCH_TESTS below) run on the main interpreter in `make test`, and on PyPI the
 Linux wheel of torch==2.13.0 for these versions is the CUDA build, about 4 GB per environment
 downloaded on every fresh CI machine. With the variable set it is installed (it runs on the CPU;
-all four versions pass); when it does not install or import, tests/runtime is left out on that
+all four versions pass); when it does not install or import, those tests are left out on that
 version and the reason is printed. Everything else runs on every version.
 
 Installs run in parallel (they wait on the network), and so do the test runs (--jobs, default
@@ -63,7 +63,8 @@ LEFT_OUT = [
     "--ignore=tests/bench",
     "--deselect=tests/robustness/test_bad_input.py::test_docs_table_matches_observed_behaviour",
 ]
-TORCH_TESTS = "tests/runtime"
+# Tests that run real PyTorch; the rest of the suite needs no torch.
+TORCH_TESTS = ("tests/runtime", "tests/programs/test_programs_under_torch.py")
 SUMMARY = re.compile(r"^=* ?(?P<text>(\d+ \w+(, )?)+ in [\d.]+s.*?) ?=*$")
 COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|deselected|xfailed|xpassed)")
 # `pip install -e .` writes server/torchmode.egg-info in the shared source tree: one at a time.
@@ -207,8 +208,8 @@ def test(run: Run, pytest_args: list[str]) -> None:
     args = [*LEFT_OUT]
     problem = torch_problem(run)
     if problem is not None:
-        args.append(f"--ignore={TORCH_TESTS}")
-        run.torch_note = f"{TORCH_TESTS} not run: torch is not importable here ({problem})"
+        args.extend(f"--ignore={path}" for path in TORCH_TESTS)
+        run.torch_note = f"{', '.join(TORCH_TESTS)} not run: torch is not importable here ({problem})"
         say(f"{run.version}: {run.torch_note}")
     say(f"{run.version}: running pytest")
     started = time.monotonic()

@@ -51,6 +51,9 @@ CAPABILITIES: dict[str, Any] = {
 }
 
 
+DEFAULT_OPTIONS: dict[str, Any] = {"debounceMs": 0, "settings": {"diagnosticMode": "openFilesOnly"}}
+
+
 @dataclass
 class Message:
     received: float
@@ -219,14 +222,22 @@ class LspSession:
         tail = "\n".join(self.stderr_lines[-20:])
         return f"; server stderr:\n{tail}" if tail else ""
 
-    def initialize(self, options: dict[str, Any] | None = None, root: Path = ROOT) -> float:
-        """initialize + initialized; returns the seconds the initialize request took."""
+    def initialize(
+        self,
+        options: dict[str, Any] | None = None,
+        root: Path = ROOT,
+        capabilities: dict[str, Any] | None = None,
+    ) -> float:
+        """initialize + initialized; returns the seconds the initialize request took.
+
+        The default options measure the open documents alone: no debounce, and no background
+        check of the workspace (this checkout); ``workspace_latency.py`` measures that one."""
         params = {
             "processId": os.getpid(),
             "rootUri": root.as_uri(),
             "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
-            "capabilities": CAPABILITIES,
-            "initializationOptions": {"debounceMs": 0} if options is None else options,
+            "capabilities": CAPABILITIES if capabilities is None else capabilities,
+            "initializationOptions": DEFAULT_OPTIONS if options is None else options,
             "locale": "en",
         }
         _, elapsed = self.request("initialize", params)

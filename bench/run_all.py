@@ -167,6 +167,18 @@ def summary_rows(results: dict[str, dict[str, Any] | None]) -> tuple[list[list[s
             f"<= {memory['target_mb']:.0f} MB",
             rss.median <= memory["target_mb"],
         )
+    workspace = results.get("workspace")
+    if workspace is not None and workspace["during_scan"]["p95"] is not None:
+        p95 = spread_from(workspace["during_scan"]["p95"])
+        target = workspace["target_p95_ms"]
+        add(
+            "workspace",
+            f"7. edit -> diagnostics p95 during the workspace check, {workspace['document_lines']:,} lines, "
+            f"{workspace['workspace_files']:,} files",
+            f"{ms(p95)} (open files only {ms(spread_from(workspace['open_files_only']['p95']))})",
+            f"<= {target:.0f} ms" if target else "-",
+            target is None or p95.median * 1000 <= target,
+        )
     runtime = results.get("runtime")
     if runtime is not None:
         for model in runtime["models"]:
@@ -179,6 +191,18 @@ def summary_rows(results: dict[str, dict[str, Any] | None]) -> tuple[list[list[s
                     verdict(ratio.median <= model["target_ratio"]),
                 ]
             )
+    jedi = results.get("jedi")
+    if jedi is not None:
+        rows.append(
+            [
+                f"9. jedi where the resolver gives up on an installed name, {jedi['lines']:,} lines",
+                f"settles {jedi['settled_questions']:,} of {jedi['questions']:,} questions, changes "
+                f"{len(jedi['findings_added']) + len(jedi['findings_removed'])} findings, costs "
+                f"{jedi['added_cpu_ratio']:.1f}x the check's CPU",
+                "-",
+                "-",
+            ]
+        )
     return rows, missed
 
 
@@ -431,6 +455,100 @@ def render_runtime(runtime: dict[str, Any]) -> list[str]:
     ]
 
 
+def render_jedi(jedi: dict[str, Any]) -> list[str]:
+    """Section 9: what jedi settles where the resolver gives up, and its cost (not a target)."""
+    outcome, sites = jedi["outcome"], jedi["site_outcome"]
+    wall, cpu = jedi["wall"], jedi["cpu"]
+    asked = (
+        f"the questions of every {jedi['sample']}th file that has some"
+        if jedi["sample"] > 1
+        else "every question"
+    )
+    reasons = ", ".join(f"{reason} {count:,}" for reason, count in sorted(jedi["reasons"].items()))
+    where = "alone in its venv" if jedi["bare"] else "beside the corpus dependencies, pinned"
+    rows = [
+        [label, f"{outcome.get(key, 0):,}", f"{sites.get(key, 0):,}"]
+        for label, key in (
+            ("a module (`torch.nn.Module` among its bases)", "module"),
+            ("a class, not a module (every base found)", "not a module"),
+            ("a function", "function"),
+            *(
+                (f"not settled: {key}", key)
+                for key in sorted(outcome)
+                if key not in ("module", "not a module", "function")
+            ),
+        )
+    ]
+    functions = ", ".join(f"{name} {count}" for name, count in sorted(jedi["functions"].items())) or "none"
+    return [
+        "## 9. jedi on the names the resolver gives up on",
+        "",
+        f"`bench/jedi_resolution.py`: {jedi['files']:,} files, {jedi['lines']:,} lines in {jedi['projects']} "
+        f"projects. Give-up sites: {jedi['sites']:,} (file, name) pairs where a name of an installed package "
+        f"stays unknown ({reasons}), "
+        f"and {jedi['stdlib_sites']:,} more of the standard library, not asked. jedi {jedi['jedi']} "
+        f"({where}) is asked once per "
+        f"project and name: {jedi['all_questions']:,} questions, of which {asked}: {jedi['questions']:,}, "
+        f"standing for {jedi['asked_sites']:,} sites. The rerun with its answers put in changes "
+        f"+{len(jedi['findings_added'])} / -{len(jedi['findings_removed'])} of {jedi['findings']} findings.",
+        "",
+        *table(["jedi says the name is", "questions", "sites"], rows),
+        f"Functions: {functions}.",
+        "",
+        *table(
+            ["cost", "wall", "CPU"],
+            [
+                [
+                    "torchmode check of the same files",
+                    f"{jedi['torchmode_wall']:.1f} s",
+                    f"{jedi['torchmode_cpu']:.1f} s",
+                ],
+                ["jedi, the questions asked", f"{jedi['jedi_wall']:.1f} s", f"{jedi['jedi_cpu']:.1f} s"],
+                ["jedi / torchmode", f"{jedi['added_time_ratio']:.1f} x", f"{jedi['added_cpu_ratio']:.1f} x"],
+                ["first question (jedi's warm-up)", f"{wall['first']:.2f} s", f"{cpu['first']:.2f} s"],
+                [
+                    "each later question: median (p95)",
+                    f"{wall['median_after_first'] * 1000:.0f} ms ({wall['p95_after_first'] * 1000:.0f} ms)",
+                    f"{cpu['median_after_first'] * 1000:.0f} ms ({cpu['p95_after_first'] * 1000:.0f} ms)",
+                ],
+            ],
+        ),
+        f"Peak RSS: jedi's processes (its worker and jedi's subprocess) {jedi['jedi_peak_rss_mb']:.0f} MB; "
+        f"torchmode's check {jedi['torchmode_peak_rss_mb']:.0f} MB.",
+        "",
+    ]
+
+
+def render_workspace(workspace: dict[str, Any]) -> list[str]:
+    rows = []
+    for label, key in (("during the workspace check", "during_scan"), ("open files only", "open_files_only")):
+        figures = workspace[key]
+        if figures["p95"] is None:
+            rows.append([label, "-", "-", "-"])
+            continue
+        rows.append([label, *(ms(spread_from(figures[name])) for name in ("p50", "p95", "max"))])
+    scan = spread_from(workspace["scan_seconds"]).format("s", 1)
+    speed = spread_from(workspace["files_per_second"]).format("files/s", 1)
+    return [
+        "## 7. Edits during the workspace check",
+        "",
+        f"A {workspace['document_lines']:,}-line file typed into (pauses of {workspace['pause_ms'][0]:.0f}-"
+        f"{workspace['pause_ms'][1]:.0f} ms between edits, debounce {workspace['debounce_ms']} ms) while the "
+        f"server checks a workspace of {workspace['workspace_files']:,} corpus files in the background, "
+        "and the same edits with `diagnosticMode: openFilesOnly` (`bench/workspace_latency.py`). The check "
+        f"of the whole workspace with nothing open took {scan} ({speed}); then the server's RSS was "
+        f"{spread_from(workspace['server_rss_mb']).format('MB', 0)}"
+        + (
+            f" and the worker process's {spread_from(workspace['worker_rss_mb']).format('MB', 0)} (peak "
+            f"{spread_from(workspace['worker_peak_mb']).format('MB', 0)})."
+            if workspace.get("worker_rss_mb")
+            else "."
+        ),
+        "",
+        *table(["edits", "p50", "p95", "max"], rows),
+    ]
+
+
 def _gigabytes(meminfo: str) -> str:
     """``24684092 kB`` -> ``23.5 GiB``."""
     number, _, unit = meminfo.partition(" ")
@@ -482,12 +600,13 @@ def render(
         "cold": render_cold,
         "memory": render_memory,
         "runtime": render_runtime,
+        "workspace": render_workspace,
     }
     for name, renderer in renderers.items():
         data = results.get(name)
         if data is not None:
             out += renderer(data)
-    out += ["## 7. Profiles of the missed targets", ""]
+    out += ["## 8. Profiles of the missed targets", ""]
     if profiles:
         out += [
             "Each profile is of the real process doing the figure's work (`bench/profiles.py`). "
@@ -498,6 +617,8 @@ def render(
             out += render_profile(profile)
     else:
         out += ["Every target was met: nothing to profile.", ""]
+    if results.get("jedi") is not None:
+        out += render_jedi(results["jedi"])
     if DURATIONS:
         out += ["## Commands", "", "Run by `bench/run_all.py`, in this order, each with `--json FILE`:", ""]
         out += table(
@@ -540,6 +661,15 @@ def main() -> int:
         "cold": ("cold_start.py", ["--runs", "3" if quick else "7"]),
         "memory": ("memory.py", ["--runs", "1" if quick else "3"]),
         "runtime": ("runtime_overhead.py", ["--rounds", "2" if quick else "7"]),
+        "workspace": (
+            "workspace_latency.py",
+            [
+                "--runs",
+                "1" if quick else "3",
+                *(["--edits", "40", "--workspace-files", "300"] if quick else []),
+            ],
+        ),
+        "jedi": ("jedi_resolution.py", ["--sample", "20" if quick else "5"]),
     }
     results: dict[str, dict[str, Any] | None] = {}
     with tempfile.TemporaryDirectory() as folder:

@@ -4,6 +4,7 @@
  * lifecycle and which torchmode it runs; settings).
  */
 import * as vscode from "vscode";
+import { checkWorkspace } from "./common/checkWorkspace";
 import { COMMANDS, RESTART_SETTINGS, SECTION } from "./common/constants";
 import { fixAll } from "./common/fixAll";
 import { createLog, showLogs, traceError, traceInfo } from "./common/logging";
@@ -29,6 +30,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand(COMMANDS.restart, () => serverManager.restart("the restart command")),
     vscode.commands.registerCommand(COMMANDS.showLogs, showLogs),
     vscode.commands.registerCommand(COMMANDS.fixAll, () => fixAll(serverManager)),
+    vscode.commands.registerCommand(COMMANDS.checkWorkspace, () => checkWorkspace(serverManager)),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (RESTART_SETTINGS.some((key) => event.affectsConfiguration(key))) {
         void serverManager.restart("a setting changed");

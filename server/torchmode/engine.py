@@ -24,7 +24,7 @@ from torchmode.analysis.project import (
     read_disk,
 )
 from torchmode.analysis.roles import TrainingRoles
-from torchmode.docs import normalize_locale, text
+from torchmode.docs import CellLines, normalize_locale, text
 from torchmode.findings import Applicability, Finding, Fix, Severity
 from torchmode.hover.api import api_hover, suppression_code_hover
 from torchmode.hover.state import state_hover
@@ -52,6 +52,7 @@ __all__ = [
     "fix_until_stable",
     "forward_call_states",
     "hover_at",
+    "is_selected",
     "read_disk",
     "rule_catalogue",
     "rule_codes",
@@ -115,6 +116,12 @@ def forward_call_states(
     return tuple(states)
 
 
+def is_selected(code: str, settings: Settings) -> bool:
+    """Does ``settings`` report ``code`` (``select`` minus ``ignore``)? For findings that do
+    not come from a check, like those a run observed (``torchmode run``'s report)."""
+    return _selected(code, settings)
+
+
 def _selected(code: str, settings: Settings) -> bool:
     def matches(prefixes: tuple[str, ...]) -> bool:
         return any(prefix == "ALL" or code.startswith(prefix.upper()) for prefix in prefixes)
@@ -164,12 +171,16 @@ def _imported_class_sensitivity(
 
 
 def check_document(
-    document: Document, settings: Settings = DEFAULT_SETTINGS, workspace: Workspace | Project | None = None
+    document: Document,
+    settings: Settings = DEFAULT_SETTINGS,
+    workspace: Workspace | Project | None = None,
+    cells: CellLines | None = None,
 ) -> CheckResult:
     """Every selected rule's findings on one document, with the settings' fix policy applied.
 
     With a ``workspace``, calls into its other files (``from engine import evaluate``) and
-    their classes are followed; without one, the document is analysed alone.
+    their classes are followed; without one, the document is analysed alone. ``cells``: the
+    notebook whose joined program ``document`` is, so that messages name cells' lines.
     """
     project = _project_of(workspace)
     if project is not None:
@@ -179,7 +190,7 @@ def check_document(
         # Still parse: a file that does not parse is reported whatever the rules.
         return CheckResult(document, (), document.parse_failure)
     try:
-        return _check_parsed(document, settings, project, rules)
+        return _check_parsed(document, settings, project, rules, cells)
     except RecursionError:
         # Code nested deeper than the interpreter's stack (a generated file): the depth
         # budget of last resort. Nothing is known, so nothing is reported; said once.
@@ -188,12 +199,16 @@ def check_document(
 
 
 def _check_parsed(
-    document: Document, settings: Settings, project: Project | None, rules: list[type[Rule]]
+    document: Document,
+    settings: Settings,
+    project: Project | None,
+    rules: list[type[Rule]],
+    cells: CellLines | None = None,
 ) -> CheckResult:
     analysis = analyze(document, project)
     if analysis is None:
         return CheckResult(document, (), document.parse_failure)
-    context = RuleContext(document, analysis, normalize_locale(settings.locale), settings)
+    context = RuleContext(document, analysis, normalize_locale(settings.locale), settings, cells)
     layers: LayerSensitivity | None = None  # built on the first mode finding, most files have none
     findings: list[Finding] = []
     for rule in rules:
@@ -251,6 +266,7 @@ def hover_at(
     position: Position,
     settings: Settings = DEFAULT_SETTINGS,
     workspace: Workspace | Project | None = None,
+    cells: CellLines | None = None,
 ) -> HoverText | None:
     """Markdown for what is under ``position`` (1-based line, code-point column).
 
@@ -263,7 +279,7 @@ def hover_at(
     if found is None:
         analysis = analyze(document, _project_of(workspace))
         if analysis is not None:
-            found = state_hover(document, analysis, position, locale)
+            found = state_hover(document, analysis, position, locale, cells)
     if found is None:
         return None
     markdown, span = found

@@ -29,6 +29,17 @@ RUNS: dict[str, list[str]] = {
     "requests": ["requests_latency.py", "--size", "150", "--requests", "3", "--runs", "1"],
     "cold": ["cold_start.py", "--size", "150", "--runs", "1"],
     "memory": ["memory.py", "--documents", "2", "--size", "150", "--runs", "1"],
+    "workspace": [
+        "workspace_latency.py",
+        "--workspace-files",
+        "6",
+        "--size",
+        "150",
+        "--edits",
+        "4",
+        "--pause-ms",
+        "0,1",
+    ],
 }
 
 
@@ -81,15 +92,28 @@ def test_every_figure_runs_and_the_report_renders(tmp_path: Path) -> None:
     memory = results["memory"]
     assert memory["rss_mb"]["median"] >= memory["baseline_mb"]["median"] > 10
 
+    workspace = results["workspace"]
+    assert workspace["workspace_files"] >= 6 and workspace["scan_seconds"]["median"] > 0
+    assert workspace["server_rss_mb"]["median"] > 10 and workspace["worker_rss_mb"]["median"] > 10
+    assert 0 < workspace["open_files_only"]["p50"]["median"] <= workspace["open_files_only"]["p95"]["median"]
+    # A tiny workspace may be checked before the first edit: then there is no figure during it.
+    (during,) = workspace["edits_during_scan"]
+    assert (workspace["during_scan"]["p95"] is None) == (during == 0)
+
     run_all = bench_module("run_all")
     benchlib = bench_module("benchlib")
     report = run_all.render(results, [], benchlib.machine_info(), [0.0, 0.0, 0.0], 1.0, "make bench")
-    assert "## Summary" in report and "## 5. Memory" in report
+    assert (
+        "## Summary" in report
+        and "## 5. Memory" in report
+        and "## 7. Edits during the workspace check" in report
+    )
     summary = report.split("## Summary", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in summary.splitlines() if line.startswith("| ") and "figure" not in line]
     # --jobs (scaling, or a note that there is no option), one file size, hover, codeAction, cold start,
-    # memory; no CLI ratio rows without libcst and peers.
-    assert len(rows) == 6
+    # memory, and the edits during the workspace check when some were made; no CLI ratio rows without
+    # libcst and peers.
+    assert len(rows) == 6 + (during > 0)
     assert all(line.count("|") == 5 for line in rows)
 
 

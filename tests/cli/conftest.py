@@ -87,7 +87,9 @@ FAKE_RULES = {
 _MARKER = re.compile("|".join(re.escape(marker) for marker in FAKE_RULES))
 
 
-def fake_check_document(document: Document, settings: Settings, project: object = None) -> CheckResult:
+def fake_check_document(
+    document: Document, settings: Settings, project: object = None, cells: object = None
+) -> CheckResult:
     if document.parse_failure is not None:
         return CheckResult(document, (), document.parse_failure)
     findings: list[Finding] = []

@@ -55,7 +55,9 @@ def test_the_fixture_is_the_official_schema() -> None:
 TRICKY_MESSAGE = "100% of `x`: one, two\r\nsecond line"
 
 
-def tricky_check(document: Document, settings: Settings, project: object = None) -> CheckResult:
+def tricky_check(
+    document: Document, settings: Settings, project: object = None, cells: object = None
+) -> CheckResult:
     """By the last word of a line: ``a`` a finding with a safe two-edit fix and related places,
     ``b`` an unsafe fix, ``c`` no fix and a message full of characters that need escaping,
     ``d`` a hint. The finding spans that word."""

@@ -10,7 +10,7 @@ from cli_helpers import RunCli
 
 from torchmode.cli import common
 from torchmode.cli.common import Problems
-from torchmode.cli.discovery import Discovery, ExcludeGlob, IgnorePattern
+from torchmode.files.discovery import Discovery, ExcludeGlob, IgnorePattern
 
 pytestmark = pytest.mark.usefixtures("fake_engine")
 
@@ -203,3 +203,22 @@ def test_paths_outside_the_current_folder_are_shown_as_given(
     result = run("check", tmp_path / "proj" / "a.py")
     assert result.out.startswith(f"{tmp_path}/proj/a.py:1:1: TM101")
     assert common.display_path(tmp_path / "elsewhere" / "x") == "x"
+
+
+def test_includes_answers_for_one_file_what_the_walk_finds(tmp_path: Path) -> None:
+    """The language server asks ``includes`` about a file the editor says changed: it must
+    agree with the walk (hidden and default-excluded folders, .gitignore, excludes relative
+    to the workspace folder)."""
+    tree(tmp_path, "a.py", "pkg/b.py", "pkg/gen/c.py", ".hidden/d.py", "build/e.py", "x/y.txt", "nb.ipynb")
+    tree(tmp_path, "skip_me.py", "pkg/skip_too.py")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".gitignore").write_text("gen/\n")
+    problems = Problems(io.StringIO())
+    discovery = Discovery(
+        [ExcludeGlob("skip_*.py", tmp_path), ExcludeGlob("pkg/skip_too.py", tmp_path)], True, problems
+    )
+    walked = set(discovery.files([str(tmp_path)]))
+    every_file = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert walked == {path for path in every_file if discovery.includes(path, tmp_path)}
+    assert {path.relative_to(tmp_path).as_posix() for path in walked} == {"a.py", "pkg/b.py", "nb.ipynb"}
+    assert not discovery.includes(tmp_path.parent / "elsewhere.py", tmp_path)

@@ -471,7 +471,19 @@ def test_fix_safety_remarks_fixes_of_the_named_rules_only() -> None:
 def test_train_names_keep_training_drivers_out_of_evaluations(tmp_path: Path) -> None:
     from torchmode.engine import check_document
 
-    code = "def fit_and_evaluate(model, loader):\n    for x in loader:\n        model(x)\n"
+    code = (
+        "def fit_and_evaluate(model, loader):\n"
+        "    for x in loader:\n"
+        "        preds = model(x)\n"
+        "\n"
+        "def main(model, optimizer, loader):\n"
+        "    model.train()\n"
+        "    for x in loader:\n"
+        "        optimizer.zero_grad()\n"
+        "        model(x).sum().backward()\n"
+        "        optimizer.step()\n"
+        "    fit_and_evaluate(model, loader)\n"
+    )
     script = write(tmp_path / "project" / "run.py", code)
     default_settings, _, _ = resolve(script)
     # "fit" is a default train word: a training driver is no evaluation by its name.

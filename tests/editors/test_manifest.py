@@ -55,6 +55,9 @@ def test_activation_and_workspace_capabilities() -> None:
         "onLanguage:python",
         "onNotebook:jupyter-notebook",
         "onNotebook:interactive",
+        # Workspace diagnostics: started in a Python workspace before any file is opened.
+        "workspaceContains:**/*.py",
+        "workspaceContains:**/*.ipynb",
     }
     assert MANIFEST["capabilities"]["virtualWorkspaces"]["supported"] is False
     untrusted = MANIFEST["capabilities"]["untrustedWorkspaces"]
@@ -72,6 +75,8 @@ def test_activation_and_workspace_capabilities() -> None:
         "select",
         "ignore",
         "severity",
+        "diagnosticMode",
+        "exclude",
         "inlayHints.enable",
         "locale",
         "showNotifications",
@@ -104,7 +109,12 @@ def test_interpreter_setting_says_it_is_a_python_executable() -> None:
 
 def test_commands() -> None:
     commands = {command["command"] for command in MANIFEST["contributes"]["commands"]}
-    assert commands == {"torchmode.restart", "torchmode.showLogs", "torchmode.fixAll"}
+    assert commands == {
+        "torchmode.restart",
+        "torchmode.showLogs",
+        "torchmode.fixAll",
+        "torchmode.checkWorkspace",
+    }
     extension = (ROOT / "client" / "src" / "common" / "constants.ts").read_text()
     for command in commands:
         assert f"`${{SECTION}}.{command.split('.')[1]}`" in extension
@@ -231,6 +241,27 @@ def test_settings_table_matches_the_manifest(readme: str) -> None:
         assert default == rendered_default(setting), (readme, key, default)
         for choice in setting.get("enum", []):
             assert f"`{choice}`" in default + description, (readme, key, choice)
+
+
+def test_diagnostic_mode_and_exclude_are_the_servers() -> None:
+    from torchmode.lsp.config import DIAGNOSTIC_MODES, UserSettings
+
+    assert tuple(SETTINGS["torchmode.diagnosticMode"]["enum"]) == DIAGNOSTIC_MODES
+    assert SETTINGS["torchmode.diagnosticMode"]["default"] == UserSettings().diagnostic_mode == "workspace"
+    assert SETTINGS["torchmode.exclude"]["default"] == list(UserSettings().exclude) == []
+    settings = (ROOT / "client" / "src" / "common" / "settings.ts").read_text()
+    # Sent to the server in its section (serverSettings), not only read.
+    assert "diagnosticMode: settings.diagnosticMode" in settings and "exclude: settings.exclude" in settings
+
+
+def test_check_workspace_asks_the_server_under_another_name() -> None:
+    """vscode-languageclient registers a VS Code command for each command the server declares:
+    the client's own command must have another id, or registering it would fail."""
+    from torchmode.lsp.server import CHECK_WORKSPACE_COMMAND
+
+    constants = (ROOT / "client" / "src" / "common" / "constants.ts").read_text()
+    assert f"SERVER_CHECK_WORKSPACE = `${{SECTION}}.{CHECK_WORKSPACE_COMMAND.split('.', 1)[1]}`" in constants
+    assert CHECK_WORKSPACE_COMMAND != "torchmode.checkWorkspace"
 
 
 def test_fix_all_kind_is_the_servers() -> None:

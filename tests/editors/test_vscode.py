@@ -119,6 +119,16 @@ def _is_probe(event: dict[str, object]) -> bool:
     return _argv(event)[1:2] == ["-c"] and PROBE_MARK in _argv(event)[2]
 
 
+# The workspace check's own process, which the server starts with its own interpreter, flags
+# and sys.path (server/torchmode/lsp/workspace_worker.py).
+WORKER_MARK = "torchmode.lsp.workspace_worker"
+
+
+def _is_worker(event: dict[str, object]) -> bool:
+    argv = _argv(event)
+    return "-c" in argv and WORKER_MARK in argv[-1]
+
+
 def assert_started_offline(
     process_log: Path, server: CodeServer, *, environment_server_allowed: bool = False
 ) -> list[dict[str, object]]:
@@ -134,29 +144,38 @@ def assert_started_offline(
     starts = [event for event in events if event["event"] == "start"]
     servers = [event for event in starts if _argv(event)[1:] == command]
     allowed = [ENVIRONMENT_SERVER] if environment_server_allowed else []
+    workers = [event for event in starts if _is_worker(event)]
     others = [
         event
         for event in starts
-        if event not in servers and not _is_probe(event) and _argv(event)[1:] not in allowed
+        if event not in servers
+        and event not in workers
+        and not _is_probe(event)
+        and _argv(event)[1:] not in allowed
     ]
     assert servers, f"the bundled server never ran ({command}); processes: {starts}"
-    # Nothing else ran: no `-m venv`, no `-m pip`, no ensurepip, nothing of the extension's own.
+    # Nothing else ran: no `-m venv`, no `-m pip`, no ensurepip, nothing of the extension's own;
+    # the servers' one subprocess is the workspace check's worker, with the server's own flags.
     assert others == [], others
     modules = {"pip", "venv", "ensurepip"}
     assert not any(modules & set(_argv(event)) for event in starts), starts
-    assert [event for event in events if event["event"] in ("spawn", "network")] == [], events
     server_pids = {event["pid"] for event in servers}
+    spawns = [event for event in events if event["event"] == "spawn"]
+    assert all(event["pid"] in server_pids and WORKER_MARK in str(event["args"]) for event in spawns), spawns
+    assert [event for event in events if event["event"] == "network"] == [], events
     for event in servers:
         # The index was unreachable in the server's own environment, as the test means it.
         assert event["pip"] == editor_tools.OFFLINE_PIP_ENV, event
-    loaded = {
-        str(event["name"]): Path(str(event["path"]))
+    # The workers read the same bundled libraries as their servers.
+    server_pids |= {event["pid"] for event in workers}
+    loaded = [
+        (str(event["name"]), Path(str(event["path"])))
         for event in events
         if event["event"] == "module" and event["pid"] in server_pids
-    }
-    assert set(loaded) >= BUNDLED_MODULES, loaded
-    outside = {name: path for name, path in loaded.items() if not path.is_relative_to(libs)}
-    assert outside == {}, f"imported from outside {libs}: {outside}"
+    ]
+    assert {name for name, _ in loaded} >= BUNDLED_MODULES, loaded
+    outside = [(name, path) for name, path in loaded if not path.is_relative_to(libs)]
+    assert outside == [], f"imported from outside {libs}: {outside}"
     # No virtual environment anywhere in the profile (the extension's storage included).
     assert list(server.home.rglob("pyvenv.cfg")) == []
     assert not (server.global_storage() / "envs").exists()
@@ -201,13 +220,22 @@ def test_vsix_in_vscode_offline_shows_tm101_hover_and_applies_the_quick_fix(
     result = json.loads(driver.stdout.strip().splitlines()[-1])
     assert "error" not in result, f"{result['error']}\nsteps: {result['steps']}\n{context}"
 
-    # Started offline: only the probe and the bundled server ran, on the .vsix's libraries.
+    # Started offline: only the probe and the bundled server ran, on the .vsix's libraries, and
+    # the server's workspace check in a process of its own.
     servers = assert_started_offline(process_log, server)
     assert len(servers) == 1, servers  # one start, no restarts
+    workers = [
+        event for event in read_process_log(process_log) if event["event"] == "start" and _is_worker(event)
+    ]
+    assert len(workers) == 1 and _argv(workers[0])[1:2] == ["-I"], workers
     assert "starting bundled torchmode" in logs, logs
     # The server's own word for where it runs from (lsp/server.py logs its package folder).
     assert f"(package {server.installed_extension() / 'bundled' / 'libs' / 'torchmode'}," in logs, logs
 
+    # Workspace diagnostics: listed before the file was opened (no editor was open yet).
+    assert "TM101" in result["problemBeforeOpen"], result["problemBeforeOpen"]
+    assert "may be in eval mode here" in result["problemBeforeOpen"], result["problemBeforeOpen"]
+    assert result["editorsBeforeOpen"] == 0
     assert result["squiggle"] is True
     assert "TM101" in result["problemText"], result["problemText"]
     assert "may be in eval mode here" in result["problemText"], result["problemText"]
@@ -275,6 +303,14 @@ def test_vsix_client_behaviour_through_the_vscode_api(
     assert f"(Python {version} at {python_without_torchmode})" in logs, logs
     # Started at activation, again after the settings, interpreter and strategy changes, on restart.
     assert len(servers) >= 3, servers
+    # Found by the workspace check before train.py was opened, and the command re-ran it.
+    assert result["unopened"] == {"codes": ["TM101"], "open": False}, result["unopened"]
+    check = result["checkWorkspace"]
+    assert check["checked"] is True and check["filesWithFindings"] >= 1 and check["findings"] >= 1, check
+    assert "files of the workspace" in check["message"], check
+    assert "diagnostics workspace, pulled" in logs, (
+        logs
+    )  # VS Code pulls (textDocument/ and workspace/diagnostic)
     assert result["diagnostic"]["code"] == "TM101"
     assert (result["diagnostic"]["line"], result["diagnostic"]["character"]) == (29, 17)
     assert "train | eval" in result["hover"]

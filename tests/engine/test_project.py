@@ -637,3 +637,151 @@ def test_torch_through_a_star_import_is_still_torch(tmp_path: Path) -> None:
     # stays silent; careless() really runs with grad on (its bare call is unknown as TM302).
     alone = check_document(Document((tmp_path / "predict.py").read_text(), str(tmp_path / "predict.py")))
     assert [(finding.code, finding.span.start.line) for finding in alone.findings] == [("TM201", 26)]
+
+
+# -- parts a constructor freezes, in another file, built directly or by a factory ----------------
+
+_NETS = """\
+import torch
+from torch import nn
+
+
+class Distiller(nn.Module):
+    def __init__(self, student, teacher):
+        super().__init__()
+        self.student = student
+        self.teacher = teacher.eval()
+
+    def forward(self, x):
+        with torch.no_grad():
+            target = self.teacher(x)
+        return self.student(x), target
+
+
+class FrozenStats(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3), nn.BatchNorm2d(8))
+        self.freeze_bn()
+
+    def freeze_bn(self):
+        for module in self.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.eval()
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Plain(nn.Module):
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = shape
+        self.body = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def build(kind):
+    if kind == "frozen":
+        return FrozenStats()
+    return Plain((4, 4))
+"""
+
+_FIT = """\
+import torch
+from nets import {imported}
+
+
+def fit(loader, student, teacher):
+    model = {construction}
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    for x, y in loader:
+        loss = model(x)[0].mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+"""
+
+
+@pytest.mark.parametrize(
+    ("imported", "construction", "frozen"),
+    [
+        ("Distiller", "Distiller(student, teacher)", "`model.teacher`"),
+        ("FrozenStats", "FrozenStats()", "the sub-modules of `model` set to eval"),
+        ("build", 'build("frozen")', "the sub-modules of `model` set to eval"),
+    ],
+)
+def test_train_undoes_a_freeze_made_by_a_constructor_in_another_file(
+    tmp_path: Path, imported: str, construction: str, frozen: str
+) -> None:
+    write(tmp_path, {"nets.py": _NETS, "fit.py": _FIT.format(imported=imported, construction=construction)})
+    findings = [finding for finding in check(tmp_path, "fit.py") if finding.code == "TM103"]
+    assert [finding.span.start.line for finding in findings] == [8]  # model.train()
+    assert frozen in findings[0].message and construction in findings[0].message
+    # Where the freeze runs is shown beside the finding, in the other file.
+    assert any(related.path.endswith("nets.py") for related in findings[0].related)
+
+
+def test_a_constructor_that_freezes_nothing_leaves_train_alone(tmp_path: Path) -> None:
+    write(tmp_path, {"nets.py": _NETS, "fit.py": _FIT.format(imported="Plain", construction="Plain((4, 4))")})
+    assert not [finding for finding in check(tmp_path, "fit.py") if finding.code == "TM103"]
+
+
+# -- installed packages: their decorators say what grad mode their functions run in ------------
+
+_INSTALLED = """\
+import torch
+
+
+@torch.no_grad()
+def sample(model, x):
+    return model(x)
+
+
+def sample_with_grad(model, x):
+    return model(x)
+"""
+
+_INFERENCE = """\
+import torch
+from samplers import {function}
+
+model = torch.nn.Linear(2, 2)
+model.load_state_dict(torch.load("weights.pt"))
+model.eval()
+out = {function}(model, torch.randn(1, 2))
+print(out)
+"""
+
+
+@pytest.mark.parametrize(("function", "reported"), [("sample", False), ("sample_with_grad", True)])
+def test_an_installed_function_decorated_with_no_grad_runs_the_model_without_grad(
+    tmp_path: Path, function: str, reported: bool
+) -> None:
+    site = tmp_path / "site-packages"
+    write(site, {"samplers/__init__.py": _INSTALLED})
+    write(tmp_path / "project", {"run.py": _INFERENCE.format(function=function)})
+    project = Project([tmp_path / "project"], library_paths=[site])
+    codes = [finding.code for finding in check(tmp_path / "project", "run.py", project)]
+    assert ("TM201" in codes) is reported
+
+
+def test_a_diffusers_pipeline_is_no_module_to_evaluate(tmp_path: Path) -> None:
+    # DiffusionPipeline holds modules but is not one, and its __call__ runs under no_grad.
+    script = (
+        "from diffusers import StableDiffusionPipeline\n"
+        'pipe = StableDiffusionPipeline.from_pretrained("sd-model")\n'
+        'image = pipe("an astronaut riding a horse").images[0]\n'
+        'image.save("astronaut.png")\n'
+    )
+    write(tmp_path, {"generate.py": script})
+    assert check(tmp_path, "generate.py") == []
+    # A diffusers model (an nn.Module) loaded the same way and run with autograd on is reported.
+    unet = script.replace("StableDiffusionPipeline", "UNet2DModel").replace(
+        'pipe("an astronaut riding a horse").images[0]', "pipe(noise, timestep).sample"
+    )
+    write(tmp_path, {"generate.py": unet})
+    assert [finding.code for finding in check(tmp_path, "generate.py")] == ["TM201"]

@@ -31,6 +31,7 @@ class RecordingClient(LanguageClient):
         super().__init__(*args, **kwargs)
         self.published: list[types.PublishDiagnosticsParams] = []
         self.registrations: list[types.Registration] = []
+        self.refreshes = 0  # workspace/diagnostic/refresh requests from the server
 
 
 def _record_publish(client: RecordingClient, params: types.PublishDiagnosticsParams) -> None:
@@ -43,11 +44,17 @@ def _record_registration(client: RecordingClient, params: types.RegistrationPara
     client.registrations.extend(params.registrations)
 
 
+def _record_refresh(client: RecordingClient, params: None) -> None:
+    """``workspace/diagnostic/refresh``: a pulling client would pull again."""
+    client.refreshes += 1
+
+
 def make_recording_client() -> RecordingClient:
     client = RecordingClient(converter_factory=default_converter)
     features = dict(DEFAULT_CLIENT_FEATURES)
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = _record_publish
     features[types.CLIENT_REGISTER_CAPABILITY] = _record_registration
+    features[types.WORKSPACE_DIAGNOSTIC_REFRESH] = _record_refresh
     register_lsp_features(client, features)
     return client
 
@@ -71,10 +78,18 @@ async def initialize(
     locale: str | None = None,
     options: Any = None,
     capabilities: types.ClientCapabilities | None = None,
+    diagnostic_mode: str = "openFilesOnly",
 ) -> types.InitializeResult:
+    """Initialize with this checkout as the workspace folder. The tests of open documents leave
+    the rest of the repository unchecked (``diagnostic_mode``; the server's default is
+    ``workspace``): its background check would only slow them down."""
     if options is None:
         # No debounce: the tests wait for publishes, they do not time them.
         options = {"debounceMs": 0}
+    if isinstance(options, dict):
+        settings = options.get("settings")
+        if settings is None or isinstance(settings, dict):
+            options = {**options, "settings": {"diagnosticMode": diagnostic_mode, **(settings or {})}}
     return await client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities or client_capabilities("visual-studio-code"),

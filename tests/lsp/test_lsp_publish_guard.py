@@ -35,10 +35,12 @@ class HeldEngine:
         self.release = threading.Event()
         self.real = engine_module.check_document
 
-    def __call__(self, document: Document, settings: Settings, project: Any = None) -> CheckResult:
+    def __call__(
+        self, document: Document, settings: Settings, project: Any = None, cells: Any = None
+    ) -> CheckResult:
         self.started.set()
         assert self.release.wait(30), "the test never released the engine"
-        return self.real(document, settings, project)
+        return self.real(document, settings, project, cells)
 
 
 @pytest.fixture

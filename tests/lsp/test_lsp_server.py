@@ -606,14 +606,14 @@ async def test_cli_entry_point_starts_the_server(command: list[str]) -> None:
 FAILING_ENGINE = """
 import torchmode.engine as engine
 real_check, real_hover = engine.check_document, engine.hover_at
-def check_document(document, settings=engine.Settings(), workspace=None):
+def check_document(document, settings=engine.Settings(), workspace=None, cells=None):
     if "BOOM" in document.text:
         raise RuntimeError("boom from a rule")
-    return real_check(document, settings, workspace)
-def hover_at(document, position, settings=engine.Settings(), workspace=None):
+    return real_check(document, settings, workspace, cells)
+def hover_at(document, position, settings=engine.Settings(), workspace=None, cells=None):
     if "BOOM" in document.text:
         raise RuntimeError("boom from hover")
-    return real_hover(document, position, settings, workspace)
+    return real_hover(document, position, settings, workspace, cells)
 engine.check_document, engine.hover_at = check_document, hover_at
 from torchmode.lsp.server import start_stdio
 start_stdio()

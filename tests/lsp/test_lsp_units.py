@@ -202,6 +202,9 @@ def test_missing_settings_use_the_client_locale_and_defaults() -> None:
         {"settings": {"locale": 3}},
         {"settings": {"inlayHints": "yes"}},
         {"settings": {"showNotifications": "loud"}},
+        {"settings": {"diagnosticMode": "everything"}},
+        {"settings": {"exclude": "build"}},
+        {"settings": {"exclude": [3]}},
         "not an object",
     ],
 )
@@ -211,6 +214,17 @@ def test_bad_settings_become_warnings(raw: object) -> None:
     # Whatever was wrong, the result is usable.
     options.settings.to_engine("en")
     assert options.debounce_seconds >= 0
+
+
+def test_diagnostic_mode_and_exclude() -> None:
+    assert config.parse_settings(None).settings.checks_workspace  # the default
+    parsed = config.parse_settings({"diagnosticMode": "openFilesOnly", "exclude": ["build", " ", "gen/*.py"]})
+    assert parsed.warnings == ()
+    assert not parsed.settings.checks_workspace
+    assert parsed.settings.exclude == ("build", "gen/*.py")  # blank globs dropped
+    fallback = config.parse_settings({"diagnosticMode": "everything", "exclude": "build"})
+    assert fallback.settings.checks_workspace and fallback.settings.exclude == ()
+    assert config.section_from_notification({"diagnosticMode": "workspace"})[0]
 
 
 def test_configuration_notifications_are_found_in_every_shape() -> None:

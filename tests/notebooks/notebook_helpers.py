@@ -81,7 +81,7 @@ model.train()"""
 EVALUATE = """def evaluate(model, loader):
     model.eval()
     for x in loader:
-        model(x)"""
+        preds = model(x)"""
 TRAIN = """for epoch in range(3):
     for x in train_loader:
         opt.zero_grad()

@@ -39,13 +39,13 @@ def test_classic_bug_across_cells_is_reported_in_the_right_cells(
     assert code == cli.EXIT_FINDINGS
     lines = out.splitlines()
     # Cell 1 is markdown: cells are numbered as the notebook shows them, like ruff.
-    assert lines[0].startswith("nb.ipynb:cell 3:4:9: TM201 ")
+    assert lines[0].startswith("nb.ipynb:cell 3:4:17: TM201 ")
     assert lines[1].startswith("nb.ipynb:cell 4:4:16: TM101 ")
 
     code, out, _ = run(capsys, "check", "--format", "json", "nb.ipynb")
     records = json.loads(out)
     assert [(r["code"], r["cell"], r["location"], r["noqa_row"]) for r in records] == [
-        ("TM201", 3, {"row": 4, "column": 9}, 4),
+        ("TM201", 3, {"row": 4, "column": 17}, 4),
         ("TM101", 4, {"row": 4, "column": 16}, 4),
     ]
     edits = records[1]["fix"]["edits"]
@@ -107,7 +107,7 @@ def test_fix_changes_only_the_intended_cell_sources(
         "    model.eval()\n",
         "    with torch.no_grad():\n",
         "        for x in loader:\n",
-        "            model(x)",
+        "            preds = model(x)",
     ]
     cells[3]["source"].insert(2, "        model.train()\n")
     assert fixed == expected
@@ -185,6 +185,23 @@ def test_magics_are_neutralised_without_moving_positions() -> None:
     assert program.to_program(program.to_cell(Position(11, 4))) == Position(11, 4)
 
 
+def test_shell_lines_continued_with_a_backslash_are_shell_to_the_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    install = (
+        "!pip install torch \\\n    torchvision \\\n  timm\n"
+        "import torch\nmodel = torch.nn.Linear(2, 2)\nmodel.eval"
+    )
+    program = Notebook.parse(dumps(notebook(code_cell(install, 1)))).program
+    assert program.text.splitlines()[:3] == ["pass#" + "_" * 15, "    #" + "_" * 12, "  #___"]
+    assert Document(program.text).parse_failure is None
+    # Checked like any notebook, not skipped as unparsable; positions are the cell's.
+    write(tmp_path / "nb.ipynb", notebook(code_cell(install, 1)))
+    code, out, _ = run(capsys, "check", str(tmp_path / "nb.ipynb"))
+    assert code == cli.EXIT_FINDINGS
+    assert ":cell 1:6:1: TM301 " in out
+
+
 def test_python_cell_magics_keep_their_body() -> None:
     data = notebook(
         code_cell("import torch\nmodel = torch.nn.Linear(2, 2)", 1),
@@ -260,5 +277,5 @@ def test_github_annotations_point_at_the_cell_line(
     write(tmp_path / "nb.ipynb", notebook_of(SETUP, EVALUATE, TRAIN))
     _, out, _ = run(capsys, "check", "--format", "github", "nb.ipynb")
     first = out.splitlines()[0]
-    assert ",line=4,col=9," in first
-    assert first.split("::")[2].startswith("nb.ipynb:cell 3:4:9: TM201 ")
+    assert ",line=4,col=17," in first
+    assert first.split("::")[2].startswith("nb.ipynb:cell 3:4:17: TM201 ")

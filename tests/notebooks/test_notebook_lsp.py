@@ -194,7 +194,7 @@ async def test_open_publishes_on_each_cell_uri(client: RecordingClient) -> None:
     assert (cell_uri("setup"), 5) in related
     # The third cell's finding sits on its own lines too: `model(x)` is line 4 of `evaluate`.
     evaluation = client.diagnostics[cell_uri("eval")][0]
-    assert evaluation.range.start == types.Position(line=3, character=8)
+    assert evaluation.range.start == types.Position(line=3, character=16)
 
 
 async def test_multi_cell_fix_moves_train_into_the_loop(client: RecordingClient) -> None:

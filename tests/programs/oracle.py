@@ -22,11 +22,14 @@ its optimizer clears them before its own step). So:
   before it (a step updated it, or weights were loaded): a smoke test of a fresh, untrained
   network evaluates nothing, and input gradients (saliency) are no evaluation without grad.
 
-Then: TM101 = a training forward while some mode-sensitive part of M is in eval mode; TM102 = an
-evaluation while some mode-sensitive part of M is in train mode; TM201 = an evaluation with
-autograd on. Each truth carries the program lines of every frame on the stack at the forward:
-a static finding on any of them (the forward itself, or the call of the helper that runs it)
-answers it.
+Then: TM101 = a training forward while M is in eval mode and some mode-sensitive part of it
+too (a part in eval under M in train mode was frozen on purpose: ``train()`` reaches every
+part, so only a switch of that part can have put it there); TM102 = an evaluation while some
+mode-sensitive part of M is in train mode; TM201 = an evaluation with autograd on that records
+a graph (some output requires grad: with frozen parameters and plain inputs nothing is
+recorded, and no_grad would save nothing). Each truth carries the program lines of every
+frame on the stack at the forward: a static finding on any of them (the forward itself, or
+the call of the helper that runs it) answers it.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ class _Forward:
     parts_in_train: bool  # some mode-sensitive part in train mode
     parts_in_eval: bool  # some mode-sensitive part in eval mode
     index: int
+    module_training: bool = True  # the module itself (its ``training`` flag)
+    graph: bool = False  # autograd recorded a graph for an output (some output requires grad)
     # Indexes of the backward events that sent a gradient into the output.
     reached_by: list[int] = field(default_factory=list)
 
@@ -92,6 +97,14 @@ def _sensitive_modes(module: nn.Module) -> tuple[bool, bool]:
             in_train = in_train or part.training
             in_eval = in_eval or not part.training
     return in_train, in_eval
+
+
+def _unwrapped(module: nn.Module) -> nn.Module:
+    """The model a DataParallel / DistributedDataParallel wrapper runs: the wrapper only
+    forwards to it, so the model's own mode is the one that counts."""
+    while isinstance(module, (nn.DataParallel, nn.parallel.DistributedDataParallel)):
+        module = module.module
+    return module
 
 
 def _tensors(value: Any) -> Iterator[torch.Tensor]:
@@ -127,7 +140,15 @@ def _recording(program: Path) -> Iterator[list[_Event]]:
             stack = stack_lines()
             if stack:
                 in_train, in_eval = _sensitive_modes(module)
-                forward = _Forward(module, stack, torch.is_grad_enabled(), in_train, in_eval, len(events))
+                forward = _Forward(
+                    module,
+                    stack,
+                    torch.is_grad_enabled(),
+                    in_train,
+                    in_eval,
+                    len(events),
+                    _unwrapped(module).training,
+                )
                 events.append(_Event("forward", len(events), forward=forward, module=module))
         open_forwards.append(forward)
 
@@ -142,6 +163,7 @@ def _recording(program: Path) -> Iterator[list[_Event]]:
 
         for tensor in _tensors(output):
             if tensor.requires_grad:
+                forward.graph = True
                 tensor.register_hook(reached)
 
     def step_hook(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
@@ -226,7 +248,9 @@ def _truths(events: list[_Event]) -> set[Truth]:
         module = forward.module
         owned = {id(parameter) for parameter in module.parameters()}
         training = any(_trains(events, backward, owned) for backward in forward.reached_by)
-        if training and forward.parts_in_eval:
+        # A part in eval mode under a module in train mode was switched on its own (train()
+        # reaches every part): a freeze on purpose (frozen batch-norm statistics), no mistake.
+        if training and forward.parts_in_eval and not forward.module_training:
             truths.add(Truth("TM101", forward.stack))
         trained_before = any(
             (other.kind == "step" and other.parameters & owned)
@@ -245,7 +269,9 @@ def _truths(events: list[_Event]) -> set[Truth]:
         evaluation = not forward.reached_by and not attempted and trained_before
         if evaluation and forward.parts_in_train:
             truths.add(Truth("TM102", forward.stack))
-        if evaluation and forward.grad:
+        # With autograd on but nothing requiring grad (frozen parameters, plain inputs), no
+        # graph is recorded: there is nothing for no_grad to save.
+        if evaluation and forward.grad and forward.graph:
             truths.add(Truth("TM201", forward.stack))
     return truths
 

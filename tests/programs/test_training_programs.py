@@ -1,13 +1,9 @@
 """Small complete training programs: what the checker reports must be what a real run shows.
 
-Each program in ``cases/`` runs under real PyTorch (CPU, seconds) while ``oracle.py`` records
-where it really trains a model in eval mode (TM101), evaluates a trained model in train mode
-(TM102) or with autograd on (TM201). For each program:
-
-* the static findings are exactly the ``# expect: CODE`` markers of the file (every rule);
-* every mistake the run showed is reported (recall): a finding of its code on one of the
-  program lines on its stack (the forward call, or the call of a helper that runs it);
-* every TM101, TM102 and TM201 finding is a mistake the run showed (precision).
+Here, for each program in ``cases/``, the static findings are exactly the ``# expect: CODE``
+markers of the file (every rule). ``test_programs_under_torch.py`` runs each program under real
+PyTorch and holds the markers to what the run shows; this half needs no torch, so it runs on
+every supported Python (the analysis reads each version's own ``ast``).
 
 The programs are written the way training code is written, one capability each, with the
 silent twin of each bug (``ok_*``): a checker that cries wolf fails here as surely as one
@@ -20,14 +16,12 @@ import re
 from pathlib import Path
 
 import pytest
-from oracle import Truth, run_program
 
 from torchmode.engine import Settings, check_source
 from torchmode.findings import Finding
 
 CASES = sorted((Path(__file__).resolve().parent / "cases").glob("*.py"))
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z0-9, ]+)")
-RUNTIME_CODES = frozenset({"TM101", "TM102", "TM201"})
 
 
 def markers(text: str) -> set[tuple[int, str]]:
@@ -54,20 +48,6 @@ def test_findings_are_the_marked_ones(case: Path) -> None:
     reported = {(finding.span.start.line, finding.code) for finding in found}
     expected = markers(case.read_text(encoding="utf-8"))
     assert reported == expected, f"{case.name}: findings\n{describe(found)}\nmarkers {sorted(expected)}"
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda path: path.stem)
-def test_findings_are_what_the_run_shows(case: Path) -> None:
-    truths = run_program(case)
-    found = [finding for finding in findings_of(case) if finding.code in RUNTIME_CODES]
-
-    def answers(finding: Finding, truth: Truth) -> bool:
-        return finding.code == truth.code and finding.span.start.line in truth.lines
-
-    missed = [truth for truth in truths if not any(answers(finding, truth) for finding in found)]
-    false = [finding for finding in found if not any(answers(finding, truth) for truth in truths)]
-    assert not missed, f"{case.name}: the run shows {sorted(missed, key=str)}; findings\n{describe(found)}"
-    assert not false, f"{case.name}: not shown by the run:\n{describe(false)}\nrun: {sorted(truths, key=str)}"
 
 
 def test_there_are_bugs_and_silent_twins() -> None:

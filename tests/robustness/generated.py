@@ -38,11 +38,14 @@ def huge_function(statements: int = 50_000) -> str:
     head = (
         "import torch\n\n"
         "model = torch.nn.Linear(2, 2)\n"
-        "criterion = torch.nn.MSELoss()\n\n"
+        "criterion = torch.nn.MSELoss()\n"
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n\n"
         "def train(loader):\n"
         "    for step, (data, target) in enumerate(loader):\n"
+        "        optimizer.zero_grad()\n"
     )
-    return head + "\n".join(body) + "\n"
+    # The step that makes the backward calls training (a backward alone is no training step).
+    return head + "\n".join(body) + "\n        optimizer.step()\n"
 
 
 def nested_blocks(depth: int = 90) -> str:
@@ -71,7 +74,11 @@ def nested_blocks(depth: int = 90) -> str:
 
 def call_chain(depth: int = 3_000) -> str:
     """f0 calls f1 ... calls f<depth>, which switches the model to eval; then a training loop."""
-    lines = ["import torch", "model = torch.nn.Linear(2, 2)"]
+    lines = [
+        "import torch",
+        "model = torch.nn.Linear(2, 2)",
+        "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)",
+    ]
     for index in range(depth):
         lines += [f"def f{index}(m):", f"    f{index + 1}(m)"]
     lines += [f"def f{depth}(m):", "    m.eval()"]
@@ -79,8 +86,10 @@ def call_chain(depth: int = 3_000) -> str:
         "model.train()",
         "for batch in range(3):",
         "    f0(model)",
+        "    optimizer.zero_grad()",
         "    out = model(batch)",
         "    out.sum().backward()",
+        "    optimizer.step()",
     ]
     return "\n".join(lines) + "\n"
 

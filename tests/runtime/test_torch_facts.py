@@ -231,3 +231,28 @@ def test_frozen_parameters_still_give_an_output_that_requires_grad() -> None:
     assert model(x).requires_grad
     with torch.no_grad():
         assert not model(x).requires_grad
+
+
+def test_frozen_parameters_and_plain_input_record_no_graph() -> None:
+    # Why a frozen model needs no no_grad (TM101 and the oracle of tests/programs): with no
+    # parameter and no input requiring grad, autograd records nothing.
+    model = _net().requires_grad_(False).eval()
+    output = model(torch.randn(3, 4))
+    assert torch.is_grad_enabled()
+    assert not output.requires_grad and output.grad_fn is None
+
+
+def test_what_a_running_total_keeps_and_what_it_does_not() -> None:
+    # TM201 names a running total only when it adds up tensors that carry a graph: the
+    # reductions it treats as graphless really are.
+    model = _net().eval()
+    output = model(torch.randn(3, 4))
+    loss = output.pow(2).mean()
+    total = torch.zeros(())
+    total = total + loss
+    assert total.requires_grad and total.grad_fn is not None
+    assert isinstance(loss.item(), float)
+    assert not loss.detach().requires_grad
+    assert not output.argmax(1).requires_grad
+    assert not (output.argmax(1) == torch.zeros(3, dtype=torch.long)).requires_grad
+    assert not output.eq(output).requires_grad

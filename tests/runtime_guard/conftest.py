@@ -7,11 +7,16 @@ tests that need none run (test_without_torch.py).
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+# The editor test drives the language server with the helpers of tests/lsp (no __init__.py:
+# imported by module name, as its own tests do).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lsp"))
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 TORCH_FREE = {"test_without_torch.py"}

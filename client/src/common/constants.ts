@@ -27,4 +27,12 @@ export const COMMANDS = {
   restart: `${SECTION}.restart`,
   showLogs: `${SECTION}.showLogs`,
   fixAll: `${SECTION}.fixAll`,
+  checkWorkspace: `${SECTION}.checkWorkspace`,
 } as const;
+
+/**
+ * What "torchmode: Check Workspace" asks the server to run (workspace/executeCommand;
+ * server/torchmode/lsp/server.py). Not the client's command id: vscode-languageclient
+ * registers a VS Code command for every command the server declares.
+ */
+export const SERVER_CHECK_WORKSPACE = `${SECTION}.server.checkWorkspace`;

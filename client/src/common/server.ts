@@ -233,6 +233,9 @@ export class ServerManager implements vscode.Disposable {
       traceOutputChannel: log(),
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: { settings: serverSettings(settings), debounceMs: settings.debounceMs },
+      // The server answers pulls (textDocument/diagnostic, workspace/diagnostic). Pull after
+      // every change and save, not only on open: the server waits out its own debounce.
+      diagnosticPullOptions: { onChange: true, onSave: true },
       // No retry: startClient's catch reports the failure once.
       initializationFailedHandler: (error) => {
         traceError("the server failed to initialize", error);

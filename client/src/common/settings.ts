@@ -3,8 +3,8 @@
  * interpreter path, and the part of them the language server understands.
  *
  * The server (server/torchmode/lsp/config.py) reads `locale`, `select`, `ignore`,
- * `severity`, `configurationPreference`, `inlayHints` and `showNotifications` from
- * `initializationOptions.settings`
+ * `severity`, `configurationPreference`, `inlayHints`, `showNotifications`, `diagnosticMode`
+ * and `exclude` from `initializationOptions.settings`
  * and from `workspace/didChangeConfiguration` / `workspace/configuration` under the
  * `torchmode` section. VS Code's own shape of that section (`inlayHints.enable`,
  * `interpreter`, `trace`...) is not what the server expects, so the client always sends
@@ -17,6 +17,7 @@ import { SECTION } from "./constants";
 
 export type ImportStrategy = "useBundled" | "fromEnvironment";
 export type NotificationLevel = "off" | "onError" | "onWarning" | "always";
+export type DiagnosticMode = "workspace" | "openFilesOnly";
 
 export interface Settings {
   enable: boolean;
@@ -33,6 +34,8 @@ export interface Settings {
   showNotifications: NotificationLevel;
   /** Per-document wait after the last change (an initialization option of the server). */
   debounceMs: number;
+  diagnosticMode: DiagnosticMode;
+  exclude: string[];
 }
 
 /** What the server reads: see server/torchmode/lsp/config.py. */
@@ -44,6 +47,8 @@ export interface ServerSettings {
   configurationPreference: string;
   inlayHints: boolean;
   showNotifications: NotificationLevel;
+  diagnosticMode: DiagnosticMode;
+  exclude: string[];
 }
 
 const NOTIFICATION_LEVELS: readonly NotificationLevel[] = ["off", "onError", "onWarning", "always"];
@@ -71,6 +76,8 @@ export function getSettings(folder: vscode.WorkspaceFolder | undefined = primary
     locale: config.get<string>("locale", "auto") || "auto",
     showNotifications: NOTIFICATION_LEVELS.includes(showNotifications) ? showNotifications : "onWarning",
     debounceMs: debounceMs(config.get<number>("debounceMs")),
+    diagnosticMode: config.get<string>("diagnosticMode") === "openFilesOnly" ? "openFilesOnly" : "workspace",
+    exclude: stringList(config.get("exclude")) ?? [],
   };
 }
 
@@ -83,6 +90,8 @@ export function serverSettings(settings: Settings): ServerSettings {
     configurationPreference: settings.configurationPreference,
     inlayHints: settings.inlayHints,
     showNotifications: settings.showNotifications,
+    diagnosticMode: settings.diagnosticMode,
+    exclude: settings.exclude,
   };
 }
 

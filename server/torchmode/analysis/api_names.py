@@ -276,7 +276,10 @@ _OTHER_CLASS_PREFIXES = (
 )
 # transformers classes that are models (``BertModel``, ``GPT2LMHeadModel``,
 # ``AutoModelForCausalLM``...) as opposed to tokenizers, configs and processors.
-_TRANSFORMERS_MODEL = re.compile(r"^(transformers|diffusers)\.(.*\.)?(\w*Model\w*|\w*For\w+|\w*Pipeline)$")
+# Models of transformers and diffusers, by their naming convention; their pipelines
+# (``StableDiffusionPipeline``, ``TextClassificationPipeline``) hold models but are not
+# nn.Module subclasses themselves, and their ``__call__`` runs under no_grad.
+_TRANSFORMERS_MODEL = re.compile(r"^(transformers|diffusers)\.(.*\.)?(\w*Model\w*|\w*For\w+)$")
 
 
 def library_class_kind(qualified: str) -> ClassKind | None:

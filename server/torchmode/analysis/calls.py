@@ -378,6 +378,33 @@ class CallResolver:
         single = self.resolve_call(function, call)
         return [single] if single is not None else []
 
+    def freezing_constructor(self, call: ast.Call) -> tuple[Function, FileAnalyzer] | None:
+        """The ``__init__`` a construction ``Net(...)`` of a project class runs, whose
+        switches of ``self``'s parts (``self.backbone.eval()``) hold in the built object.
+
+        None when the class (or a base) overrides ``train()``: a later ``model.train()``
+        runs that override, which usually freezes the same parts again; and None for a
+        name that is not plainly a class here (a local, an instance's attribute)."""
+        name = access_path(call.func)
+        if name is None:
+            return None
+        local = name in self.table.classes or name in self.table.class_bases
+        if (
+            not local
+            and root_of(name) not in self.imports.aliases
+            and root_of(name) not in self.imports.relative
+        ):
+            return None
+        found = self._method_of_class(name, "__init__")
+        if found is None or found[0].node is None or not found[0].parameters:
+            return None
+        if self._method_of_class(name, "train") is not None:
+            return None
+        callee, owner = found
+        if owner is self.owner:
+            self.recorder.function(callee)
+        return found
+
     def _method_of_class(self, class_name: str, name: str) -> tuple[Function, FileAnalyzer] | None:
         if class_name in self.table.classes or class_name in self.table.class_bases:
             return self.method(class_name, name)

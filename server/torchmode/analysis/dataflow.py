@@ -32,8 +32,9 @@ from typing import Any
 
 from torchmode.analysis import api_names
 from torchmode.analysis.aliases import AliasTable
-from torchmode.analysis.calls import CallResolver, OtherFiles, ResolvedCall
+from torchmode.analysis.calls import CallResolver, FileAnalyzer, OtherFiles, ResolvedCall
 from torchmode.analysis.cfg import ControlFlowGraph, Edge, NodeKind
+from torchmode.analysis.events import collect_events
 from torchmode.analysis.facts import (
     ENTERED_IN_TRAIN,
     RETURNED,
@@ -44,6 +45,7 @@ from torchmode.analysis.facts import (
     ModeLookup,
     Summary,
 )
+from torchmode.analysis.flags import flag_test, parameter_conditions
 from torchmode.analysis.functions import FunctionTable
 from torchmode.analysis.lattice import (
     ENTRY_GRAD,
@@ -80,7 +82,7 @@ from torchmode.analysis.reuse import (
     leave_cache,
     take_predecessor_cache,
 )
-from torchmode.analysis.transfer import NodeTransfer, collect_events, parameter_conditions
+from torchmode.analysis.transfer import NodeTransfer
 from torchmode.analysis.walk import statements_of
 from torchmode.syntax.document import Document
 from torchmode.syntax.node_index import node_index
@@ -197,6 +199,9 @@ class ModuleAnalyzer:
 
     def is_pretrained_eval(self, call: ast.Call) -> bool:
         return id(call) in self.models.pretrained_eval
+
+    def freezing_constructor(self, call: ast.Call) -> tuple[Function, FileAnalyzer] | None:
+        return self.calls.freezing_constructor(call)
 
     def copied(self, value: ast.expr) -> str | None:
         return self.models.copied(value)
@@ -326,8 +331,11 @@ class ModuleAnalyzer:
     ) -> Summary:
         effects: list[tuple[str, ModeValue]] = []
         returned = exit_state.mode_map.get(RETURNED)
+        returned_parts: list[tuple[str, ModeValue]] = []
         for path, value in exit_state.modes:
-            if path == RETURNED:
+            if is_under(path, RETURNED):
+                if path != RETURNED and value != ENTRY_MODE:
+                    returned_parts.append((path[len(RETURNED) :], value))
                 continue
             root = root_of(path)
             crosses = root in function.parameters or (root not in function.locals and not function.is_module)
@@ -360,7 +368,18 @@ class ModuleAnalyzer:
             returned = frozenset(
                 replace(fact, conditions=parameter_conditions(fact.conditions, function)) for fact in returned
             )
-        return Summary(tuple(effects), grad, tuple(crossing), returned)
+        frozen = tuple(
+            sorted(
+                path
+                for path in exit_state.frozen
+                if root_of(path) not in function.rebound
+                and (
+                    root_of(path) in function.parameters
+                    or (root_of(path) not in function.locals and not function.is_module)
+                )
+            )
+        )
+        return Summary(tuple(effects), grad, tuple(crossing), returned, tuple(returned_parts), frozen)
 
     # -- the fixpoint -------------------------------------------------------------------------
 
@@ -673,7 +692,12 @@ class ModuleAnalyzer:
             grad = frozenset(fact for fact in state.grad if not contradicts(fact.conditions, known))
             if not _refine_training(modes, edge.condition, edge.truth, function, self.model_paths):
                 return None  # the test contradicts the mode known here: no path takes this edge
-            if _is_flag_test(edge.condition, function) and id(edge.condition) in self._mode_tests(function):
+            flag = flag_test(edge.condition, function.parameters)
+            if (
+                flag is not None
+                and flag not in function.rebound
+                and id(edge.condition) in self._mode_tests(function)
+            ):
                 # ``if restore: model.train()``: facts that went this way carry the flag's value,
                 # so a caller passing a constant picks the branch (see ``parameter_conditions``).
                 for path, value in modes.items():
@@ -690,7 +714,9 @@ class ModuleAnalyzer:
                         modes[path] = frozenset(
                             replace(fact, conditions=fact.conditions | entered) for fact in value
                         )
-            state = make_state(modes, grad or state.grad, state.grad_stack, state.assumptions | known)
+            state = make_state(
+                modes, grad or state.grad, state.grad_stack, state.assumptions | known, state.frozen
+            )
         return state
 
     def _mode_tests(self, function: Function) -> set[int]:
@@ -756,9 +782,15 @@ class ModuleAnalyzer:
                 step.evaluate(node.expression, node.statement)
             else:
                 step.statement(node.statement)
+                if isinstance(node.statement, ast.Assert):
+                    # ``assert model.training``: past it, the mode is what the test says (a
+                    # run where it is not raises there).
+                    _refine_training(step.modes, node.statement.test, True, function, self.model_paths)
         elif kind in (NodeKind.TEST, NodeKind.FOR_ITER) and node.expression is not None:
             assert isinstance(node.statement, ast.stmt)
             step.evaluate(node.expression, node.statement)
+            if isinstance(node.statement, (ast.For, ast.AsyncFor)):
+                step.freeze_parameters(node.statement)
         elif kind is NodeKind.FOR_NEXT:
             assert isinstance(node.statement, (ast.For, ast.AsyncFor))
             step.bind(node.statement.target, None, node.statement)
@@ -910,18 +942,17 @@ def _refine_training(
             for fact in value
         )
         return True
-    matching = frozenset(fact for fact in value if fact.mode == mode or fact.mode in ("entry", "unknown"))
+    # A loop brings back what one branch learnt beside what is still unknown ({train,
+    # entry}): the unknown part is known on this edge as well.
+    matching = frozenset(
+        fact if fact.mode == mode or snapshot else replace(fact, mode=mode)  # type: ignore[arg-type]
+        for fact in value
+        if fact.mode == mode or fact.mode in ("entry", "unknown")
+    )
     if not matching:
         return False
     modes[path] = matching
     return True
-
-
-def _is_flag_test(test: ast.expr, function: Function) -> bool:
-    """``if restore:`` / ``if not restore:`` on a parameter of the function: a flag its callers set."""
-    while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        test = test.operand
-    return isinstance(test, ast.Name) and test.id in function.parameters and test.id not in function.rebound
 
 
 def _saved_modes(function: Function) -> dict[str, str]:

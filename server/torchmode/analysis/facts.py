@@ -89,6 +89,10 @@ class Summary:
     grad: GradValue | None = None  # None: the function leaves the grad mode as it found it
     forwards: tuple[ForwardCall, ...] = ()
     returned: ModeValue | None = None
+    # (".backbone", eval): parts of the returned model in a mode of their own.
+    returned_parts: tuple[tuple[str, ModeValue], ...] = ()
+    # Models (parameters' and globals' paths) whose parameters it freezes on every path.
+    frozen: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

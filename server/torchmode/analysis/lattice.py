@@ -164,6 +164,9 @@ class ModeFact:
     origin: tuple[Site, ...] = ()  # outermost call first, the statement that set it last
     conditions: Conditions = frozenset()
     fresh: bool = False  # train because the module was just built, not because of train()
+    # The module's parameters take no gradient here (``requires_grad_(False)``): in eval
+    # mode on purpose, a frozen part no step trains.
+    frozen: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,8 @@ class State:
     grad: GradValue
     grad_stack: tuple[GradValue, ...] = ()
     assumptions: Conditions = frozenset()
+    # The models whose parameters are frozen on every path here (``requires_grad_(False)``).
+    frozen: frozenset[str] = frozenset()
 
     @property
     def mode_map(self) -> dict[str, ModeValue]:
@@ -212,8 +217,11 @@ def make_state(
     grad: GradValue,
     grad_stack: tuple[GradValue, ...],
     assumptions: Conditions,
+    frozen: frozenset[str] = frozenset(),
 ) -> State:
-    return State(tuple(sorted(modes.items(), key=lambda item: item[0])), grad, grad_stack, assumptions)
+    return State(
+        tuple(sorted(modes.items(), key=lambda item: item[0])), grad, grad_stack, assumptions, frozen
+    )
 
 
 def join_states(states: list[State], lookup: Callable[[State, str], ModeValue]) -> State:
@@ -241,4 +249,5 @@ def join_states(states: list[State], lookup: Callable[[State, str], ModeValue]) 
     depth = min(len(state.grad_stack) for state in states)
     stack = tuple(frozenset().union(*(state.grad_stack[level] for state in states)) for level in range(depth))
     assumptions = frozenset.intersection(*(state.assumptions for state in states))
-    return make_state(joined, frozenset(grad), stack, assumptions)
+    frozen = frozenset.intersection(*(state.frozen for state in states))
+    return make_state(joined, frozenset(grad), stack, assumptions, frozen)

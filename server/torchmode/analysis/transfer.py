@@ -18,6 +18,7 @@ from torchmode.analysis.cfg import Loop
 from torchmode.analysis.facts import (
     ENTERED_IN_TRAIN,
     RETURNED,
+    SUBMODULES,
     TRAINING_SNAPSHOT,
     CallSite,
     FileAnalysis,
@@ -28,6 +29,8 @@ from torchmode.analysis.facts import (
     Summary,
     TrainingStep,
 )
+from torchmode.analysis.flags import constant_flags, decided_otherwise, entered_mode_known
+from torchmode.analysis.freezing import freezes_parameter, requires_grad_off
 from torchmode.analysis.functions import returned_name
 from torchmode.analysis.identity import strip_wrappers, submodule_alias
 from torchmode.analysis.lattice import (
@@ -88,6 +91,8 @@ class TransferContext(FileAnalyzer, Protocol):
 
     def copied(self, value: ast.expr) -> str | None: ...
 
+    def freezing_constructor(self, call: ast.Call) -> tuple[Function, FileAnalyzer] | None: ...
+
     def identity_arguments(self, call: ast.Call) -> list[ast.expr] | None: ...
 
     def defines_method(self, path: str, name: str) -> bool: ...
@@ -121,13 +126,14 @@ class NodeTransfer:
         self.grad = state.grad
         self.grad_stack = state.grad_stack
         self.assumptions = state.assumptions
+        self.frozen = set(state.frozen)
         self.loops = loops
         self.record = record
         self.lookup = ModeLookup(function)
         self.aliases = analyzer.aliases(function)
 
     def finish(self) -> State:
-        return make_state(self.modes, self.grad, self.grad_stack, self.assumptions)
+        return make_state(self.modes, self.grad, self.grad_stack, self.assumptions, frozenset(self.frozen))
 
     def value(self, path: str) -> ModeValue:
         return self.lookup.value(self.modes, path)
@@ -242,10 +248,22 @@ class NodeTransfer:
         if isinstance(statement, ast.Return) and statement.value is not None:
             self.evaluate(statement.value, statement)
             returned = self._value_of(statement.value, statement)
+            for existing in [existing for existing in self.modes if is_under(existing, RETURNED)]:
+                del self.modes[existing]
             if returned is not None:
                 # What the function returns, for callers binding it (a factory's fresh model,
                 # ``from_pretrained``'s mode); the exit state joins every return.
                 self.modes[RETURNED] = returned
+                source = access_path(statement.value)
+                if source is not None:
+                    # ``m = Net(); m.backbone.eval(); return m``: the parts' own modes too.
+                    source = self.canonical(source)
+                    for existing, value in list(self.modes.items()):
+                        if is_under(existing, source) and existing != source:
+                            self.modes[RETURNED + existing[len(source) :]] = value
+                else:
+                    for suffix, part in self._parts_built(statement.value, statement):
+                        self.modes[RETURNED + suffix] = part
             return
         if (
             isinstance(statement, ast.Expr)
@@ -289,6 +307,10 @@ class NodeTransfer:
         new_value = self._value_of(value, statement) if value is not None else None
         if new_value is not None:
             self.set_path(path, new_value)
+            if value is not None:
+                for suffix, part in self._parts_built(value, statement):
+                    self.modes[path + suffix] = part
+                self.mirror(path)
         elif path in self.analyzer.model_paths or any(is_under(existing, path) for existing in self.modes):
             self.set_path(path, UNKNOWN_MODE)
         for alias, alias_target in self.aliases.items():
@@ -365,6 +387,61 @@ class NodeTransfer:
             return frozenset({self._new_fact("train", (site,), fresh=True)})
         return None
 
+    def _parts_built(self, value: ast.expr, statement: ast.stmt | None) -> list[tuple[str, ModeValue]]:
+        """The parts a construction or a factory leaves in a mode of their own: for ``model
+        = Net()`` whose ``__init__`` runs ``self.backbone.eval()``, (".backbone", eval), so
+        that a later ``model.train()`` is seen to undo that freeze. Parts whose mode comes
+        from outside (entry, unknown) follow the model and are left out."""
+        expr = value
+        while isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+            if expr.func.attr in ("train", "eval"):
+                return []  # a switch of the whole model reaches every part
+            if expr.func.attr not in api_names.SAME_MODULE_METHODS:
+                break
+            expr = expr.func.value
+        if not isinstance(expr, ast.Call):
+            return []
+        parts: list[tuple[str, ModeValue]] = []
+        constructor = (
+            self.analyzer.freezing_constructor(expr)
+            if self.analyzer.is_module_constructor(expr, self.function)
+            else None
+        )
+        if constructor is not None:
+            init, owner = constructor
+            own = init.parameters[0]
+            parts = [
+                (path[len(own) :], part)
+                for path, part in self._summary_of(init, owner).effects
+                if is_under(path, own) and path != own
+            ]
+        else:
+            resolved = self.analyzer.resolve_call(self.function, expr)
+            if resolved is not None and returned_name(resolved.callee) is None:
+                parts = list(self._summary_of(resolved.callee, resolved.owner).returned_parts)
+        if not parts:
+            return []
+        site = self.analyzer.site(expr, self.function, statement)
+        built = self._new_fact("train", (site,), fresh=True)
+        found: list[tuple[str, ModeValue]] = []
+        for suffix, part in sorted(parts, key=lambda item: item[0].count(".")):
+            if not any(fact.mode == "eval" for fact in part) or any(fact.mode == "unknown" for fact in part):
+                continue  # parts in the model's own mode follow it anyway
+            found.append(
+                (
+                    suffix,
+                    frozenset(
+                        # "entry": the part as it was built, in train mode like any new module
+                        # (``self.modules()`` loops freeze some parts and leave the others).
+                        built
+                        if fact.mode == "entry"
+                        else replace(fact, origin=_chain(site, fact.origin), conditions=self.assumptions)
+                        for fact in part
+                    ),
+                )
+            )
+        return found
+
     def _summary_of(self, callee: Function, owner: FileAnalyzer) -> Summary:
         if owner is not self.analyzer:
             with owner.project_lock():
@@ -435,15 +512,17 @@ class NodeTransfer:
         """``model.train() if phase == "train" else model.eval()``: each branch under its
         condition, as an ``if`` statement is, then both joined."""
         self.evaluate(expr.test, statement)
-        start = (dict(self.modes), self.grad, self.assumptions)
+        start = (dict(self.modes), self.grad, self.assumptions, set(self.frozen))
         branches: list[State] = []
         for branch, truth in ((expr.body, True), (expr.orelse, False)):
             self.modes, self.grad, self.assumptions = dict(start[0]), start[1], start[2]
+            self.frozen = set(start[3])
             self.assumptions = self.assumptions | {self.analyzer.condition(expr.test, truth)}
             self.evaluate(branch, statement)
-            branches.append(make_state(self.modes, self.grad, self.grad_stack, self.assumptions))
+            branches.append(self.finish())
         joined = join_states(branches, self.lookup)
         self.modes, self.grad, self.assumptions = joined.mode_map, joined.grad, start[2]
+        self.frozen = set(joined.frozen)
 
     def call(self, call: ast.Call, statement: ast.stmt | None) -> None:
         func = call.func
@@ -457,11 +536,26 @@ class NodeTransfer:
                 # ``for m in model.modules(): m.eval()`` switches some of model's sub-modules.
                 receiver_path = submodule_alias(self.loops, receiver_path) or receiver_path
                 value = self._switch_value(call, statement)
+                if self._is_frozen(receiver_path):
+                    value = frozenset(replace(fact, frozen=True) for fact in value)
                 self.set_path(receiver_path, value)
                 if self.record is not None:
                     self.record.switches.append(
                         ModeSwitch(self.function, call, statement, receiver_path, value, self.loops)
                     )
+                return
+            if func.attr == "requires_grad_" and receiver_path is not None:
+                frozen = requires_grad_off(call)
+                if frozen is not None and self.is_model(receiver_path):
+                    self._set_frozen(receiver_path, frozen)
+                    return
+            if (
+                func.attr == "apply"
+                and receiver_path is not None
+                and len(call.args) == 1
+                and self.is_model(receiver_path)
+                and self._apply_to_modules(call, statement, receiver_path)
+            ):
                 return
             step_kind = api_names.training_step_kind(call, analyzer.imports)
             optimizer = self._optimizer_of(call)
@@ -506,6 +600,103 @@ class NodeTransfer:
             self._apply_summary(
                 call, statement, resolved.callee, resolved.positional, resolved.keywords, resolved.owner
             )
+
+    def _is_frozen(self, path: str) -> bool:
+        return any(is_under(path, frozen) for frozen in self.frozen)
+
+    def _set_frozen(self, path: str, frozen: bool) -> None:
+        """``model.requires_grad_(False)``: the model's parameters take no gradient from here
+        on, whatever mode it is switched to; ``requires_grad_(True)`` undoes it."""
+        if frozen:
+            self.frozen.add(path)
+        else:
+            self.frozen = {other for other in self.frozen if not is_under(other, path)}
+        for existing, value in list(self.modes.items()):
+            if is_under(existing, path) and any(fact.frozen != frozen for fact in value):
+                self.modes[existing] = frozenset(replace(fact, frozen=frozen) for fact in value)
+        if frozen and path not in self.modes:
+            self.modes[path] = frozenset(replace(fact, frozen=True) for fact in self.value(path))
+
+    def freeze_parameters(self, loop: ast.For | ast.AsyncFor) -> None:
+        """``for p in model.parameters(): p.requires_grad = False`` (``requires_grad_(False)``,
+        ``named_parameters`` too) freezes the model, applied where the loop starts: the body
+        runs for every parameter, so once the loop is over all of them are frozen. A freeze
+        inside an ``if`` of the body is of some parameters only: nothing is said."""
+        iterable = loop.iter
+        if not (
+            isinstance(iterable, ast.Call)
+            and isinstance(iterable.func, ast.Attribute)
+            and iterable.func.attr in ("parameters", "named_parameters")
+        ):
+            return
+        variable = loop.target
+        if iterable.func.attr == "named_parameters":
+            if not (isinstance(variable, ast.Tuple) and len(variable.elts) == 2):
+                return
+            variable = variable.elts[1]
+        owner = access_path(iterable.func.value)
+        if not isinstance(variable, ast.Name) or owner is None:
+            return
+        owner = self.canonical(owner)
+        if not self.is_model(owner):
+            return
+        for statement in loop.body:
+            frozen = freezes_parameter(statement, variable.id)
+            if frozen is not None:
+                self._set_frozen(owner, frozen)
+
+    def _apply_to_modules(self, call: ast.Call, statement: ast.stmt | None, receiver: str) -> bool:
+        """``model.apply(set_bn_eval)``: ``nn.Module.apply`` calls the function on every
+        sub-module (and the model), so the modes it sets are those of "some sub-modules",
+        like a ``for m in model.modules():`` loop. False when the function is not known."""
+        function_node = call.args[0]
+        site = self.analyzer.site(call, self.function, statement)
+        effect: set[ModeFact] = set()
+        if isinstance(function_node, ast.Lambda):
+            arguments = function_node.args.posonlyargs + function_node.args.args
+            if not arguments:
+                return False
+            parameter = arguments[0].arg
+            for node in ast.walk(function_node.body):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in ("train", "eval")
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == parameter
+                ):
+                    mode = "eval" if node.func.attr == "eval" else "train"
+                    if node.func.attr == "train" and node.args:
+                        return False  # ``m.train(flag)``: which mode is not plain here
+                    effect.add(self._new_fact(mode, (site,)))
+            if not effect:
+                return False
+            effect.add(ModeFact("entry", ()))  # a conditional expression: only some of them
+        else:
+            resolved = self.analyzer.resolve_call(self.function, ast.Call(function_node, [], []))
+            if resolved is None or not resolved.callee.parameters:
+                return False
+            parameter = resolved.callee.parameters[0]
+            summary = self._summary_of(resolved.callee, resolved.owner)
+            value = dict(summary.effects).get(parameter)
+            if value is None:
+                return False
+            effect = {
+                fact if fact.mode == "entry" else replace(fact, origin=_chain(site, fact.origin))
+                for fact in value
+            }
+        path = f"{receiver}.{SUBMODULES}"
+        before = self.value(path)
+        new: set[ModeFact] = set()
+        for fact in effect:
+            if fact.mode == "entry":
+                new |= before  # the modules the function leaves as they were
+            elif fact.mode in ("train", "eval"):
+                new.add(replace(fact, conditions=fact.conditions | self.assumptions))
+            else:
+                return False
+        self.set_path(path, frozenset(new))
+        return True
 
     def _loop_items(self) -> dict[str, str]:
         """``callback`` -> ``self.callbacks`` for each enclosing ``for callback in
@@ -594,6 +785,7 @@ class NodeTransfer:
         summary: Summary,
         bindings: dict[str, str | None],
         other_file: bool,
+        flags: dict[str, object],
     ) -> None:
         """The forward passes a called function runs of the models it is given: forward
         passes of the caller's models, at this call, in the caller's mode and grad mode
@@ -614,6 +806,8 @@ class NodeTransfer:
             before = self.value(target)
             value: set[ModeFact] = set()
             for fact in inner.value:
+                if any(decided_otherwise(condition, flags) for condition in fact.conditions):
+                    continue  # ``evaluate(model, loader)`` never takes ``if checkpoint is not None``
                 if fact.mode == "entry":
                     value |= before
                 else:
@@ -661,8 +855,9 @@ class NodeTransfer:
         for name, argument in keywords.items():
             if name in callee.parameters:
                 bindings[name] = self.canonical(argument) if argument is not None else None
+        flags = constant_flags(callee, call, has_receiver=len(positional) > len(call.args))
         if summary.forwards and self.record is not None:
-            self._indirect_forwards(call, statement, callee, summary, bindings, other_file)
+            self._indirect_forwards(call, statement, callee, summary, bindings, other_file, flags)
         if self.record is not None and not other_file:
             # Rules look into a same-file callee's own facts; another file's are in its analysis.
             bound = tuple((name, path) for name, path in bindings.items() if path is not None)
@@ -677,11 +872,18 @@ class NodeTransfer:
                     self.loops,
                 )
             )
+        for frozen_path in summary.frozen:
+            root, dot, rest = frozen_path.partition(".")
+            if root in callee.parameters:
+                argument = bindings.get(root)
+                if argument is not None:
+                    self._set_frozen(argument + dot + rest, True)
+            elif not other_file and (self.function.is_module or root not in self.function.locals):
+                self._set_frozen(frozen_path, True)
         if not summary.effects and summary.grad is None:
             return
         site = self.analyzer.site(call, self.function, statement)
         before = dict(self.modes)
-        flags = _constant_flags(callee, call, has_receiver=len(positional) > len(call.args))
         for effect_path, effect_value in sorted(summary.effects, key=lambda item: item[0].count(".")):
             root, dot, rest = effect_path.partition(".")
             if root in callee.parameters:
@@ -700,16 +902,13 @@ class NodeTransfer:
                 old = self.lookup.value(before, path)
                 new: set[ModeFact] = set()
                 for fact in effect_value:
-                    if any(
-                        flags.get(_flag_name(condition), condition.truth) != condition.truth
-                        for condition in fact.conditions
-                    ):
+                    if any(decided_otherwise(condition, flags) for condition in fact.conditions):
                         continue  # ``set_mode(model, False)`` never takes the ``train`` branch
                     if any(
                         known is not None and known != condition.truth
                         for condition in fact.conditions
                         if condition.key.endswith(f".{ENTERED_IN_TRAIN}")
-                        for known in [_entered_mode_known(condition, bindings, self.lookup, before)]
+                        for known in [entered_mode_known(condition, bindings, self.lookup, before)]
                     ):
                         continue  # ``if was_training: model.train()`` with a model the caller knows
                     if fact.mode == "entry":
@@ -745,79 +944,6 @@ def _output_used(call: ast.Call, statement: ast.stmt | None) -> bool:
     )
 
 
-def _flag_name(condition: Condition) -> str:
-    """The parameter a summary condition tests (only plain ``Name`` tests are kept)."""
-    return next(iter(condition.names)) if len(condition.names) == 1 else ""
-
-
-def parameter_conditions(conditions: Conditions, function: Function) -> Conditions:
-    """The conditions of a fact that mean something to a caller: a plain flag parameter
-    (``restore``: a constant argument decides it) and the mode a parameter's model had when
-    the function was entered (the caller knows it)."""
-    kept = set()
-    for condition in conditions:
-        name = _flag_name(condition)
-        if name in function.parameters and condition.key == ast.dump(ast.Name(id=name, ctx=ast.Load())):
-            kept.add(condition)
-        elif condition.key.endswith(f".{ENTERED_IN_TRAIN}"):
-            root = root_of(condition.key)
-            if root in function.parameters or (root not in function.locals and not function.is_module):
-                kept.add(condition)
-    return frozenset(kept)
-
-
-def _entered_mode_known(
-    condition: Condition, bindings: dict[str, str | None], lookup: ModeLookup, modes: dict[str, ModeValue]
-) -> bool | None:
-    """For an entry-mode condition of a callee: whether the caller's model is in train mode
-    (True), in eval mode (False), or either (None)."""
-    path = condition.key[: -len(f".{ENTERED_IN_TRAIN}")]
-    root, dot, rest = path.partition(".")
-    argument = bindings.get(root, root if root not in bindings else None)
-    if argument is None:
-        return None
-    value = lookup.value(modes, argument + dot + rest)
-    found = {fact.mode for fact in value}
-    if found == {"train"}:
-        return True
-    if found == {"eval"}:
-        return False
-    return None
-
-
-def _constant_flags(callee: Function, call: ast.Call, has_receiver: bool) -> dict[str, bool]:
-    """Parameters of ``callee`` that this call sets to a constant (or leaves at a constant default)."""
-    flags: dict[str, bool] = {}
-    node = callee.node
-    if node is not None:
-        positional = [*node.args.posonlyargs, *node.args.args]
-        defaults = node.args.defaults
-        for parameter, default in zip(positional[len(positional) - len(defaults) :], defaults, strict=True):
-            if isinstance(default, ast.Constant):
-                flags[parameter.arg] = bool(default.value)
-        for parameter, keyword_default in zip(node.args.kwonlyargs, node.args.kw_defaults, strict=True):
-            if isinstance(keyword_default, ast.Constant):
-                flags[parameter.arg] = bool(keyword_default.value)
-    offset = 1 if has_receiver else 0
-    names = callee.parameters[: callee.positional_count]
-    for index, argument in enumerate(call.args):
-        if isinstance(argument, ast.Starred) or index + offset >= len(names):
-            break
-        name = names[index + offset]
-        if isinstance(argument, ast.Constant):
-            flags[name] = bool(argument.value)
-        else:
-            flags.pop(name, None)
-    for keyword in call.keywords:
-        if keyword.arg is None:
-            continue
-        if isinstance(keyword.value, ast.Constant):
-            flags[keyword.arg] = bool(keyword.value.value)
-        else:
-            flags.pop(keyword.arg, None)
-    return flags
-
-
 _MAX_CHAIN = 6
 
 
@@ -831,44 +957,3 @@ def _chain(site: Site, origin: tuple[Site, ...]) -> tuple[Site, ...]:
     if len(origin) < _MAX_CHAIN:
         return (site, *origin)
     return (site, *origin[:2], *origin[-(_MAX_CHAIN - 3) :])
-
-
-def collect_events(expr: ast.expr, found: list[ast.Call | ast.NamedExpr | ast.IfExp]) -> None:
-    """Post-order: a call's callee and arguments are evaluated before the call itself.
-
-    Iterative: an expression can nest thousands deep (``a + a + ... + a``, a long
-    method chain), deeper than the interpreter's recursion limit.
-    """
-    stack: list[tuple[ast.AST, bool]] = [(expr, False)]
-    while stack:
-        node, finished = stack.pop()
-        if finished:
-            assert isinstance(node, (ast.Call, ast.NamedExpr))
-            found.append(node)
-            continue
-        if isinstance(node, ast.Lambda):
-            continue  # its body runs later, if ever
-        if isinstance(node, ast.NamedExpr):
-            stack.append((node, True))
-            stack.append((node.value, False))
-            continue
-        if isinstance(node, ast.IfExp) and _has_call(node):
-            found.append(node)  # its branches are evaluated each under its condition
-            continue
-        children: list[ast.AST] = []
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.expr):
-                children.append(child)
-            elif isinstance(child, ast.comprehension):
-                children.append(child.iter)
-                children.extend(child.ifs)
-            elif isinstance(child, ast.keyword):
-                children.append(child.value)
-        if isinstance(node, ast.Call):
-            stack.append((node, True))
-        stack.extend((child, False) for child in reversed(children))
-
-
-def _has_call(node: ast.IfExp) -> bool:
-    """Only a conditional expression that calls something needs branches of its own."""
-    return any(isinstance(child, ast.Call) for child in ast.walk(node))

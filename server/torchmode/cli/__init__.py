@@ -1,8 +1,8 @@
 """``torchmode check|fix|rules|explain|lsp``: the command-line face of the engine.
 
-The CLI only presents: it finds files, reads them, hands each text to
-``engine.check_document`` and prints or applies what comes back. It never
-analyses code itself. Its behaviour follows ruff's ``check`` command (output
+The CLI only presents: it finds files and reads them (``torchmode.files``, shared with the
+language server), hands each text to ``engine.check_document`` and prints or applies what
+comes back. It never analyses code itself. Its behaviour follows ruff's ``check`` command (output
 shapes, ``--fix``/``--diff``, exit codes, configuration in the nearest
 ``pyproject.toml`` of each file with command-line options on top) so that CI
 setups written for ruff carry over. Output formats: text, json (ruff's shape),
@@ -16,7 +16,6 @@ One question per module; ``common`` is the ground the others stand on:
 - ``app``: the argument parser, the table of subcommands and ``main``
 - ``check``: ``torchmode check`` / ``fix``, from paths to printed findings
 - ``rules``: ``torchmode rules`` and ``torchmode explain``
-- ``discovery``: which files to check (excludes, ``.gitignore``)
 - ``sources``: reading and writing files and notebooks
 - ``settings``: each file's settings, ``--show-settings``
 - ``checker``: the engine run on each file, ``--fix``, ``--jobs``

@@ -21,11 +21,11 @@ from torchmode.cli.checker import (
     workspace_for,
 )
 from torchmode.cli.common import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, Problems
-from torchmode.cli.discovery import Discovery, ExcludeGlob
 from torchmode.cli.formats import print_diff, print_findings
 from torchmode.cli.settings import SettingsResolver, show_settings
 from torchmode.cli.sources import write_source
 from torchmode.engine import RuleInfo
+from torchmode.files.discovery import Discovery, ExcludeGlob
 
 
 def run_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -56,7 +56,8 @@ class Checker:
         # The absolute path lets the engine resolve imports of neighbouring files.
         document = Document(source.program_text if text is None else text, os.path.abspath(source.path))
         try:
-            result = engine.check_document(document, settings, self.workspace)
+            cells = source.notebook.program if source.notebook is not None else None
+            result = engine.check_document(document, settings, self.workspace, cells)
         except Exception as error:  # an engine bug must not hide the other files' results
             self.problems.error(
                 f"{source.display}: internal error while checking: {type(error).__name__}: {error}"
@@ -66,22 +67,6 @@ class Checker:
             failure = result.parse_failure
             self.problems.error(f"Failed to parse {source.where(failure.position)}: {failure.message}")
             return None
-        if source.notebook is not None:
-            program = source.notebook.program
-            result = dataclasses.replace(
-                result,
-                findings=tuple(
-                    dataclasses.replace(
-                        finding,
-                        message=program.relabel_lines(finding.message),
-                        related=tuple(
-                            dataclasses.replace(item, message=program.relabel_lines(item.message))
-                            for item in finding.related
-                        ),
-                    )
-                    for finding in result.findings
-                ),
-            )
         return result
 
     def fix(self, source: Source, settings: Settings, unsafe: bool) -> FileReport | None:

@@ -9,7 +9,7 @@ from torchmode.analysis.facts import FileAnalysis, Function, mode_in
 from torchmode.analysis.lattice import GradFact, ModeFact, Site
 from torchmode.analysis.names import access_path
 from torchmode.analysis.roles import TrainingRoles
-from torchmode.docs.i18n import text
+from torchmode.docs.i18n import CellLines, line_label, text
 from torchmode.syntax.document import Document
 from torchmode.syntax.positions import Position, Span
 
@@ -17,9 +17,14 @@ _HEADER_STATEMENTS = (ast.If, ast.While, ast.For, ast.AsyncFor, ast.With, ast.As
 
 
 def state_hover(
-    document: Document, analysis: FileAnalysis, position: Position, locale: str
+    document: Document,
+    analysis: FileAnalysis,
+    position: Position,
+    locale: str,
+    cells: CellLines | None = None,
 ) -> tuple[str, Span] | None:
-    """Markdown for the model under ``position``: its mode and the grad mode there, and why."""
+    """Markdown for the model under ``position``: its mode and the grad mode there, and why.
+    ``cells``: the notebook whose program ``document`` is (lines are named by cell)."""
     tree = document.tree
     if tree is None:
         return None
@@ -38,7 +43,7 @@ def state_hover(
         return None  # unreachable code: no state to show
     function = _function_of(analysis, statement)
     value = mode_in(state, path, function)
-    lines = [text("state.title", locale, path=path, line=position.line), ""]
+    lines = [text("state.title", locale, cells, path=path, line=position.line), ""]
     modes = sorted({fact.mode for fact in value}, key=["train", "eval", "entry", "unknown"].index)
     lines.append(
         text("state.mode", locale, modes=" | ".join(text(f"state.mode.{mode}", locale) for mode in modes))
@@ -46,7 +51,9 @@ def state_hover(
     lines.append("")
     for fact in sorted(value, key=_fact_order):
         if fact.origin:
-            lines.append(_origin_line(fact.mode, fact.origin, fact.fresh, statement.lineno, function, locale))
+            lines.append(
+                _origin_line(fact.mode, fact.origin, fact.fresh, statement.lineno, function, locale, cells)
+            )
     grads = sorted({fact.grad for fact in state.grad}, key=["on", "off", "entry", "unknown"].index)
     # A blank line ends the list; otherwise Markdown folds the next line into its last item.
     lines.append("")
@@ -57,7 +64,9 @@ def state_hover(
     for grad_fact in sorted(state.grad, key=_grad_order):
         if grad_fact.origin and grad_fact.grad in ("on", "off"):
             lines.append(
-                _origin_line(grad_fact.grad, grad_fact.origin, False, statement.lineno, function, locale)
+                _origin_line(
+                    grad_fact.grad, grad_fact.origin, False, statement.lineno, function, locale, cells
+                )
             )
     while lines[-1] == "":
         lines.pop()
@@ -75,7 +84,13 @@ def _grad_order(fact: GradFact) -> tuple[int, int]:
 
 
 def _origin_line(
-    value: str, origin: tuple[Site, ...], fresh: bool, statement_line: int, function: Function, locale: str
+    value: str,
+    origin: tuple[Site, ...],
+    fresh: bool,
+    statement_line: int,
+    function: Function,
+    locale: str,
+    cells: CellLines | None,
 ) -> str:
     site = origin[0]
     # The state shown is the one before the statement: a site in that statement or later in
@@ -85,6 +100,7 @@ def _origin_line(
     line = "- " + text(
         key,
         locale,
+        cells,
         value=text(f"state.value.{value}", locale),
         site=site.short_text(),
         line=site.span.start.line,
@@ -92,11 +108,13 @@ def _origin_line(
     for inner in origin[1:]:
         same_file = inner.path == site.path
         line += text(
-            # A site in another file (a function imported from it) names that file.
+            # A site in another file (a function imported from it) names that file, and its
+            # line is that file's (never a notebook cell's).
             "state.origin.inner" if same_file else "state.origin.inner_file",
             locale,
+            cells,
             site=inner.short_text(),
-            line=inner.span.start.line,
+            line=inner.span.start.line if same_file else line_label(inner.span.start.line, locale),
             function=inner.function,
             file=PurePath(inner.path).name,
         )

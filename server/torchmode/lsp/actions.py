@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from lsprotocol import types
 
+from torchmode.docs import text
 from torchmode.engine import CheckResult, PlainText, Settings, fix_until_stable
 from torchmode.findings import Finding
 from torchmode.lsp.coordinates import Encoding, minimal_edit, ranges_overlap, to_lsp_range
@@ -80,9 +81,6 @@ def quick_fixes(
     return actions + suppressions
 
 
-_SUPPRESS_TITLES = {"en": "Disable {code} for this line", "zh-cn": "在此行禁用 {code}"}
-
-
 def _suppression(
     finding: Finding,
     document: Document,
@@ -99,17 +97,17 @@ def _suppression(
     if document.tree is None:
         return None
     line = finding.span.start.line
-    text = document.line_text(line)
-    code_end = len(text.rstrip())
+    line_text = document.line_text(line)
+    code_end = len(line_text.rstrip())
     comment = f"# torchmode: ignore[{finding.code}]"
-    edit = TextEdit(Span.of(line, code_end, line, len(text)), f"  {comment}" if code_end else comment)
+    edit = TextEdit(Span.of(line, code_end, line, len(line_text)), f"  {comment}" if code_end else comment)
     changed = Document(apply_edits(document.text, (edit,)), document.path)
     # A line ending inside a string or after a backslash would not take a comment:
     # the new text must mean exactly what the old one did.
     if changed.tree is None or ast.dump(changed.tree) != ast.dump(document.tree):
         return None
     return types.CodeAction(
-        title=_SUPPRESS_TITLES.get(locale, _SUPPRESS_TITLES["en"]).format(code=finding.code),
+        title=text("action.suppress", locale, code=finding.code),
         kind=types.CodeActionKind.QuickFix,
         diagnostics=[diagnostic],
         edit=types.WorkspaceEdit(
@@ -141,9 +139,6 @@ def fix_all_text(first: CheckResult, settings: Settings, check: Checker) -> str:
     return outcome.program.text
 
 
-_FIX_ALL_TITLES = {"en": "Fix all torchmode issues", "zh-cn": "修复所有 torchmode 问题"}
-
-
 def fix_all_action(
     uri: str, old_text: str, new_text: str, encoding: Encoding, locale: str = "en"
 ) -> types.CodeAction | None:
@@ -151,7 +146,7 @@ def fix_all_action(
     if edit is None:
         return None
     return types.CodeAction(
-        title=_FIX_ALL_TITLES.get(locale, _FIX_ALL_TITLES["en"]),
+        title=text("action.fix_all", locale),
         kind=FIX_ALL_KIND,
         edit=types.WorkspaceEdit(changes={uri: [edit]}),
     )

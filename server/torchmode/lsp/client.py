@@ -9,16 +9,21 @@ from __future__ import annotations
 from lsprotocol import types
 
 from torchmode.config import PYPROJECT
+from torchmode.runtime.report import REPORT_FOLDER, REPORT_NAME
 
-# Changes on disk that matter: an imported module re-checks the open files that use it, a
-# pyproject.toml their settings.
+# Changes on disk that matter: an imported module re-checks the files that use it, a Python
+# file or notebook of the workspace itself, a pyproject.toml the settings, a .gitignore which
+# files the workspace check covers, and a runtime report what a run observed.
 WATCHED_FILES = types.Registration(
     id="torchmode-watched-files",
     method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
     register_options=types.DidChangeWatchedFilesRegistrationOptions(
         watchers=[
             types.FileSystemWatcher(glob_pattern="**/*.py"),
+            types.FileSystemWatcher(glob_pattern="**/*.ipynb"),
             types.FileSystemWatcher(glob_pattern=f"**/{PYPROJECT}"),
+            types.FileSystemWatcher(glob_pattern="**/.gitignore"),
+            types.FileSystemWatcher(glob_pattern=f"**/{REPORT_FOLDER}/{REPORT_NAME}"),
         ]
     ),
 )

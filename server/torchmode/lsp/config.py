@@ -2,7 +2,8 @@
 
 Settings arrive as ``initializationOptions``::
 
-    {"settings": {"locale": "zh-cn", "select": ["TM1"], "ignore": ["TM203"], "inlayHints": false},
+    {"settings": {"locale": "zh-cn", "select": ["TM1"], "ignore": ["TM203"], "inlayHints": false,
+                  "diagnosticMode": "workspace", "exclude": ["generated/"]},
      "debounceMs": 300, "progressAfterMs": 1000}
 
 and later through ``workspace/didChangeConfiguration`` (either the ``torchmode``
@@ -47,9 +48,13 @@ DEFAULT_PROGRESS_AFTER_SECONDS = 1.0
 SECTION = "torchmode"
 NOTIFICATION_LEVELS = ("off", "onError", "onWarning", "always")
 CONFIGURATION_PREFERENCES = ("editorFirst", "filesystemFirst", "editorOnly")
+# ``workspace``: every Python file and notebook of the workspace folders is checked in the
+# background; ``openFilesOnly``: only the open documents (see ``workspace_scan``).
+DIAGNOSTIC_MODES = ("workspace", "openFilesOnly")
 # Keys that say a didChangeConfiguration payload is our section itself.
 _OWN_KEYS = frozenset(
-    {editor for _, editor in KEYS} | {"inlayHints", "showNotifications", "configurationPreference"}
+    {editor for _, editor in KEYS}
+    | {"inlayHints", "showNotifications", "configurationPreference", "diagnosticMode", "exclude"}
 )
 
 
@@ -76,6 +81,14 @@ class UserSettings:
     # As in the VS Code Python-tool template: which problems also pop up, beyond the log.
     show_notifications: str = "onWarning"
     configuration_preference: str = "editorFirst"
+    diagnostic_mode: str = "workspace"
+    # Globs of files and folders the workspace check skips, as ``torchmode check --exclude``
+    # takes them (relative to each workspace folder).
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def checks_workspace(self) -> bool:
+        return self.diagnostic_mode == "workspace"
 
     def to_engine(self, client_locale: str) -> Settings:
         """The settings from the editor alone (no pyproject.toml)."""
@@ -130,11 +143,30 @@ def parse_settings(raw: object, where: str = "torchmode settings") -> Parsed:
             f"got {_describe(preference)}; using editorFirst"
         )
         preference = "editorFirst"
+    mode = raw.get("diagnosticMode", "workspace")
+    if mode is None:
+        mode = "workspace"
+    if mode not in DIAGNOSTIC_MODES:
+        warnings.append(
+            f"{where}.diagnosticMode: expected one of {', '.join(DIAGNOSTIC_MODES)}, "
+            f"got {_describe(mode)}; using workspace"
+        )
+        mode = "workspace"
+    exclude = raw.get("exclude", [])
+    if exclude is None:
+        exclude = []
+    if not isinstance(exclude, list) or not all(isinstance(item, str) for item in exclude):
+        warnings.append(
+            f"{where}.exclude: expected a list of globs, got {_describe(exclude)}; excluding nothing"
+        )
+        exclude = []
     settings = UserSettings(
         rules=rules,
         inlay_hints=inlay_hints,
         show_notifications=str(show_notifications),
         configuration_preference=str(preference),
+        diagnostic_mode=str(mode),
+        exclude=tuple(item for item in exclude if item.strip()),
     )
     return Parsed(settings, tuple(warnings))
 

@@ -23,6 +23,10 @@ _SEVERITIES = {
 }
 
 
+def lsp_severity(severity: Severity) -> types.DiagnosticSeverity:
+    return _SEVERITIES.get(severity, types.DiagnosticSeverity.Warning)
+
+
 @dataclass(frozen=True)
 class DiagnosticSupport:
     """Optional diagnostic fields the client declared it understands.
@@ -36,6 +40,7 @@ class DiagnosticSupport:
 
     @staticmethod
     def of(capabilities: types.ClientCapabilities) -> DiagnosticSupport:
+        """What the client takes in pushed diagnostics (``publishDiagnostics``)."""
         text_document = capabilities.text_document
         publish = text_document.publish_diagnostics if text_document else None
         if publish is None:
@@ -43,6 +48,18 @@ class DiagnosticSupport:
         return DiagnosticSupport(
             related_information=bool(publish.related_information),
             code_description=bool(publish.code_description_support),
+        )
+
+    @staticmethod
+    def of_pull(capabilities: types.ClientCapabilities) -> DiagnosticSupport:
+        """What the client takes in pulled diagnostics (``textDocument/diagnostic``)."""
+        text_document = capabilities.text_document
+        pull = text_document.diagnostic if text_document else None
+        if pull is None:
+            return DiagnosticSupport(related_information=False, code_description=False)
+        return DiagnosticSupport(
+            related_information=bool(pull.related_information),
+            code_description=bool(pull.code_description_support),
         )
 
 
@@ -76,7 +93,7 @@ def to_diagnostic(
     return types.Diagnostic(
         range=to_lsp_range(document, finding.span, encoding),
         message=finding.message,
-        severity=_SEVERITIES.get(finding.severity, types.DiagnosticSeverity.Warning),
+        severity=lsp_severity(finding.severity),
         code=finding.code,
         code_description=description,
         source=SOURCE,

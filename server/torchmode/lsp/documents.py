@@ -129,20 +129,29 @@ class OpenDocuments:
             return None
         return read_disk(path)
 
-    def file_changed(self, path: Path, text: str | None = None) -> list[str]:
+    def file_changed(self, path: Path, text: str | None = None) -> tuple[list[str], list[Path]]:
         """``path`` has a new text (None: back to the disk's): the open documents whose
-        analysis read it, each given a new snapshot, to check again."""
+        analysis read it, each given a new snapshot, to check again; and the other files
+        whose analysis read it (the workspace check's, to check again)."""
         stale_uris: list[str] = []
+        stale_files: list[Path] = []
         for stale in self.workspace.changed(path, text):
             uri = self.paths.get(stale)
             snapshot = self.texts.get(uri) if uri is not None else None
             if uri is None or snapshot is None:
+                stale_files.append(stale)
                 continue
             # A new snapshot of the same text: a check already running (or cached) for
             # the old one used the old dependency and will not be published.
             self.texts[uri] = replace(snapshot)
             stale_uris.append(uri)
-        return stale_uris
+        return stale_uris, sorted(stale_files)
+
+    def text_of(self, path: Path) -> str | None:
+        """Any file's text: the editor's if it is open, else the disk's."""
+        uri = self.paths.get(path.resolve())
+        snapshot = self.texts.get(uri) if uri is not None else None
+        return snapshot.text if snapshot is not None else read_disk(path)
 
     def close(self, uri: str) -> None:
         """Forget everything about ``uri`` but its path (the caller knows what a closed file's

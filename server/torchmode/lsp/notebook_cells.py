@@ -170,9 +170,7 @@ def cell_diagnostics(
     for finding in findings:
         diagnostic = to_diagnostic(finding, document, notebook_uri, encoding, support)
         uri, diagnostic.range = to_cell_range(cells, diagnostic.range, encoding)
-        diagnostic.message = cells.program.relabel_lines(diagnostic.message)
         for related in diagnostic.related_information or ():
-            related.message = cells.program.relabel_lines(related.message)
             # The statement that set the mode is often in another cell.
             related.location.uri, related.location.range = to_cell_range(
                 cells, related.location.range, encoding

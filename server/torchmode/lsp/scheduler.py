@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -92,6 +93,11 @@ class CheckScheduler:
         # The debounce task of each URI: waits, checks, publishes.
         self.pending: dict[str, asyncio.Task[None]] = {}
         self._in_flight: dict[AnalysisKey, asyncio.Future[Analysis]] = {}
+        # Other engine work for the editor under way (hover, inlay hints, fix-all).
+        self._requests_in_pool = 0
+        # When the editor last asked for work or got a result (``time.monotonic``): background
+        # work waits for a quiet moment after it (``busy``, ``last_activity``).
+        self.last_activity = 0.0
         self._executor = ThreadPoolExecutor(
             max_workers=ANALYSIS_WORKERS, thread_name_prefix="torchmode-check"
         )
@@ -104,6 +110,7 @@ class CheckScheduler:
         ``at_once`` skips the wait (nobody is typing: a document just opened, a setting changed).
         """
         self.cancel(uri)
+        self.last_activity = time.monotonic()
         delay = 0.0 if at_once else self.debounce_seconds
         task = asyncio.get_running_loop().create_task(self._check_and_publish(uri, delay))
         self.pending[uri] = task
@@ -114,6 +121,11 @@ class CheckScheduler:
         task = self.pending.pop(uri, None)
         if task is not None:
             task.cancel()
+
+    @property
+    def busy(self) -> bool:
+        """Work for the open documents is waiting or running: background work must wait."""
+        return bool(self.pending or self._in_flight or self._requests_in_pool)
 
     def shutdown(self) -> None:
         for task in self.pending.values():
@@ -164,11 +176,18 @@ class CheckScheduler:
 
     async def in_pool(self, work: Callable[[], T]) -> T:
         """Run other engine work (hover, inlay hints, fixes) in the check pool, off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        self._requests_in_pool += 1
+        self.last_activity = time.monotonic()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        finally:
+            self._requests_in_pool -= 1
+            self.last_activity = time.monotonic()
 
     def _check_finished(self, key: AnalysisKey, future: asyncio.Future[Analysis]) -> None:
         """Runs on the event loop when a check ends: log failures, keep current results."""
         self._in_flight.pop(key, None)
+        self.last_activity = time.monotonic()
         if future.cancelled():
             return
         if (error := future.exception()) is not None:

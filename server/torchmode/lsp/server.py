@@ -20,9 +20,12 @@ This module holds the server's state and its handlers, registered from one table
 (``create_server``). Their helpers have modules of their own: ``documents`` (the open
 texts, the Document chain, the analyses kept in memory, the workspace's other files),
 ``scheduler`` (when checks run and which results are published: the first two rules),
-``notebook_sync`` (notebook document sync), ``code_actions``, ``client`` (the client's
-capabilities), and the presentation helpers ``diagnostics``, ``actions``, ``hints``,
-``notebook_cells`` and ``coordinates``.
+``workspace_scan`` (the background check of the workspace's unopened files), ``pull``
+(pull diagnostics, and which diagnostics a client pulls rather than gets pushed),
+``observed`` (what a ``torchmode run`` report observed), ``notebook_sync`` (notebook
+document sync), ``code_actions``, ``client`` (the client's capabilities), and the
+presentation helpers ``diagnostics``, ``actions``, ``hints``, ``notebook_cells`` and
+``coordinates``.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import asyncio
 import functools
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +46,9 @@ from pygls.progress import Progress
 import torchmode
 from torchmode import __version__, engine, gc_tuning
 from torchmode.config import PYPROJECT, ConfigLoader, ResolvedConfig
+from torchmode.docs import text as catalogue_text
 from torchmode.engine import CheckResult, Settings
-from torchmode.lsp import client, code_actions, notebook_cells
+from torchmode.lsp import client, code_actions, notebook_cells, pull
 from torchmode.lsp.code_actions import CodeActionBuilder, Wanted
 from torchmode.lsp.config import (
     SECTION,
@@ -64,9 +68,24 @@ from torchmode.lsp.coordinates import (
 from torchmode.lsp.diagnostics import DiagnosticSupport, to_diagnostic
 from torchmode.lsp.documents import Analysis, OpenDocuments, OpenText, path_of
 from torchmode.lsp.hints import inlay_hints
-from torchmode.lsp.notebook_sync import NotebookSync
+from torchmode.lsp.notebook_cells import cell_diagnostics
+from torchmode.lsp.notebook_sync import NotebookSync, RequestTarget
+from torchmode.lsp.observed import ObservedFindings, file_key, is_report_uri, report_path
+from torchmode.lsp.pull import Delivery, PullState
 from torchmode.lsp.scheduler import CheckScheduler
-from torchmode.syntax import Document
+from torchmode.lsp.workspace_scan import WorkspaceScan
+from torchmode.syntax import Document, Position, Span
+
+# The command "torchmode: Check Workspace" sends (the client's own command,
+# ``torchmode.checkWorkspace``, has another name: vscode-languageclient registers a command
+# for each command the server declares).
+CHECK_WORKSPACE_COMMAND = "torchmode.server.checkWorkspace"
+# A document pull waits for the check of the version open now; it looks again this often in
+# case nothing wakes it (a check that failed before publishing).
+PULL_RECHECK_SECONDS = 1.0
+# A workspace pull with nothing new for the client waits this long for news before it
+# answers (the client asks again at once, VS Code after two seconds).
+WORKSPACE_PULL_WAIT_SECONDS = 30.0
 
 if TYPE_CHECKING:
     from pygls.server import ServerErrors
@@ -117,6 +136,25 @@ class TorchmodeServer(LanguageServer):
             encoding=lambda: self.encoding,
             log=self.log,
         )
+        self.pull = PullState(
+            send_refresh=lambda: self.workspace_diagnostic_refresh_async(None), log=self.log
+        )
+        self.observed = ObservedFindings()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.workspace_scan = WorkspaceScan(
+            self.documents,
+            self.scheduler,
+            settings_for=self.settings_for_path,
+            reports=lambda: self.observed.reports,
+            changed=self._workspace_file_changed,
+            encoding=lambda: self.encoding,
+            support=lambda: self.unopened_diagnostic_support,
+            progress=self._client_progress,
+            progress_after=lambda: self.scheduler.progress_after_seconds,
+            locale=self._locale,
+            log=self.log,
+            report_engine_error=self.report_engine_error,
+        )
 
     # --- client facts ------------------------------------------------------------------
 
@@ -126,6 +164,16 @@ class TorchmodeServer(LanguageServer):
 
     @property
     def diagnostic_support(self) -> DiagnosticSupport:
+        """What the client takes in the diagnostics of open documents (pushed or pulled)."""
+        if self.pull.delivery.pull_documents:
+            return DiagnosticSupport.of_pull(self.client_capabilities)
+        return DiagnosticSupport.of(self.client_capabilities)
+
+    @property
+    def unopened_diagnostic_support(self) -> DiagnosticSupport:
+        """What the client takes in the diagnostics of files that are not open."""
+        if self.pull.delivery.pull_workspace:
+            return DiagnosticSupport.of_pull(self.client_capabilities)
         return DiagnosticSupport.of(self.client_capabilities)
 
     def _client_progress(self) -> Progress | None:
@@ -184,6 +232,7 @@ class TorchmodeServer(LanguageServer):
         if not params.workspace_folders and params.root_uri:
             self.documents.add_root(params.root_uri)
         self.client_locale = locale_from_client(params.locale)
+        self.pull.delivery = Delivery.of(params.capabilities)
         options = parse_initialization_options(params.initialization_options)
         self.user_settings = options.settings
         self.scheduler.debounce_seconds = options.debounce_seconds
@@ -194,6 +243,9 @@ class TorchmodeServer(LanguageServer):
     def on_did_change_workspace_folders(self, params: types.DidChangeWorkspaceFoldersParams) -> None:
         for folder in params.event.added:
             self.documents.add_root(folder.uri)
+        if params.event.added:
+            self.workspace_scan.roots_changed()
+            self._load_runtime_reports()
 
     async def _watch_python_files(self) -> None:
         """Ask the client to report changes to Python files and pyproject.toml on disk, so a
@@ -212,23 +264,39 @@ class TorchmodeServer(LanguageServer):
         return engine.check_document(document, settings, self.workspace_files)
 
     def _dependency_changed(self, path: Path, text: str | None = None) -> None:
-        """``path`` has a new text: re-check the open documents whose analysis read it."""
-        for uri in self.documents.file_changed(path, text):
+        """``path`` has a new text: re-check the open documents whose analysis read it, and the
+        workspace's other files that did."""
+        open_uris, others = self.documents.file_changed(path, text)
+        for uri in open_uris:
             self.scheduler.schedule(uri)
+        self.workspace_scan.enqueue(others)
+        # The workspace check's own process follows it too, and re-checks its files that read it.
+        self.workspace_scan.text_changed(path, text)
 
     def on_initialized(self, params: types.InitializedParams) -> None:
         asyncio.get_running_loop().create_task(self._watch_python_files())
         for warning in self._startup_warnings:
             self.warn(warning)
         self._startup_warnings = ()
+        self._load_runtime_reports()
+        self.workspace_scan.configure(self.user_settings.checks_workspace, self.user_settings.exclude)
         locale = self._locale()
         # The package folder: which install the client started (a test checks it is the checkout's).
         package = Path(torchmode.__file__).resolve().parent
         self.log(
             f"torchmode {__version__} ready (package {package}, locale {locale}, "
             f"position encoding {self.encoding}, debounce {int(self.scheduler.debounce_seconds * 1000)} ms, "
-            f"configuration {self.user_settings.configuration_preference})"
+            f"configuration {self.user_settings.configuration_preference}, "
+            f"diagnostics {self.user_settings.diagnostic_mode}, {self._delivery_name()})"
         )
+
+    def _delivery_name(self) -> str:
+        delivery = self.pull.delivery
+        if delivery.pull_workspace:
+            return "pulled"
+        if delivery.pull_documents:
+            return "pulled for open files, pushed for the others"
+        return "pushed"
 
     # --- per-document settings ---------------------------------------------------------
 
@@ -255,6 +323,14 @@ class TorchmodeServer(LanguageServer):
             self.log(f"settings of {uri} changed (from {source})")
         return resolved.settings
 
+    def settings_for_path(self, path: Path) -> Settings:
+        """The settings of a file that is not open (the workspace check's): its pyproject.toml's
+        and the editor's, as for an open one, without remembering them per URI."""
+        folder = None if self.user_settings.configuration_preference == "editorOnly" else path.parent
+        resolved = self.user_settings.resolve(self.config_loader, folder, self.client_locale)
+        self._report_config_problems(resolved)
+        return resolved.settings
+
     def settings_of(self, uri: str) -> Settings:
         """The settings the document was last checked with (resolved now if never)."""
         settings = self.documents.settings.get(uri)
@@ -277,16 +353,36 @@ class TorchmodeServer(LanguageServer):
                 self.scheduler.schedule(uri, at_once=True)
 
     def on_did_change_watched_files(self, params: types.DidChangeWatchedFilesParams) -> None:
-        """A client that watches pyproject.toml files (the VS Code client's ``fileEvents``)
-        gets open documents re-checked at once; without it, the mtime check before every
-        check picks up the change at the next edit."""
+        """Changes on disk the client reports (the watchers of ``client.WATCHED_FILES``).
+
+        A pyproject.toml gets open documents re-checked at once (without a watcher, the mtime
+        check before every check picks it up at the next edit) and the workspace's other files
+        too; a Python file re-checks what read it and itself; a ``.gitignore`` has the
+        workspace's files discovered again; a runtime report is read again."""
         if any(change.uri.endswith(f"/{PYPROJECT}") for change in params.changes):
             self.refresh_settings()
+            self.workspace_scan.recheck_all()
+        reports: set[Path] = set()
         for change in params.changes:
-            if change.uri.startswith("file:") and change.uri.endswith(".py"):
-                path = Path(path_of(change.uri)).resolve()
-                if path not in self.documents.paths:  # an open document's text is the editor's
+            if not change.uri.startswith("file:"):
+                continue
+            path = Path(path_of(change.uri)).resolve()
+            if is_report_uri(change.uri):
+                reports.add(path)
+            elif change.uri.endswith("/.gitignore"):
+                self.workspace_scan.gitignore_changed(path)
+            elif change.uri.endswith((".py", ".ipynb")):
+                if path in self.documents.paths:
+                    # An open document's text is the editor's; saved, it may no longer be the
+                    # file a run observed.
+                    if file_key(path) in self.observed.files():
+                        self._republish_observed({file_key(path)})
+                    continue
+                if change.uri.endswith(".py"):
                     self._dependency_changed(path)
+                self.workspace_scan.disk_changed(path, deleted=change.type == types.FileChangeType.Deleted)
+        for report in sorted(reports):
+            self._spawn(self._load_runtime_report(report))
 
     async def on_did_change_configuration(self, params: types.DidChangeConfigurationParams) -> None:
         found, section = section_from_notification(params.settings)
@@ -307,9 +403,13 @@ class TorchmodeServer(LanguageServer):
         parsed = parse_settings(section)
         for warning in parsed.warnings:
             self.warn(warning)
-        self.user_settings = parsed.settings
+        before, self.user_settings = self.user_settings, parsed.settings
         # Settings are part of every cache key, so old results cannot be served.
         self.refresh_settings()
+        after = self.user_settings
+        self.workspace_scan.configure(after.checks_workspace, after.exclude)
+        if (before.rules, before.configuration_preference) != (after.rules, after.configuration_preference):
+            self.workspace_scan.recheck_all()
         # Hints may have been switched on or off, or changed language.
         if client.refreshes_inlay_hints(self.client_capabilities):
             try:
@@ -319,6 +419,8 @@ class TorchmodeServer(LanguageServer):
 
     def on_shutdown(self, params: None) -> None:
         self.scheduler.shutdown()
+        self.workspace_scan.shutdown()
+        self.pull.shutdown()
 
     # --- document sync -----------------------------------------------------------------
 
@@ -329,6 +431,10 @@ class TorchmodeServer(LanguageServer):
             path = Path(path_of(item.uri)).resolve()
             self.documents.paths[path] = item.uri
             self._dependency_changed(path, item.text)
+            had = self.workspace_scan.opened(path)
+            if had is not None and not self.pull.delivery.push_open and self.pull.delivery.push_unopened:
+                # Pushed while it was closed; pulled now that it is open (Neovim 0.10).
+                self._push(had.uri, [])
         # Nobody is typing yet: check at once.
         self.scheduler.schedule(item.uri, at_once=True)
 
@@ -350,13 +456,40 @@ class TorchmodeServer(LanguageServer):
     def on_did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         self.documents.close(uri)
+        self.pull.forget(uri)
+        in_workspace = False
         if uri.startswith("file:"):
             path = Path(path_of(uri)).resolve()
             self.documents.paths.pop(path, None)
             self._dependency_changed(path)  # back to the text on disk
+            # A file of the workspace is checked again from disk; its result replaces what
+            # the client shows.
+            in_workspace = self.workspace_scan.closed(path)
         self.scheduler.cancel(uri)
-        # Clients keep pushed diagnostics of closed files unless told otherwise.
-        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+        if in_workspace:
+            return
+        # Clients keep diagnostics of closed files unless told otherwise: pushed ones until
+        # pushed empty, VS Code the last pulled ones until a workspace pull says otherwise.
+        if self.pull.delivery.push_open:
+            self._push(uri, [])
+        elif self.pull.delivery.pull_workspace:
+            self.workspace_scan.hold(uri)
+
+    def on_notebook_did_open(self, params: types.DidOpenNotebookDocumentParams) -> None:
+        self.notebook_sync.did_open(params)
+        uri = params.notebook_document.uri
+        if uri.startswith("file:"):
+            had = self.workspace_scan.opened(Path(path_of(uri)).resolve())
+            if had is not None and self.pull.delivery.push_unopened:
+                # Its diagnostics are on its cells now, not on the file.
+                self._push(had.uri, [])
+
+    def on_notebook_did_close(self, params: types.DidCloseNotebookDocumentParams) -> None:
+        self.notebook_sync.did_close(params)
+        uri = params.notebook_document.uri
+        self.pull.forget(uri)
+        if uri.startswith("file:"):
+            self.workspace_scan.closed(Path(path_of(uri)).resolve())
 
     # --- checking and publishing -------------------------------------------------------
 
@@ -375,27 +508,207 @@ class TorchmodeServer(LanguageServer):
             # Queued behind other checks while the user kept typing: not worth running.
             return Analysis(snapshot, settings, document, None, superseded=True)
         try:
-            result = engine.check_document(document, settings, self.workspace_files)
+            # A notebook's messages name its cells' lines.
+            cells = snapshot.cells.program if snapshot.cells is not None else None
+            result = engine.check_document(document, settings, self.workspace_files, cells)
         except Exception:
             return Analysis(snapshot, settings, document, None, error=traceback.format_exc())
         return Analysis(snapshot, settings, document, result)
 
     def publish(self, uri: str, analysis: Analysis) -> None:
-        """Send a current analysis' diagnostics: the document's, or a notebook's to its cells."""
+        """A current analysis' diagnostics: pushed (the document's, or a notebook's to its
+        cells), or, for a client that pulls, handed to the pulls waiting for them (and a
+        refresh asked for when the client holds others)."""
         encoding = self.encoding
         support = self.diagnostic_support
-        if analysis.snapshot.cells is not None:
-            self.notebook_sync.publish(uri, analysis.snapshot.cells, analysis, encoding, support)
+        cells = analysis.snapshot.cells
+        if self.pull.delivery.pull_documents:
+            if cells is not None:
+                per_cell = cell_diagnostics(
+                    cells, analysis.findings, analysis.document, uri, encoding, support
+                )
+                for cell in cells.uris:
+                    self.pull.changed(cell, per_cell.get(cell, []))
+            else:
+                self.pull.changed(uri, self._document_diagnostics(uri, analysis, support))
+            self.pull.checked(uri)
             return
+        if cells is not None:
+            self.notebook_sync.publish(uri, cells, analysis, encoding, support)
+            return
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(
+                uri=uri,
+                version=analysis.version,
+                diagnostics=self._document_diagnostics(uri, analysis, support),
+            )
+        )
+
+    def _document_diagnostics(
+        self, uri: str, analysis: Analysis, support: DiagnosticSupport
+    ) -> list[types.Diagnostic]:
+        """An open text's diagnostics: its findings, then what a run observed there."""
+        encoding = self.encoding
         diagnostics = [
             to_diagnostic(
                 finding, analysis.document, uri, encoding, support, self.workspace_files.document_of
             )
             for finding in analysis.findings
         ]
-        self.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, version=analysis.version, diagnostics=diagnostics)
+        if uri.startswith("file:"):
+            diagnostics += self._observed_diagnostics(
+                Path(analysis.snapshot.path), analysis.document, analysis.settings, encoding, support
+            )
+        return diagnostics
+
+    def _observed_diagnostics(
+        self,
+        path: Path,
+        document: Document,
+        settings: Settings,
+        encoding: Encoding,
+        support: DiagnosticSupport,
+    ) -> list[types.Diagnostic]:
+        return self.observed.diagnostics(
+            str(path),
+            document,
+            settings,
+            encoding,
+            support,
+            lambda other: self.documents.text_of(Path(other)),
         )
+
+    def _push(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
+        )
+
+    def _workspace_file_changed(self, uri: str, diagnostics: Sequence[types.Diagnostic]) -> None:
+        """The workspace check has new diagnostics for an unopened file (a workspace pull
+        waiting for news answers on its own)."""
+        if self.pull.delivery.push_unopened:
+            self._push(uri, list(diagnostics))
+
+    # --- pull diagnostics --------------------------------------------------------------
+
+    async def on_document_diagnostic(
+        self, params: types.DocumentDiagnosticParams
+    ) -> types.RelatedFullDocumentDiagnosticReport | types.RelatedUnchangedDocumentDiagnosticReport:
+        uri = params.text_document.uri
+        with self.pull.answering(uri):
+            diagnostics = await self._pulled_diagnostics(uri)
+            return self.pull.answer(uri, diagnostics, params.previous_result_id)
+
+    async def _pulled_diagnostics(self, uri: str) -> list[types.Diagnostic]:
+        """``uri``'s diagnostics from the check of the text open now (waiting for it, debounce
+        included), or from the workspace check when it is not open."""
+        while True:
+            target = self.notebook_sync.target(uri)
+            if target is None:
+                result = self.workspace_scan.result_of_uri(uri)
+                return list(result.diagnostics) if result is not None else []
+            analysis = self.documents.analyses.get(target.uri)
+            if analysis is not None and self.documents.is_current(target.uri, analysis):
+                return self._target_diagnostics(uri, target, analysis)
+            if target.uri not in self.scheduler.pending:
+                self.scheduler.schedule(target.uri, at_once=True)
+            await self.pull.wait(target.uri, PULL_RECHECK_SECONDS)
+
+    def _target_diagnostics(
+        self, uri: str, target: RequestTarget, analysis: Analysis
+    ) -> list[types.Diagnostic]:
+        support = self.diagnostic_support
+        if target.cells is None:
+            return self._document_diagnostics(uri, analysis, support)
+        per_cell = cell_diagnostics(
+            target.cells, analysis.findings, analysis.document, target.uri, self.encoding, support
+        )
+        return per_cell.get(uri, [])
+
+    async def on_workspace_diagnostic(
+        self, params: types.WorkspaceDiagnosticParams
+    ) -> types.WorkspaceDiagnosticReport:
+        """The unopened files' diagnostics. With nothing new for the client, the answer waits
+        (up to ``WORKSPACE_PULL_WAIT_SECONDS``) for the workspace check to find something."""
+        previous = {item.uri: item.value for item in params.previous_result_ids}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WORKSPACE_PULL_WAIT_SECONDS
+        while True:
+            generation = self.workspace_scan.generation
+            open_texts = {uri for uri, snapshot in self.documents.texts.items() if snapshot.cells is None}
+            items, news = self.workspace_scan.report(previous, open_texts)
+            remaining = deadline - loop.time()
+            if news or remaining <= 0:
+                self.workspace_scan.reported(items)
+                return types.WorkspaceDiagnosticReport(items=items)
+            await self.workspace_scan.wait_for_change(generation, remaining)
+
+    # --- the workspace check ------------------------------------------------------------
+
+    async def on_check_workspace(self, *arguments: object) -> dict[str, object]:
+        """``torchmode.server.checkWorkspace``: discover and check the workspace's files again;
+        answers when done, with what was found."""
+        locale = self._locale()
+        if not self.user_settings.checks_workspace:
+            return {"checked": False, "message": catalogue_text("workspace.open_files_only", locale)}
+        scan = self.workspace_scan
+        scan.rescan()
+        await scan.wait_idle()
+        counts = [len(result.diagnostics) for result in scan.results.values()]
+        for uri, analysis in list(self.documents.analyses.items()):
+            if self.documents.is_current(uri, analysis) and analysis.findings:
+                counts.append(len(analysis.findings))
+        files = len(scan.files | scan.open)
+        message = catalogue_text(
+            "workspace.checked", locale, files=files, findings=sum(counts), with_findings=len(counts)
+        )
+        self.log(message)
+        return {
+            "checked": True,
+            "files": files,
+            "findings": sum(counts),
+            "filesWithFindings": len(counts),
+            "message": message,
+        }
+
+    # --- runtime reports ---------------------------------------------------------------
+
+    def _load_runtime_reports(self) -> None:
+        """Each workspace folder's report, if there is one (read again when the watcher says so)."""
+        for root in self.workspace_files.roots:
+            self._spawn(self._load_runtime_report(report_path(root)))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` on the event loop, keeping it alive until it ends."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _load_runtime_report(self, report: Path) -> None:
+        """Read ``report`` again; show what changed (open documents at once, unopened files
+        through the workspace check)."""
+        files, problem = await asyncio.to_thread(self.observed.load, report)
+        if problem is not None:
+            self.log(problem, types.MessageType.Warning)
+        if not files:
+            return
+        self.workspace_scan.report_changed(report)
+        self._republish_observed(files)
+        scan = self.workspace_scan
+        scan.enqueue(sorted(path for path in scan.files if file_key(path) in files))
+
+    def _republish_observed(self, files: set[str]) -> None:
+        """The observed findings of these files (``file_key``) may have changed: publish the
+        open ones again from their current analysis (for a pulling client: a refresh)."""
+        for uri, snapshot in list(self.documents.texts.items()):
+            analysis = self.documents.analyses.get(uri)
+            if (
+                snapshot.cells is None
+                and file_key(snapshot.path) in files
+                and analysis is not None
+                and self.documents.is_current(uri, analysis)
+            ):
+                self.publish(uri, analysis)
 
     # --- code actions, inlay hints, hover --------------------------------------------
 
@@ -459,21 +772,45 @@ class TorchmodeServer(LanguageServer):
         lsp_position = types.Position(line=params.position.line + offset, character=params.position.character)
         position = from_lsp_position(document, lsp_position, encoding)
         settings = self.settings_of(uri)
-        work = functools.partial(engine.hover_at, document, position, settings, self.workspace_files)
+        cells = target.cells.program if target.cells is not None else None
+        work = functools.partial(engine.hover_at, document, position, settings, self.workspace_files, cells)
         try:
             hover = await self.scheduler.in_pool(work)
         except Exception:
             self.report_engine_error(f"hover failed on {uri}:\n{traceback.format_exc()}")
             return None
-        if hover is None or self.documents.texts.get(uri) is not snapshot:
+        if self.documents.texts.get(uri) is not snapshot:
             return None
-        hover_range = to_lsp_range(document, hover.span, encoding)
+        markdown, span = (hover.markdown, hover.span) if hover is not None else ("", None)
+        if target.cells is None:
+            confirmed = self._confirmed_here(uri, snapshot, document, position, settings.locale)
+            if confirmed is not None:
+                note, finding_span = confirmed
+                markdown = f"{markdown}\n\n---\n\n{note}" if markdown else note
+                span = span or finding_span
+        if span is None:
+            return None
+        hover_range = to_lsp_range(document, span, encoding)
         return types.Hover(
-            contents=types.MarkupContent(
-                kind=client.hover_markup(self.client_capabilities), value=hover.markdown
-            ),
+            contents=types.MarkupContent(kind=client.hover_markup(self.client_capabilities), value=markdown),
             range=notebook_cells.to_program_range(-offset, hover_range),
         )
+
+    def _confirmed_here(
+        self, uri: str, snapshot: OpenText, document: Document, position: Position, locale: str
+    ) -> tuple[str, Span] | None:
+        """The note for a static finding under ``position`` that a run's report confirms."""
+        analysis = self.documents.analyses.get(uri)
+        if not uri.startswith("file:") or analysis is None or analysis.snapshot is not snapshot:
+            return None
+        for finding in analysis.findings:
+            span = finding.span
+            if span.contains(position):
+                lines = range(span.start.line, span.end.line + 1)
+                note = self.observed.confirmation(snapshot.path, document, finding.code, lines, locale)
+                if note is not None:
+                    return note, span
+        return None
 
 
 def _features(server: TorchmodeServer) -> list[tuple[str, object | None, Callable[..., Any]]]:
@@ -486,16 +823,18 @@ def _features(server: TorchmodeServer) -> list[tuple[str, object | None, Callabl
         (types.TEXT_DOCUMENT_DID_OPEN, None, server.on_did_open),
         (types.TEXT_DOCUMENT_DID_CHANGE, None, server.on_did_change),
         (types.TEXT_DOCUMENT_DID_CLOSE, None, server.on_did_close),
-        (types.NOTEBOOK_DOCUMENT_DID_OPEN, None, notebooks.did_open),
+        (types.NOTEBOOK_DOCUMENT_DID_OPEN, None, server.on_notebook_did_open),
         (types.NOTEBOOK_DOCUMENT_DID_CHANGE, None, notebooks.did_change),
         (types.NOTEBOOK_DOCUMENT_DID_SAVE, None, notebooks.did_save),
-        (types.NOTEBOOK_DOCUMENT_DID_CLOSE, None, notebooks.did_close),
+        (types.NOTEBOOK_DOCUMENT_DID_CLOSE, None, server.on_notebook_did_close),
         (types.WORKSPACE_DID_CHANGE_CONFIGURATION, None, server.on_did_change_configuration),
         (types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, None, server.on_did_change_workspace_folders),
         (types.WORKSPACE_DID_CHANGE_WATCHED_FILES, None, server.on_did_change_watched_files),
         (types.TEXT_DOCUMENT_CODE_ACTION, code_actions.OPTIONS, server.on_code_action),
         (types.TEXT_DOCUMENT_INLAY_HINT, None, server.on_inlay_hint),
         (types.TEXT_DOCUMENT_HOVER, None, server.on_hover),
+        (types.TEXT_DOCUMENT_DIAGNOSTIC, pull.OPTIONS, server.on_document_diagnostic),
+        (types.WORKSPACE_DIAGNOSTIC, None, server.on_workspace_diagnostic),
     ]
 
 
@@ -506,6 +845,7 @@ def create_server() -> TorchmodeServer:
         # pygls marks what it registers with attributes, which a bound method cannot carry;
         # a partial can, and pygls still sees through it whether the handler is a coroutine.
         server.feature(method, options)(functools.partial(handler))
+    server.command(CHECK_WORKSPACE_COMMAND)(functools.partial(server.on_check_workspace))
     return server
 
 

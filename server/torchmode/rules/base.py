@@ -11,7 +11,7 @@ from typing import ClassVar
 from torchmode.analysis.facts import FileAnalysis
 from torchmode.analysis.lattice import Site
 from torchmode.analysis.roles import EvaluationRoles, TrainingRoles
-from torchmode.docs import text
+from torchmode.docs import CellLines, line_in_file, line_label, text
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.settings import Settings
 from torchmode.syntax.document import Document
@@ -45,6 +45,8 @@ class RuleContext:
     analysis: FileAnalysis
     locale: str
     settings: Settings = field(default_factory=Settings)
+    # A notebook's program: lines in messages are named by cell.
+    cells: CellLines | None = None
 
     @cached_property
     def training(self) -> TrainingRoles:
@@ -61,7 +63,9 @@ class RuleContext:
         )
 
     def text(self, key: str, **values: object) -> str:
-        return text(key, self.locale, **values)
+        """A catalogue text; an ``int`` for ``line`` / ``*_line`` is a line of this document,
+        named as the user sees it (a notebook cell's line in a notebook)."""
+        return text(key, self.locale, self.cells, **values)
 
     def related(self, site: Site, message: str) -> Related:
         """A related place from a provenance site, which may be in another file."""
@@ -69,10 +73,11 @@ class RuleContext:
         return Related(site.span, message, other)
 
     def line_of(self, site: Site) -> str:
-        """A site's line for a message: ``12``, or ``engine.py:12`` in another file."""
+        """A site's line for a message: "line 12" (a notebook cell's line in a notebook), or
+        "engine.py, line 12" in another file."""
         if site.path and site.path != self.document.path:
-            return f"{PurePath(site.path).name}:{site.span.start.line}"
-        return str(site.span.start.line)
+            return line_in_file(PurePath(site.path).name, site.span.start.line, self.locale)
+        return line_label(site.span.start.line, self.locale, self.cells)
 
 
 class Rule:

@@ -73,7 +73,7 @@ def _mode_flag(call_text: str) -> str | None:
 
 def _first_eval(value: ModeValue) -> ModeFact | None:
     evals = sorted(
-        (fact for fact in value if fact.mode == "eval" and fact.origin),
+        (fact for fact in value if fact.mode == "eval" and fact.origin and not fact.frozen),
         key=lambda fact: fact.origin[0].span.start,
     )
     return evals[0] if evals else None
@@ -172,7 +172,9 @@ class TrainStepInEvalMode(Rule):
                 for fact in forward.value
                 if any(not contradicts(fact.conditions, step.assumptions) for step in later_steps)
             ]
-            evals = [fact for fact in relevant if fact.mode == "eval" and fact.origin]
+            # A frozen model (``requires_grad_(False)``) kept in eval on purpose is no step's
+            # model: its parameters take no gradient.
+            evals = [fact for fact in relevant if fact.mode == "eval" and fact.origin and not fact.frozen]
             key = (roles.region(forward), forward.path)
             if key in reported:
                 continue

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from torchmode.analysis.facts import CallSite, FileAnalysis, ForwardCall, Function
+from torchmode.analysis.flags import condition_text, constant_flags, decided_otherwise, is_flag_condition
 from torchmode.analysis.grad_facts import called_functions
-from torchmode.analysis.lattice import ModeFact, contradicts
+from torchmode.analysis.lattice import Condition, ModeFact, contradicts
 from torchmode.analysis.names import access_path, root_of
 from torchmode.analysis.roles import Evaluation
 from torchmode.findings import Finding, Fix, Related
@@ -65,10 +66,20 @@ evaluate(model, [])
 
 
 def _train_from_callers(
-    analysis: FileAnalysis, function: Function, path: str, depth: int = 0, seen: frozenset[int] = frozenset()
+    analysis: FileAnalysis,
+    function: Function,
+    path: str,
+    depth: int = 0,
+    seen: frozenset[int] = frozenset(),
+    flagged_evals: tuple[ModeFact, ...] = (),
 ) -> tuple[CallSite, ModeFact] | None:
     """A call of ``function`` where the model at ``path`` may be in train mode, looking up the
-    chain of callers (``train -> validate -> predict``) while each passes it on as it got it."""
+    chain of callers (``train -> validate -> predict``) while each passes it on as it got it.
+
+    ``flagged_evals``: the function's own ``eval()`` facts that hold only under a test of a
+    parameter (``if checkpoint is not None: model.eval()``); a call whose constants rule all
+    of them out (``evaluate(model, loader)``, ``checkpoint`` left at None) evaluates in the
+    mode it passes."""
     root, dot, rest = path.partition(".")
     is_global = root not in function.parameters and root not in function.locals and not function.is_module
     if depth > 3 or id(function) in seen or not (root in function.parameters or is_global):
@@ -77,6 +88,14 @@ def _train_from_callers(
     for call_site in analysis.call_sites:
         if call_site.callee is not function:
             continue
+        if flagged_evals:
+            receiver = isinstance(call_site.call.func, ast.Attribute) and function.class_name is not None
+            flags = constant_flags(function, call_site.call, has_receiver=receiver)
+            if not all(
+                any(decided_otherwise(condition, flags) for condition in fact.conditions)
+                for fact in flagged_evals
+            ):
+                continue  # this call may take a branch that switches to eval
         value = call_site.argument_value(path)
         if value is None:
             continue
@@ -98,6 +117,9 @@ class _Cause:
     kind: str  # "fresh", "switch", "call" or "caller"
     fact: ModeFact | None = None
     call_site: CallSite | None = None
+    # For "caller": the test of a parameter the function switches to eval under, which the
+    # caller's arguments rule out (``checkpoint is not None``).
+    flag: Condition | None = None
 
 
 class EvalInTrainMode(Rule):
@@ -185,7 +207,13 @@ def run(model, loaders, optimizer):
             return _Cause(kind, fact)
         if not any(fact.mode == "entry" for fact in relevant):
             return None
-        if any(fact.mode == "eval" for fact in relevant):
+        evals = [fact for fact in relevant if fact.mode == "eval"]
+        flagged = tuple(
+            fact
+            for fact in evals
+            if any(is_flag_condition(condition, forward.function) for condition in fact.conditions)
+        )
+        if len(flagged) < len(evals):
             return None  # eval() on some paths here: leave the rest to the callers' own checks
         if _inside_eval_context(context, forward):
             return None
@@ -195,9 +223,18 @@ def run(model, loaders, optimizer):
             return None
         if function.class_name in context.analysis.module_classes and function.parameters[0] == root:
             return None  # ``self.encoder(x)`` in a module's method follows the module's own mode
-        found = _train_from_callers(context.analysis, function, forward.path)
+        found = _train_from_callers(context.analysis, function, forward.path, flagged_evals=flagged)
         if found is not None:
-            return _Cause("caller", found[1], found[0])
+            flag = next(
+                (
+                    condition
+                    for fact in flagged
+                    for condition in sorted(fact.conditions, key=lambda item: item.text)
+                    if is_flag_condition(condition, function)
+                ),
+                None,
+            )
+            return _Cause("caller", found[1], found[0], flag)
         # No caller known: the mode comes from outside and nothing here says it is train
         # (an unknown answers nothing).
         return None
@@ -218,9 +255,10 @@ def run(model, loaders, optimizer):
             call_span = document.span_of(cause.call_site.call)
             site = cause.fact.origin[0]
             message = context.text(
-                "TM102.message.caller",
+                "TM102.message.caller" if cause.flag is None else "TM102.message.caller_flag",
                 path=forward.path,
                 function=forward.function.name,
+                condition=condition_text(cause.flag) if cause.flag is not None else "",
                 where=where,
                 call=document.source_of(cause.call_site.call).split("(")[0],
                 call_line=call_span.start.line,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from torchmode.analysis.facts import SUBMODULES, FileAnalysis, Function, ModeSwitch, mode_in
-from torchmode.analysis.lattice import ModeFact, Site
+from torchmode.analysis.facts import SUBMODULES, CallSite, FileAnalysis, Function, ModeSwitch, mode_in
+from torchmode.analysis.lattice import ModeFact, ModeValue, Site
 from torchmode.analysis.names import is_under
+from torchmode.analysis.walk import statements_of
 from torchmode.findings import Finding, Fix, Related
 from torchmode.fixes import insert_line_after, is_alone_on_its_lines, parses_after
 from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
@@ -63,7 +64,8 @@ def fit(model, optimizer, loader):
 
     @classmethod
     def may_apply(cls, text: str) -> bool:
-        return "train(" in text and "eval(" in text
+        # The freeze may be in another file (a constructor, a helper): only the train() is here.
+        return "train(" in text
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         analysis = context.analysis
@@ -74,19 +76,33 @@ def fit(model, optimizer, loader):
             if state is None:
                 continue
             site_span = context.document.span_of(switch.call)
+            whole = mode_in(state, switch.path, switch.function)
+            found = False
             for path, value in state.modes:
                 if not (is_under(path, switch.path) and path != switch.path):
                     continue
-                freezes = sorted(
-                    (fact for fact in value if fact.mode == "eval" and fact.origin),
-                    key=lambda fact: fact.origin[0].span.start,
-                )
+                freezes = _freezes(value, whole)
                 if freezes and _unfreeze_is_used(analysis, switch, site_span, path):
                     yield self._finding(context, switch, site_span, path, freezes[0])
+                    found = True
                     break  # one finding per train() call; its fix re-applies this freeze
+            if found or not any(fact.mode == "entry" for fact in whole):
+                continue
+            # The model comes from the callers: a part one of them froze before the call.
+            from_caller = _freeze_from_callers(analysis, switch.function, switch.path)
+            if from_caller is not None:
+                call_site, path, freeze = from_caller
+                if _unfreeze_is_used(analysis, switch, site_span, path):
+                    yield self._finding(context, switch, site_span, path, freeze, call_site)
 
     def _finding(
-        self, context: RuleContext, switch: ModeSwitch, site_span: Span, path: str, freeze: ModeFact
+        self,
+        context: RuleContext,
+        switch: ModeSwitch,
+        site_span: Span,
+        path: str,
+        freeze: ModeFact,
+        call_site: CallSite | None = None,
     ) -> Finding:
         document = context.document
         freeze_site = freeze.origin[0]
@@ -103,6 +119,8 @@ def fit(model, optimizer, loader):
             line=freeze_site.span.start.line,
         )
         related = [Related(freeze_site.span, context.text("TM103.related.freeze"))]
+        if call_site is not None:
+            related.append(Related(document.span_of(call_site.call), context.text("TM103.related.caller")))
         related.extend(
             context.related(
                 site, context.text("TM103.related.inner", site=site.short_text(), function=site.function)
@@ -110,7 +128,9 @@ def fit(model, optimizer, loader):
             for site in freeze.origin[1:]
         )
         fixes: list[Fix] = []
-        freeze_code = _freeze_code(document, switch.function, freeze)
+        # A freeze made by a caller is that caller's business: re-freezing in this function
+        # would freeze the part for every other caller too, so no fix is offered then.
+        freeze_code = _freeze_code(document, switch.function, freeze, path) if call_site is None else None
         if freeze_code is not None and switch.statement is not None:
             code, title = freeze_code
             statement_span = document.span_of(switch.statement)
@@ -127,6 +147,48 @@ def fit(model, optimizer, loader):
             fixes=tuple(fixes),
             subject=switch.path,
         )
+
+
+def _freezes(part: ModeValue, whole: ModeValue) -> list[ModeFact]:
+    """The eval facts of a part that are its own: a ``model.eval()`` reaches every part, so
+    an eval the whole model has too is no freeze of the part."""
+    return sorted(
+        (fact for fact in part if fact.mode == "eval" and fact.origin and fact not in whole),
+        key=lambda fact: fact.origin[0].span.start,
+    )
+
+
+def _freeze_from_callers(
+    analysis: FileAnalysis, function: Function, path: str, depth: int = 0, seen: frozenset[int] = frozenset()
+) -> tuple[CallSite, str, ModeFact] | None:
+    """A call of ``function`` after which a part of the model at ``path`` is frozen (the
+    caller ran ``model.backbone.eval()`` first), looking up the chain of callers while each
+    passes the model on as it got it: (the call, the part as ``function`` names it, the freeze)."""
+    root, dot, rest = path.partition(".")
+    is_global = root not in function.parameters and root not in function.locals and not function.is_module
+    if depth > 3 or id(function) in seen or not (root in function.parameters or is_global):
+        return None
+    seen = seen | {id(function)}
+    for call_site in analysis.call_sites:
+        if call_site.callee is not function:
+            continue
+        argument = dict(call_site.bindings).get(root, root if is_global else None)
+        if argument is None:
+            continue
+        caller_path = argument + dot + rest
+        whole = call_site.argument_value(path) or frozenset()
+        for part, value in call_site.modes:
+            if not (is_under(part, caller_path) and part != caller_path):
+                continue
+            freezes = _freezes(value, whole)
+            if freezes:
+                return call_site, path + part[len(caller_path) :], freezes[0]
+        if any(fact.mode == "entry" for fact in whole):
+            found = _freeze_from_callers(analysis, call_site.function, caller_path, depth + 1, seen)
+            if found is not None:
+                outer_call, outer_part, freeze = found
+                return outer_call, path + outer_part[len(caller_path) :], freeze
+    return None
 
 
 def _unfreeze_is_used(analysis: FileAnalysis, switch: ModeSwitch, site_span: Span, path: str) -> bool:
@@ -169,11 +231,20 @@ def _unfreeze_is_used(analysis: FileAnalysis, switch: ModeSwitch, site_span: Spa
     return False
 
 
-def _freeze_code(document: Document, function: Function, freeze: ModeFact) -> tuple[list[str], str] | None:
+def _freeze_code(
+    document: Document, function: Function, freeze: ModeFact, path: str
+) -> tuple[list[str], str] | None:
     """The code that froze the sub-module, to run again: its lines (dedented) and a title."""
     site: Site = freeze.origin[0]
     if site.function != function.name or site.statement is None:
         return None
+    if _is_assignment(function, document, site.statement):
+        # ``model = Net()`` whose ``__init__`` froze ``model.backbone``: building the model
+        # again is no fix; switching that part back to eval is.
+        if path.endswith(SUBMODULES):
+            return None
+        code = f"{path}.eval()"
+        return [code], code
     loop = _enclosing_module_loop(function, site.span, document) if len(freeze.origin) == 1 else None
     if loop is None:
         # ``freeze_bn(model)`` or ``model.backbone.eval()`` as a statement of its own.
@@ -190,6 +261,13 @@ def _freeze_code(document: Document, function: Function, freeze: ModeFact) -> tu
         return None
     header = lines[0].strip().rstrip(":")
     return [line[len(base) :] if line.strip() else "" for line in lines], header
+
+
+def _is_assignment(function: Function, document: Document, span: Span) -> bool:
+    return any(
+        isinstance(statement, (ast.Assign, ast.AnnAssign)) and document.span_of(statement) == span
+        for statement in statements_of(function.body)
+    )
 
 
 def _enclosing_module_loop(function: Function, span: Span, document: Document) -> ast.For | None:

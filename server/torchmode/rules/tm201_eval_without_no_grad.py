@@ -118,6 +118,57 @@ class _Group:
     callers: list[tuple[ast.Call, bool]] = field(default_factory=list)  # (call, grad on there)
 
 
+# Calls whose result holds no graph: a Python number, a detached tensor, an integer or
+# boolean tensor (no gradient flows through argmax or a comparison).
+_GRAPHLESS_METHODS = frozenset(
+    {"item", "detach", "tolist", "numpy", "argmax", "argmin", "eq", "ne", "lt", "le", "gt", "ge"}
+)
+_GRAPHLESS_FUNCTIONS = frozenset({"float", "int", "bool", "len", "round"})
+
+
+def _running_total(function: Function, forward_calls: set[int]) -> ast.AugAssign | None:
+    """``total += loss`` where ``loss`` comes from a forward pass of the evaluation without
+    ``.item()``/``.detach()`` on the way: a sum that keeps every batch's graph alive."""
+    carrying: set[str] = set()
+
+    def carries(expr: ast.expr) -> bool:
+        stack: list[ast.AST] = [expr]
+        while stack:
+            node = stack.pop()
+            if id(node) in forward_calls:
+                return True
+            if isinstance(node, ast.Name) and node.id in carrying:
+                return True
+            if isinstance(node, ast.Compare):
+                continue
+            if isinstance(node, ast.Call):
+                func = node.func
+                if (isinstance(func, ast.Attribute) and func.attr in _GRAPHLESS_METHODS) or (
+                    isinstance(func, ast.Name) and func.id in _GRAPHLESS_FUNCTIONS
+                ):
+                    continue
+            if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            stack.extend(ast.iter_child_nodes(node))
+        return False
+
+    statements = list(statements_of(function.body))
+    for _ in range(2):  # a loop body may use a name before the line that binds it
+        for statement in statements:
+            if isinstance(statement, ast.AugAssign) and isinstance(statement.op, ast.Add):
+                if carries(statement.value):
+                    return statement
+            elif (
+                isinstance(statement, (ast.Assign, ast.AnnAssign))
+                and statement.value is not None
+                and carries(statement.value)
+            ):
+                targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                for target in targets:
+                    carrying.update(stored_names(target))
+    return None
+
+
 def _default_on(fact: GradFact) -> bool:
     """Grad on because nothing turned it off, as opposed to an explicit ``enable_grad``."""
     return fact.grad in ("on", "unknown") and not fact.origin
@@ -335,7 +386,13 @@ class EvalWithoutNoGrad(Rule):
             how = context.text("TM201.how.no_caller", function=group.function.name)
         else:
             how = ""
-        message = context.text("TM201.message", call=call_text, where=where, how=how)
+        total_statement = _running_total(group.function, {id(forward.call) for forward in group.forwards})
+        total = ""
+        if total_statement is not None:
+            total_span = document.span_of(total_statement)
+            total_text = Site(total_span, document.source_of(total_statement), "").short_text()
+            total = context.text("TM201.total", statement=total_text, line=total_span.start.line)
+        message = context.text("TM201.message", call=call_text, where=where, how=how, total=total)
         related.extend(
             Related(document.span_of(other.call), context.text("TM201.related.other_forward"))
             for other in group.forwards[1:]

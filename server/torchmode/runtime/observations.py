@@ -128,6 +128,16 @@ def _steps(observation: Observation, locale: str) -> str:
     return text(f"runtime.steps.evaluation.{key}", locale, first=f"{first:,}", last=f"{last:,}")
 
 
+def frequency_text(observation: Observation, locale: str = "en") -> str:
+    """How often and when, as the message says it: ``1,204 times, in optimizer steps 301 to 1,504``."""
+    return text(
+        "runtime.frequency",
+        locale,
+        times=_times(observation.count, locale),
+        steps=_steps(observation, locale),
+    )
+
+
 def parts_text(parts: tuple[Part, ...], total: int, locale: str) -> str:
     shown = [
         text("runtime.part.named", locale, name=part.name, kind=part.kind)

@@ -73,10 +73,24 @@ class CodeCell:
     index: int
     source: str
     neutralised: frozenset[int]  # 1-based lines of the cell
+    # Of those, the lines that continue the one above (``!pip install a \`` then ``b``).
+    continuations: frozenset[int] = frozenset()
 
     @staticmethod
     def of(index: int, source: str) -> CodeCell:
-        return CodeCell(index, source, frozenset(_ipython_lines(source)))
+        lines = source.split("\n")
+        starts = set(_ipython_lines(lines))
+        neutralised = set(starts)
+        continuations: set[int] = set()
+        for number in sorted(starts):
+            # IPython joins a magic or shell line ending in a backslash with the next line,
+            # and so on: all of it is shell (or magic) text, none of it Python.
+            while lines[number - 1].rstrip("\r").endswith("\\") and number < len(lines):
+                number += 1
+                if number not in starts:
+                    continuations.add(number)
+                neutralised.add(number)
+        return CodeCell(index, source, frozenset(neutralised), frozenset(continuations))
 
     def python_text(self) -> str:
         """The cell with IPython syntax replaced by same-length neutral text."""
@@ -84,12 +98,11 @@ class CodeCell:
             return self.source
         lines = self.source.split("\n")
         for number in self.neutralised:
-            lines[number - 1] = _neutral(lines[number - 1])
+            lines[number - 1] = _neutral(lines[number - 1], number in self.continuations)
         return "\n".join(lines)
 
 
-def _ipython_lines(source: str) -> Iterable[int]:
-    lines = source.split("\n")
+def _ipython_lines(lines: list[str]) -> Iterable[int]:
     first = lines[0].lstrip() if lines else ""
     if first.startswith("%%"):
         magic = first[2:].split(maxsplit=1)[0] if first[2:].strip() else ""
@@ -101,19 +114,16 @@ def _ipython_lines(source: str) -> Iterable[int]:
     return (number for number, line in enumerate(lines, 1) if _IPYTHON_LINE.match(line))
 
 
-def _neutral(line: str) -> str:
-    """``pass`` plus a comment, same length, so that an indented magic still fills its block."""
+def _neutral(line: str, continuation: bool = False) -> str:
+    """``pass`` plus a comment, same length, so that an indented magic still fills its block;
+    a continuation line becomes a comment only (its indentation means nothing to Python)."""
     body = line.lstrip()
     indent = line[: len(line) - len(body)]
     if not body:
         return line
-    if len(body) >= 5:
+    if len(body) >= 5 and not continuation:
         return indent + "pass#" + "_" * (len(body) - 5)
     return indent + "#" + "_" * (len(body) - 1)
-
-
-_ENGLISH_LINE = re.compile(r"\bline (\d+)\b")
-_CHINESE_LINE = re.compile(r"第 (\d+) 行")
 
 
 @dataclass(frozen=True)
@@ -168,29 +178,13 @@ class NotebookProgram:
                 return Position(self.starts[slot] + position.line - 1, position.column)
         raise KeyError(position.cell)
 
-    def relabel_lines(self, text: str) -> str:
-        """Say "cell 3, line 2" where a message says "line 17" of the joined program.
-
-        Messages are written for files; in a notebook a program line number points
-        nowhere a person can see. Both catalogue spellings are covered: "line N" and
-        "第 N 行".
-        """
-
-        def cell_line(number: int) -> tuple[int, int] | None:
-            if not self.cells or not 1 <= number < self.starts[-1] + self.line_counts[-1]:
-                return None
-            position = self.to_cell(Position(number, 0))
-            return position.cell + 1, position.line
-
-        def english(match: re.Match[str]) -> str:
-            found = cell_line(int(match.group(1)))
-            return match.group(0) if found is None else f"cell {found[0]}, line {found[1]}"
-
-        def chinese(match: re.Match[str]) -> str:
-            found = cell_line(int(match.group(1)))
-            return match.group(0) if found is None else f"第 {found[0]} 个单元格第 {found[1]} 行"
-
-        return _CHINESE_LINE.sub(chinese, _ENGLISH_LINE.sub(english, text))
+    def cell_line(self, line: int) -> tuple[int, int] | None:
+        """(cell number as the notebook shows it, 1-based; line in that cell) of a program
+        line: how messages name a line in a notebook (``docs.i18n.CellLines``)."""
+        if not self.cells or not 1 <= line < self.starts[-1] + self.line_counts[-1]:
+            return None
+        position = self.to_cell(Position(line, 0))
+        return position.cell + 1, position.line
 
     def slot_of_cell(self, cell_index: int) -> int:
         for slot, cell in enumerate(self.cells):

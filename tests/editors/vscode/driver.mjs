@@ -1,5 +1,6 @@
 // Drives VS Code (code-server) in headless Debian chromium through playwright-core, the
-// way a person would: open the file, see the squiggle and the Problems entry, hover,
+// way a person would: see the file's Problems entry before opening it (workspace
+// diagnostics), open the file, see the squiggle and the Problems entry, hover,
 // press Ctrl+. and pick the quick fix, save. Prints one JSON object with what it saw;
 // the pytest test (test_vscode.py) makes the assertions. Exit code 1 only when the
 // driver itself broke (the JSON then has "error").
@@ -58,6 +59,31 @@ try {
   await page.waitForSelector(".monaco-workbench");
   step("workbench");
 
+  // Workspace diagnostics: the Problems panel lists the finding before the file was ever opened.
+  await page.keyboard.press("Control+Shift+M");
+  const unopened = page.locator(".markers-panel .monaco-list-row", { hasText: "TM101" }).first();
+  await unopened.waitFor({ timeout: config.squiggleTimeoutMs ?? 240_000 });
+  result.problemBeforeOpen = plain(await unopened.innerText());
+  result.editorsBeforeOpen = await page.locator(".monaco-editor .view-lines").count();
+  step("problems entry of the unopened file");
+  // Hide the panel again: it would cover the lines of the finding in the editor (Monaco only
+  // renders the lines in view). Ctrl+Shift+M toggles it; Ctrl+J or its close button otherwise.
+  const markersPanel = page.locator(".markers-panel").first();
+  for (const hide of [
+    () => page.keyboard.press("Control+Shift+M"),
+    () => page.keyboard.press("Control+J"),
+    () => page.locator('.part.panel [aria-label^="Hide Panel"], .part.panel [aria-label^="Close Panel"]').first().click(),
+  ]) {
+    await hide();
+    try {
+      await markersPanel.waitFor({ state: "hidden", timeout: 5_000 });
+      break;
+    } catch {
+      // try the next way
+    }
+  }
+  result.panelHiddenAgain = !(await markersPanel.isVisible());
+
   await page.locator(".explorer-folders-view .monaco-list-row", { hasText: config.fileName }).first().click();
   await page.waitForSelector(".monaco-editor .view-lines");
   step("editor open");
@@ -68,7 +94,10 @@ try {
   result.squiggle = true;
   step("squiggle");
 
-  await page.keyboard.press("Control+Shift+M");
+  // The panel is open already (Ctrl+Shift+M toggles it): open it only if it is not.
+  if (!(await page.locator(".markers-panel").first().isVisible())) {
+    await page.keyboard.press("Control+Shift+M");
+  }
   const problem = page.locator(".markers-panel .monaco-list-row", { hasText: "TM101" }).first();
   await problem.waitFor();
   result.problemText = plain(await problem.innerText());

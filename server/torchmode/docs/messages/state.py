@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 TEXTS: dict[str, dict[str, str]] = {
-    "state.title": {"en": "**`{path}`** at line {line}", "zh-cn": "第 {line} 行的 **`{path}`**"},
+    "state.title": {"en": "**`{path}`** at {line}", "zh-cn": "{line}的 **`{path}`**"},
     "state.mode": {"en": "**mode**: {modes}", "zh-cn": "**模式**:{modes}"},
     "state.mode.train": {"en": "train", "zh-cn": "train(训练模式)"},
     "state.mode.eval": {"en": "eval", "zh-cn": "eval(评估模式)"},
@@ -19,23 +19,23 @@ TEXTS: dict[str, dict[str, str]] = {
     "state.value.on": {"en": "grad on", "zh-cn": "梯度开启"},
     "state.value.off": {"en": "grad off", "zh-cn": "梯度关闭"},
     "state.origin": {
-        "en": "{value}: set by `{site}` (line {line})",
-        "zh-cn": "{value}:由 `{site}`(第 {line} 行)设置",
+        "en": "{value}: set by `{site}` ({line})",
+        "zh-cn": "{value}:由 `{site}`({line})设置",
     },
     "state.origin.earlier": {
-        "en": "{value}: set by `{site}` (line {line}) on an earlier loop iteration",
-        "zh-cn": "{value}:由 `{site}`(第 {line} 行)在之前的循环迭代中设置",
+        "en": "{value}: set by `{site}` ({line}) on an earlier loop iteration",
+        "zh-cn": "{value}:由 `{site}`({line})在之前的循环迭代中设置",
     },
     "state.origin.fresh": {
-        "en": "{value}: as built by `{site}` (line {line})",
-        "zh-cn": "{value}:由 `{site}`(第 {line} 行)构建时的模式",
+        "en": "{value}: as built by `{site}` ({line})",
+        "zh-cn": "{value}:由 `{site}`({line})构建时的模式",
     },
     "state.origin.inner": {
-        "en": " → `{site}` (line {line}, in `{function}`)",
-        "zh-cn": " → `{site}`(第 {line} 行,位于 `{function}`)",
+        "en": " → `{site}` ({line}, in `{function}`)",
+        "zh-cn": " → `{site}`({line},位于 `{function}`)",
     },
     "state.origin.inner_file": {
-        "en": " → `{site}` ({file}, line {line}, in `{function}`)",
-        "zh-cn": " → `{site}`({file} 第 {line} 行,位于 `{function}`)",
+        "en": " → `{site}` ({file}, {line}, in `{function}`)",
+        "zh-cn": " → `{site}`({file} {line},位于 `{function}`)",
     },
 }

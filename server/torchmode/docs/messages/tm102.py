@@ -23,20 +23,24 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-cn": "Dropout 仍然开启,BatchNorm 使用当前 batch 的统计量归一化并更新 running 统计量:结果带有随机性,评估还会改变模型。",
     },
     "TM102.message.fresh": {
-        "en": "`{path}` is in train mode in {where}: `{site}` (line {line}) builds it and a new module starts in train mode, and nothing calls `{path}.eval()` before this forward pass. {consequence}",
-        "zh-cn": "`{path}` 在{where}处于 train 模式:`{site}`(第 {line} 行)构建了它,新建的模块默认处于 train 模式,而在这次前向计算之前没有调用 `{path}.eval()`。{consequence}",
+        "en": "`{path}` is in train mode in {where}: `{site}` ({line}) builds it and a new module starts in train mode, and nothing calls `{path}.eval()` before this forward pass. {consequence}",
+        "zh-cn": "`{path}` 在{where}处于 train 模式:`{site}`({line})构建了它,新建的模块默认处于 train 模式,而在这次前向计算之前没有调用 `{path}.eval()`。{consequence}",
     },
     "TM102.message.switch": {
-        "en": "`{path}` may be in train mode in {where}: `{site}` (line {line}) switches it to train and nothing calls `{path}.eval()` before this forward pass. {consequence}",
-        "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{site}`(第 {line} 行)把它切换到 train 模式,而在这次前向计算之前没有调用 `{path}.eval()`。{consequence}",
+        "en": "`{path}` may be in train mode in {where}: `{site}` ({line}) switches it to train and nothing calls `{path}.eval()` before this forward pass. {consequence}",
+        "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{site}`({line})把它切换到 train 模式,而在这次前向计算之前没有调用 `{path}.eval()`。{consequence}",
     },
     "TM102.message.call": {
-        "en": "`{path}` may be in train mode in {where}: `{site}` (line {line}) switches it to train and nothing calls `{path}.eval()` before this forward pass. {consequence}",
-        "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{site}`(第 {line} 行)通过调用把它切换到 train 模式,而在这次前向计算之前没有调用 `{path}.eval()`。{consequence}",
+        "en": "`{path}` may be in train mode in {where}: `{site}` ({line}) switches it to train and nothing calls `{path}.eval()` before this forward pass. {consequence}",
+        "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{site}`({line})通过调用把它切换到 train 模式,而在这次前向计算之前没有调用 `{path}.eval()`。{consequence}",
+    },
+    "TM102.message.caller_flag": {
+        "en": "`{path}` may be in train mode in {where}: `{function}` calls `{path}.eval()` only when `{condition}`, which `{call}(…)` ({call_line}) does not make true, and it passes the model in train mode (set by `{site}`, {line}). {consequence}",
+        "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{function}` 只在 `{condition}` 时才调用 `{path}.eval()`,而 `{call}(…)`({call_line})的参数不满足这一条件,传入时模型又处于 train 模式(由{line}的 `{site}` 设置)。{consequence}",
     },
     "TM102.message.caller": {
-        "en": "`{path}` may be in train mode in {where}: `{function}` never calls `{path}.eval()`, and `{call}(…)` (line {call_line}) passes it in train mode (set by `{site}`, line {line}). {consequence}",
-        "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{function}` 从未调用 `{path}.eval()`,而 `{call}(…)`(第 {call_line} 行)传入时它处于 train 模式(由第 {line} 行的 `{site}` 设置)。{consequence}",
+        "en": "`{path}` may be in train mode in {where}: `{function}` never calls `{path}.eval()`, and `{call}(…)` ({call_line}) passes it in train mode (set by `{site}`, {line}). {consequence}",
+        "zh-cn": "`{path}` 在{where}可能处于 train 模式:`{function}` 从未调用 `{path}.eval()`,而 `{call}(…)`({call_line})传入时它处于 train 模式(由{line}的 `{site}` 设置)。{consequence}",
     },
     "TM102.related.fresh": {"en": "built here, in train mode", "zh-cn": "在这里构建,处于 train 模式"},
     "TM102.related.switch": {"en": "switched to train mode here", "zh-cn": "在这里切换到 train 模式"},

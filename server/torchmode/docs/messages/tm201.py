@@ -12,8 +12,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-cn": "评估时的前向计算在 autograd 开启的状态下执行",
     },
     "TM201.message": {
-        "en": "`{call}` runs in an evaluation ({where}) with autograd on{how}: PyTorch records a graph for it and keeps the tensors backward would need, so its outputs have `requires_grad=True` and it costs memory and time; a running total of loss tensors (`total += loss`) keeps every batch's graph alive. Wrap the evaluation in `with torch.no_grad():`.",
-        "zh-cn": "`{call}` 在评估中({where})执行时仍处于梯度计算模式(autograd 开启){how}:PyTorch 会为它记录计算图并保存反向传播所需的张量,因此输出的 `requires_grad=True`,既占显存又耗时间;若把损失张量累加起来(`total += loss`),每个 batch 的计算图都会一直保留。请把评估放进 `with torch.no_grad():` 中。",
+        "en": "`{call}` runs in an evaluation ({where}) with autograd on{how}: PyTorch records a graph for it and keeps the tensors backward would need, so its outputs have `requires_grad=True` and it costs memory and time.{total} Wrap the evaluation in `with torch.no_grad():`.",
+        "zh-cn": "`{call}` 在评估中({where})执行时仍处于梯度计算模式(autograd 开启){how}:PyTorch 会为它记录计算图并保存反向传播所需的张量,因此输出的 `requires_grad=True`,既占显存又耗时间。{total}请把评估放进 `with torch.no_grad():` 中。",
+    },
+    "TM201.total": {
+        "en": " Here `{statement}` ({line}) adds up such tensors, which keeps every batch's graph alive until the total is freed.",
+        "zh-cn": "此处{line}的 `{statement}` 把这样的张量累加起来,每个 batch 的计算图都会一直保留,直到总和被释放。",
     },
     "TM201.where.function": {
         "en": "function `{function}`",
@@ -28,8 +32,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-cn": "使用已加载权重的推理",
     },
     "TM201.how.caller": {
-        "en": " (`{call}` on line {line} calls it that way)",
-        "zh-cn": ",第 {line} 行的 `{call}` 就是这样调用它的",
+        "en": " (`{call}` on {line} calls it that way)",
+        "zh-cn": ",{line}的 `{call}` 就是这样调用它的",
     },
     "TM201.how.no_caller": {
         "en": " unless its caller turns autograd off (no call of `{function}` in this file is known)",

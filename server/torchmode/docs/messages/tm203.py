@@ -16,8 +16,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh-cn": "`{step}` 在这个循环的每次迭代中都会执行,但循环中没有任何语句清零梯度{outside}:`{backward}` 会把梯度累加到每个参数的 `.grad` 上,因此每一步更新用的都是此前所有 batch 梯度之和。请在每次迭代的反向传播之前调用 {clears}。",
     },
     "TM203.outside": {
-        "en": " (`{site}` on line {line} runs outside it)",
-        "zh-cn": "(第 {line} 行的 `{site}` 在循环之外)",
+        "en": " (`{site}` on {line} runs outside it)",
+        "zh-cn": "({line}的 `{site}` 在循环之外)",
     },
     "TM203.related.backward": {
         "en": "this backward pass adds to the gradients left by the previous iterations",

@@ -81,12 +81,12 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
     },
     "TM301.since.call": {
-        "en": " (since `{site}`, line {line})",
-        "zh-cn": "(来自第 {line} 行的 `{site}`)",
+        "en": " (since `{site}`, {line})",
+        "zh-cn": "(来自{line}的 `{site}`)",
     },
     "TM301.since.built": {
-        "en": " (as built, line {line})",
-        "zh-cn": "(构建于第 {line} 行)",
+        "en": " (as built, {line})",
+        "zh-cn": "(构建于{line})",
     },
     "TM301.related.eval": {
         "en": "`{path}` was switched to eval mode here",

@@ -23,10 +23,22 @@ async function run(out) {
   const step = (name) => result.steps.push({ name, atMs: Date.now() - started });
   try {
     const [uri] = await vscode.workspace.findFiles("train.py");
-    const document = await vscode.workspace.openTextDocument(uri);
-    await vscode.window.showTextDocument(document);
     const findings = () => vscode.languages.getDiagnostics(uri).filter((d) => d.source === "torchmode");
     const config = () => vscode.workspace.getConfiguration("torchmode");
+    const code = (d) => (typeof d.code === "object" ? d.code.value : d.code);
+
+    // Workspace diagnostics: train.py's finding, before anything opened it.
+    await waitFor("the diagnostics of the unopened train.py", () => findings().length > 0, 240000);
+    result.unopened = {
+      codes: findings().map(code),
+      open: vscode.workspace.textDocuments.some((d) => d.uri.toString() === uri.toString()),
+    };
+    step("unopened file's diagnostics");
+    result.checkWorkspace = await vscode.commands.executeCommand("torchmode.checkWorkspace");
+    step("check workspace command");
+
+    const document = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(document);
     const original = document.getText();
 
     await waitFor("the TM101 diagnostic", () => findings().length > 0, 240000);

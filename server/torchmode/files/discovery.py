@@ -1,6 +1,11 @@
-"""Which files to check: the paths named on the command line, and the ``*.py`` and ``*.ipynb``
-files in the folders named there, less the default excludes, ``--exclude`` globs and what
-``.gitignore`` files exclude (a small engine of git's own matching rules)."""
+"""Which files to check: the paths named (on the command line, or the editor's workspace
+folders), and the ``*.py`` and ``*.ipynb`` files in the folders among them, less the default
+excludes, ``exclude`` globs and what ``.gitignore`` files exclude (a small engine of git's own
+matching rules).
+
+Shared by the fronts: ``torchmode check`` walks the paths it is given, the language server
+its workspace folders (and asks ``includes`` about one file when the editor says it changed),
+so both check the same files of a project."""
 
 from __future__ import annotations
 
@@ -9,8 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from torchmode.cli.common import Problems
+from typing import Protocol
 
 # Folders that hold other people's code or build output. Checked only when named
 # on the command line, like ruff's default excludes.
@@ -146,12 +150,25 @@ def _ancestor_ignore_files(folder: Path) -> list[IgnoreFile]:
     return [ignore for ignore in loaded if ignore is not None]
 
 
+class Problems(Protocol):
+    """Where a folder that cannot be listed is reported (the CLI's stderr, the server's log)."""
+
+    def error(self, message: str) -> None: ...
+
+
+def is_checked_file(name: str) -> bool:
+    """A file name discovery picks up in a folder: Python files and notebooks."""
+    return name.endswith((".py", ".ipynb"))
+
+
 class ExcludeGlob:
     """An ``--exclude`` glob. Without a ``/`` it matches a file or folder name at any depth;
-    with one it matches the path relative to the current folder (or the absolute path)."""
+    with one it matches the path relative to ``base`` (default: the current folder), or the
+    absolute path."""
 
-    def __init__(self, pattern: str) -> None:
+    def __init__(self, pattern: str, base: Path | None = None) -> None:
         self.pattern = pattern
+        self.base = base
         self.directory_only = pattern.endswith("/") and len(pattern) > 1
         body = pattern.rstrip("/") or pattern
         self.absolute = body.startswith("/")
@@ -166,7 +183,7 @@ class ExcludeGlob:
         absolute = Path(os.path.abspath(path))
         if self.absolute:
             return self.regex.fullmatch(absolute.as_posix()) is not None
-        relative = os.path.relpath(absolute, Path.cwd())
+        relative = os.path.relpath(absolute, self.base if self.base is not None else Path.cwd())
         return self.regex.fullmatch(Path(relative).as_posix()) is not None
 
 
@@ -203,10 +220,7 @@ class Discovery:
         yield from self._walk_folder(root, ignores)
 
     def _walk_folder(self, folder: Path, ignores: list[IgnoreFile]) -> Iterator[Path]:
-        if self.respect_gitignore:
-            own = IgnoreFile.load(Path(os.path.abspath(folder)))
-            if own is not None:
-                ignores = [*ignores, own]
+        ignores = self._with_own_ignore(folder, ignores)
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as error:
@@ -226,12 +240,32 @@ class Discovery:
                 if self._excluded(path, True, ignores):
                     continue
                 yield from self._walk_folder(path, ignores)
-            elif (
-                is_file
-                and entry.name.endswith((".py", ".ipynb"))
-                and not self._excluded(path, False, ignores)
-            ):
+            elif is_file and is_checked_file(entry.name) and not self._excluded(path, False, ignores):
                 yield path
+
+    def includes(self, path: Path, root: Path) -> bool:
+        """Would walking ``root`` find the file ``path``? (A created or changed file the editor
+        reports: is it one of the workspace's.) The same rules as ``files``, without the walk."""
+        try:
+            relative = path.relative_to(root)
+        except ValueError:
+            return False
+        if not relative.parts or not is_checked_file(path.name):
+            return False
+        ignores = _ancestor_ignore_files(Path(os.path.abspath(root))) if self.respect_gitignore else []
+        folder = root
+        for name in relative.parts[:-1]:
+            ignores = self._with_own_ignore(folder, ignores)
+            folder = folder / name
+            if name in DEFAULT_EXCLUDED_DIRS or name.startswith(".") or self._excluded(folder, True, ignores):
+                return False
+        return not self._excluded(path, False, self._with_own_ignore(folder, ignores))
+
+    def _with_own_ignore(self, folder: Path, ignores: list[IgnoreFile]) -> list[IgnoreFile]:
+        if not self.respect_gitignore:
+            return ignores
+        own = IgnoreFile.load(Path(os.path.abspath(folder)))
+        return [*ignores, own] if own is not None else ignores
 
     def _excluded(self, path: Path, is_dir: bool, ignores: list[IgnoreFile]) -> bool:
         if any(glob.matches(path, is_dir) for glob in self.excludes):
