@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from torchmode.analysis.dataflow import ModuleAnalyzer
-from torchmode.analysis.facts import Function
+from torchmode.analysis.facts import FileAnalysis
 from torchmode.analysis.project import Project
-from torchmode.analysis.reuse import Fixpoint, cache_of
-from torchmode.engine import check_document, forward_call_states
+from torchmode.analysis.reuse import cache_of
+from torchmode.engine import check_document, forward_call_states, hover_at
 from torchmode.syntax import Document
 from torchmode.syntax.incremental import reparse
 from torchmode.syntax.node_index import node_index
@@ -96,7 +96,7 @@ def _versions(source: Path, count: int, seed: int) -> list[str]:
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_incremental_parse_equals_a_full_parse(source: Path) -> None:
-    previous = Document(source.read_text(encoding="utf-8"))
+    previous = Document(source.read_text(encoding="utf-8"), incremental=True)
     previous.tree  # noqa: B018 - the first version is parsed in full
     spliced = 0
     texts = _versions(source, 80, seed=zlib.crc32(source.name.encode()))
@@ -113,14 +113,16 @@ def test_incremental_parse_equals_a_full_parse(source: Path) -> None:
 def reuse_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the fixpoints taken from a previous version (proves the tests reach reuse)."""
     taken = [0]
-    original = ModuleAnalyzer._reused_fixpoint
+    original = ModuleAnalyzer.run
 
-    def counting(self: ModuleAnalyzer, function: Function) -> Fixpoint | None:
-        found = original(self, function)
-        taken[0] += found is not None
-        return found
+    def counting(self: ModuleAnalyzer) -> FileAnalysis:
+        ran = self._ran
+        result = original(self)
+        if not ran:
+            taken[0] += self.work.reused_fixpoints
+        return result
 
-    monkeypatch.setattr(ModuleAnalyzer, "_reused_fixpoint", counting)
+    monkeypatch.setattr(ModuleAnalyzer, "run", counting)
     return taken
 
 
@@ -130,7 +132,9 @@ def test_incremental_check_equals_a_check_from_scratch(source: Path, reuse_count
     parsed and analysed from the previous one), equal a fresh check's."""
     previous: Document | None = None
     for text in _versions(source, 30, seed=zlib.crc32(source.name.encode()) + 1):
-        document = reparse(previous, text) if previous is not None else Document(text, str(source))
+        document = (
+            reparse(previous, text) if previous is not None else Document(text, str(source), incremental=True)
+        )
         incremental = check_document(document)
         fresh = check_document(Document(text, str(source)))
         assert incremental.findings == fresh.findings, text
@@ -158,7 +162,7 @@ DEPENDENCY_EDITS = [
 @pytest.mark.parametrize(("old", "new"), DEPENDENCY_EDITS)
 def test_an_edit_another_function_depends_on_is_seen(old: str, new: str, reuse_counter: list[int]) -> None:
     assert old in SEED
-    first = Document(SEED, "seed_loop.py")
+    first = Document(SEED, "seed_loop.py", incremental=True)
     check_document(first)
     edited_text = SEED.replace(old, new, 1)
     edited = reparse(first, edited_text)
@@ -191,7 +195,7 @@ def test_incremental_check_with_a_project_equals_a_fresh_project(tmp_path: Path)
     train.write_text(text, encoding="utf-8")
     project = Project(roots=[tmp_path])
     rng = random.Random(7)
-    previous = Document(text, str(train))
+    previous = Document(text, str(train), incremental=True)
     assert [finding.code for finding in check_document(previous, workspace=project).findings] == ["TM101"]
     for _ in range(60):
         text = _edit(text, rng)
@@ -207,7 +211,7 @@ def test_an_edit_inside_one_function_reuses_the_others() -> None:
     """Not vacuous: the untouched functions' nodes, index parts and syntax results are the
     previous version's own objects."""
     source = (ROOT / "examples" / "seed_loop.py").read_text(encoding="utf-8")
-    first = Document(source, "seed_loop.py")
+    first = Document(source, "seed_loop.py", incremental=True)
     check_document(first)
     tree = first.tree
     assert tree is not None
@@ -239,3 +243,204 @@ def test_an_edit_inside_one_function_reuses_the_others() -> None:
     ]
     assert reused, "no control-flow graph was carried over"
     assert check_document(second).findings == check_document(Document(second.text, "seed_loop.py")).findings
+
+
+# --- inside the methods of a big class: the four ways people type ---------------------------
+#
+# What the language server sees most: one character within a line, Enter (a line break and
+# the indentation of the next line), a pasted block of lines, and a statement typed one
+# character at a time (most of its versions do not parse). Each is made in every method of a
+# trainer class (``incremental_sources/trainer_class.py``: ``__init__`` calls the other
+# methods, methods call each other and back, properties, a nested class...) and of the case
+# files with classes; every version is compared with a check from scratch, the tree with
+# positions included (the nodes below an edit that adds lines are moved, not parsed again).
+
+TRAINER = Path(__file__).resolve().parent / "incremental_sources" / "trainer_class.py"
+CLASS_SOURCES = [TRAINER] + [
+    path
+    for path in SOURCES
+    if any(isinstance(node, ast.ClassDef) for node in ast.parse(path.read_text(encoding="utf-8")).body)
+]
+EDIT_KINDS = ("character", "enter", "paste", "typing")
+TYPED = "with torch.no_grad():"
+PASTED = (
+    "scale = 0.5 * len(self.__dict__)",
+    "if scale > 1:",
+    "    scale = 1.0",
+    "self.model.eval()",
+    "with torch.no_grad():",
+    "    probe = self.model(torch.zeros(1, 16))",
+)
+
+
+def _methods(text: str) -> list[ast.FunctionDef]:
+    """The methods of the classes of a text (nested classes' too), each with a statement."""
+    found: list[ast.FunctionDef] = []
+    pending: list[ast.stmt] = list(ast.parse(text).body)
+    while pending:
+        node = pending.pop(0)
+        if isinstance(node, ast.ClassDef):
+            pending.extend(node.body)
+            found.extend(member for member in node.body if isinstance(member, ast.FunctionDef))
+    return found
+
+
+def _line_start(text: str, line: int) -> int:
+    offset = 0
+    for _ in range(line - 1):
+        offset = text.index("\n", offset) + 1
+    return offset
+
+
+def _line_end(text: str, line: int) -> int:
+    """The offset of the end of line ``line`` (before its line break)."""
+    end = text.find("\n", _line_start(text, line))
+    return len(text) if end < 0 else end
+
+
+def _offset(text: str, line: int, byte_column: int) -> int:
+    """The str offset of an ``ast`` position (columns count UTF-8 bytes)."""
+    start = _line_start(text, line)
+    return start + len(text[start:].encode("utf-8")[:byte_column].decode("utf-8", errors="ignore"))
+
+
+def _edit_versions(text: str, method: ast.FunctionDef, kind: str) -> list[str]:
+    """Versions of ``text`` typed into ``method`` (each from the one before), ending back at
+    ``text``: one kind of edit, at a statement in the middle of the method."""
+    statement = method.body[len(method.body) // 2]
+    indentation = " " * statement.col_offset
+    at = _line_end(text, statement.end_lineno or statement.lineno)
+    if kind == "character":
+        # After the first name of the statement: ``lossx = ...``, then back.
+        first = next(node for node in ast.walk(statement) if isinstance(node, ast.Name))
+        at = _offset(text, first.end_lineno or first.lineno, first.end_col_offset or 0)
+        return [text[:at] + "x" * count + text[at:] for count in (1, 2, 1, 0)]
+    if kind == "enter":
+        return [text[:at] + ("\n" + indentation) * count + text[at:] for count in (1, 2, 1, 0)]
+    if kind == "paste":
+        block = "".join(f"\n{indentation}{line}" for line in PASTED)
+        return [text[:at] + block + text[at:], text]
+    typed = [text[:at] + "\n" + indentation + TYPED[:count] + text[at:] for count in range(len(TYPED) + 1)]
+    body = "\n" + indentation + "    " + "pass"
+    finished = typed[-1][: at + 1 + len(indentation) + len(TYPED)] + body + text[at:]
+    return [*typed, finished, text]
+
+
+def _hovers(document: Document) -> list[str | None]:
+    """The hover at each forward call (the inferred mode there, and why)."""
+    hovers = []
+    for state in forward_call_states(document):
+        found = hover_at(document, state.span.start)
+        hovers.append(found.markdown if found is not None else None)
+    return hovers
+
+
+def _assert_same_as_from_scratch(document: Document, text: str, path: str) -> None:
+    fresh = Document(text, path)
+    assert _dump(document) == _dump(fresh), text
+    incremental, scratch = check_document(document), check_document(fresh)
+    assert incremental.findings == scratch.findings, text
+    assert (incremental.parse_failure is None) == (scratch.parse_failure is None), text
+    assert forward_call_states(document) == forward_call_states(fresh), text
+    assert _hovers(document) == _hovers(fresh), text
+
+
+@pytest.mark.parametrize("kind", EDIT_KINDS)
+@pytest.mark.parametrize("source", CLASS_SOURCES, ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_edits_inside_methods_equal_a_check_from_scratch(source: Path, kind: str) -> None:
+    """Every version of every edit, in every method, checked as the language server checks
+    it (each version parsed and analysed from the one before), equals a check from scratch:
+    findings with their related places and fixes, whether it parses, the modes at forward
+    calls and the hovers there. Also the versions that do not parse and the first that does
+    again."""
+    original = source.read_text(encoding="utf-8")
+    path = str(source)
+    previous = Document(original, path, incremental=True)
+    check_document(previous)
+    methods = _methods(original)
+    # Every method of the trainer; a few of each case file (typing makes long chains).
+    wanted = 3 if kind == "typing" else (len(methods) if source == TRAINER else 2)
+    for method in methods[:: max(len(methods) // wanted, 1)]:
+        for text in _edit_versions(original, method, kind):
+            document = reparse(previous, text)
+            _assert_same_as_from_scratch(document, text, path)
+            previous = document
+
+
+def test_sites_and_parse_failures_pickle_and_copy() -> None:
+    """The CLI's jobs and other processes get findings pickled: an anchored site arrives with
+    the lines it reads now; copies are the site itself; a failure found later is found."""
+    import copy
+    import pickle
+
+    from torchmode.analysis.lattice import Site
+    from torchmode.syntax.document import ParseFailure
+    from torchmode.syntax.positions import LineAnchor, Position, Span
+
+    anchor = LineAnchor()
+    span = Span(Position(3, 4), Position(3, 9))
+    site = Site(span, "model", "f", Span(Position(3, 0), Position(3, 9)), "a.py", anchor)
+    anchor.shift = 2
+    assert site.span == Span(Position(5, 4), Position(5, 9))
+    arrived = pickle.loads(pickle.dumps(site))
+    assert (arrived.span, arrived.statement, arrived.text, arrived.anchor) == (
+        site.span,
+        site.statement,
+        "model",
+        None,
+    )
+    assert copy.copy(site) is site and copy.deepcopy(site) is site
+
+    later = ParseFailure.found_later(lambda: ParseFailure("invalid syntax", Position(2, 1)))
+    assert pickle.loads(pickle.dumps(later)) == ParseFailure("invalid syntax", Position(2, 1))
+
+
+@pytest.mark.parametrize("kind", EDIT_KINDS)
+def test_an_edit_in_a_method_keeps_the_rest(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not vacuous: an edit in one method parses that method only (no full parse, also when
+    a version does not parse), keeps every other method's nodes (moved when lines were added
+    above them), and takes over the analysis of every function that read nothing that
+    changed, whatever was in progress when it was analysed."""
+    full_parses = [0]
+    original_parse = Document._parse_in_full
+
+    def counting(self: Document) -> object:
+        full_parses[0] += self.incremental  # not the documents checked from scratch here
+        return original_parse(self)
+
+    text = TRAINER.read_text(encoding="utf-8")
+    previous = Document(text, str(TRAINER), incremental=True)
+    check_document(previous)
+    monkeypatch.setattr(Document, "_parse_in_full", counting)
+    methods = {method.name: method for method in _methods(text)}
+    edited = methods["compute_loss"]
+    for version in _edit_versions(text, edited, kind)[:-1]:
+        old_tree = previous.tree
+        assert old_tree is not None
+        old_methods = {id(node): node for node in _methods_of(old_tree)}
+        document = reparse(previous, version)
+        assert document.parse_known, "decided without a full parse"
+        analyzer = ModuleAnalyzer(document, document.tree) if document.tree is not None else None
+        if analyzer is not None:
+            analyzer.run()
+            tree = document.tree
+            assert tree is not None
+            kept = [node for node in _methods_of(tree) if id(node) in old_methods]
+            assert len(kept) == len(old_methods) - 1, "every other method kept"
+            assert not any(node.name == "compute_loss" for node in kept)
+            # Analysed again: the module's code, the edited method and what reads it, through
+            # calls: training_step, fit (calls training_step), restart (calls fit), main.
+            assert analyzer.work.reused_fixpoints == len(analyzer.functions) - 6
+            previous = document
+        assert check_document(document).findings == check_document(Document(version, str(TRAINER))).findings
+    assert full_parses[0] == 0
+
+
+def _methods_of(tree: ast.Module) -> list[ast.FunctionDef]:
+    return [
+        member
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        for member in node.body
+        if isinstance(member, ast.FunctionDef)
+    ]

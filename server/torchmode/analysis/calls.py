@@ -21,7 +21,7 @@ from torchmode.analysis.facts import Function, Summary
 from torchmode.analysis.functions import FunctionTable
 from torchmode.analysis.identity import strip_wrappers
 from torchmode.analysis.names import ImportMap, access_path, root_of
-from torchmode.analysis.reuse import ReadRecorder
+from torchmode.analysis.reuse import InstanceMap, ReadRecorder
 from torchmode.analysis.walk import all_statements, statements_of
 from torchmode.syntax.document import Document
 from torchmode.syntax.node_index import node_index
@@ -126,7 +126,8 @@ class CallResolver:
         self._elements: dict[str, set[str]] | None = None
         # ``trainer = Trainer(model)``: the classes of this file each path is an instance of
         # (a path assigned anything else too gets no class).
-        self.instances = self._find_instances(document, tree)
+        # Lookups are recorded in the computations that make them (``reuse.InstanceMap``).
+        self.instances: dict[str, set[str]] = InstanceMap(self._find_instances(document, tree), recorder)
 
     # -- classes ---------------------------------------------------------------------------------
 

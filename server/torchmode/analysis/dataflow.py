@@ -65,12 +65,20 @@ from torchmode.analysis.lattice import (
 from torchmode.analysis.models import ModelDiscovery
 from torchmode.analysis.names import ImportMap, access_path, is_under, root_of
 from torchmode.analysis.reuse import (
+    ANSWERED,
+    FIXPOINT,
+    IN_PROGRESS,
+    OVER_BUDGET,
+    PASS,
     Fixpoint,
     Observations,
     Observed,
     ReadRecorder,
     Reads,
+    ReplayPlan,
     ReuseCache,
+    Schedule,
+    function_keys,
     leave_cache,
     take_predecessor_cache,
 )
@@ -100,6 +108,9 @@ class ModuleAnalyzer:
         index = node_index(document)
         if index is not None and index.tree is not tree:
             index = None
+        # Sites of a language-server document are anchored to the part of the file they are in,
+        # whose lines a later version may move without analysing it again (``Site``).
+        self._anchors = index if document.incremental else None
         if imports is None:
             imports = ImportMap(tree, index.statements_of_type(ast.Import, ast.ImportFrom) if index else None)
         self.imports = imports
@@ -116,6 +127,10 @@ class ModuleAnalyzer:
         self.table = FunctionTable(tree, self._previous, self.reuse)
         self.module = self.table.module
         self.functions = self.table.functions
+        # The order of the analysis, recorded for the language server's next version (``reuse``).
+        self._keys = function_keys(self.functions)
+        self.schedule = Schedule(self._keys, enabled=document.incremental)
+        self._replayed: ReplayPlan | None = None
         self.module_classes = (
             module_classes
             if module_classes is not None
@@ -240,6 +255,7 @@ class ModuleAnalyzer:
         """Observe every function (once: a second call returns the same result)."""
         if not self._ran:
             self._ran = True
+            self._take_over_previous_order()
             for function in self.functions:
                 self._analyze(function, observe=True)
             # The next version of this text may share nodes with it: leave it what can be
@@ -251,19 +267,23 @@ class ModuleAnalyzer:
     def summary_of(self, function: Function) -> Summary:
         key = id(function)
         if key in self._summaries:
+            self.schedule.asked(function, ANSWERED)
             self.recorder.function(function)
             self.recorder.reads(self._reads.get(key))
             return self._summaries[key]
         if key in self._in_progress:
+            self.schedule.asked(function, IN_PROGRESS)
             self.recorder.unclean()
             return Summary()  # recursion: assume no effect rather than loop forever
         if _summary_depth() >= MAX_SUMMARY_DEPTH:
+            self.schedule.asked(function, OVER_BUDGET)
             self.recorder.unclean()
             # A call chain deeper than real code nests: the callee's effect is unknown, and
             # following it would exhaust the interpreter's stack (RecursionError). Assume no
             # effect, which reports nothing, and do not cache it: a shallower caller recomputes.
             self.work.note_budget("summary depth", self.document)
             return Summary()
+        self.schedule.asked(function, ANSWERED)
         self._in_progress.add(key)
         _DEPTH.value = _summary_depth() + 1
         try:
@@ -292,9 +312,10 @@ class ModuleAnalyzer:
             return ()
         cfg, order, in_states, _ = fixpoint
         scratch = FileAnalysis(self.document, self.functions)
-        for index in order:
-            if index in in_states:
-                self._transfer(function, cfg, index, in_states[index], scratch)
+        with self.schedule.phase(PASS, function, self._in_progress, _summary_depth()):
+            for index in order:
+                if index in in_states:
+                    self._transfer(function, cfg, index, in_states[index], scratch)
         observed = Observed(
             tuple(scratch.forward_calls),
             tuple(scratch.steps),
@@ -369,16 +390,20 @@ class ModuleAnalyzer:
             fixpoint = self._reused_fixpoint(function)
             if fixpoint is None:
                 start = Reads({id(function.node): function.node} if function.node is not None else {})
-                with self.recorder.recording(start) as reads:
+                with (
+                    self.recorder.recording(start) as reads,
+                    self.schedule.phase(FIXPOINT, function, self._in_progress, _summary_depth()),
+                ):
                     fixpoint = self._fixpoint(function)
                 self._reads[cache_key] = reads
             self._fixpoints[cache_key] = fixpoint
         cfg, order, in_states, entry = fixpoint
         if observe and not self.observations.replay(function):
             marks = self.observations.marks()
-            for index in order:
-                if index in in_states:
-                    self._transfer(function, cfg, index, in_states[index], self.result)
+            with self.schedule.phase(PASS, function, self._in_progress, _summary_depth()):
+                for index in order:
+                    if index in in_states:
+                        self._transfer(function, cfg, index, in_states[index], self.result)
             self.observations.since(function, marks)
         exit_state = in_states.get(cfg.exit)
         if exit_state is None:
@@ -388,6 +413,36 @@ class ModuleAnalyzer:
         return exit_state
 
     # -- reuse across versions ------------------------------------------------------------------
+
+    def _take_over_previous_order(self) -> None:
+        """The language server's way (``reuse.ReplayPlan``): take over the previous version's
+        results of every function that read nothing that changed, analyse the others where the
+        run would (each in table order: its fixpoint, then its pass, as the run does), and keep
+        all that if they asked for the summaries they asked for before. Otherwise forget it
+        all: ``run`` then analyses as if the previous version had recorded no order."""
+        if not self.schedule.enabled or not self._context_unchanged():
+            return
+        plan = ReplayPlan.make(
+            self._previous, self.functions, self._keys, self.table.is_kept, self.calls.instances
+        )
+        if plan is None:
+            return
+        for function, fixpoint, reads, observed in plan.taken:
+            self._fixpoints[id(function)] = fixpoint
+            self._reads[id(function)] = reads
+            self.observations.carried[id(function)] = observed
+        for function in plan.again:
+            self._analyze(function, observe=False)
+            self._forwards_of(function)  # the pass the run makes, kept for it to replay
+        if plan.same_order(self.schedule):
+            self.work.reused_fixpoints += len(plan.taken)
+            self._replayed = plan
+            return
+        self._fixpoints.clear()
+        self._reads.clear()
+        self._summaries.clear()
+        self.observations.carried.clear()
+        self.schedule.reset()
 
     def _reused_fixpoint(self, function: Function) -> Fixpoint | None:
         """The previous version's fixpoint of this function, when nothing it read changed."""
@@ -400,7 +455,7 @@ class ModuleAnalyzer:
         _, fixpoint, reads, observed = found
         if observed is None or not reads.clean or not self._context_unchanged():
             return None
-        if any(not self.table.is_kept(key, read) for key, read in reads.nodes.items()):
+        if not reads.still_hold(self.table.is_kept, self.calls.instances):
             return None
         self._reads[id(function)] = reads
         self.observations.carried[id(function)] = observed
@@ -438,7 +493,14 @@ class ModuleAnalyzer:
             tuple(sorted(Counter(function.name for function in self.functions).items())),
             tuple(sorted(self.table.class_counts.items())),
             tuple(sorted((name, tuple(bases)) for name, bases in self.table.class_bases.items())),
-            tuple(sorted((path, tuple(sorted(classes))) for path, classes in self.calls.instances.items())),
+            # The parts of ``self`` each class's methods switch: a mode ``__init__`` sets holds
+            # in the other methods unless one of them switches it (``_modes_from_init``), so a
+            # method's entry state depends on its siblings' switches.
+            tuple(
+                sorted((name, tuple(sorted(self._switched_attributes(name)))) for name in self.table.classes)
+            ),
+            # Which paths are instances of which classes: not here, in each computation's reads
+            # (``Reads.instances``): only the lookups it made.
         )
 
     def _leave_for_next_version(self) -> None:
@@ -460,6 +522,7 @@ class ModuleAnalyzer:
                     self.reuse.statement_indexes[key] = (node, index)
         self.reuse.context = self._file_context
         self.reuse.generation = self._generation()
+        self.schedule.leave(self.reuse, self.functions, self._previous, self._replayed)
         leave_cache(self.document, self.reuse)
 
     def _fixpoint(self, function: Function) -> Fixpoint:
@@ -785,12 +848,14 @@ class ModuleAnalyzer:
         )
 
     def site(self, node: ast.AST, function: Function, statement: ast.stmt | None) -> Site:
+        anchors = self._anchors
         return Site(
             self.document.span_of(node),
             self.document.source_of(node),
             function.name,
             self.document.span_of(statement) if statement is not None else None,
             self.document.path,
+            anchors.anchor_at(getattr(node, "lineno", 0)) if anchors is not None else None,
         )
 
 

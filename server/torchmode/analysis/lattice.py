@@ -14,21 +14,99 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from torchmode.syntax.positions import Span
+from torchmode.syntax.positions import LineAnchor, Span
 
 Mode = Literal["train", "eval", "entry", "unknown"]
 Grad = Literal["on", "off", "entry", "unknown"]
 
 
-@dataclass(frozen=True)
 class Site:
-    """A statement that set a value: where it is, its source text and its function."""
+    """A statement that set a value: where it is, its source text and its function.
 
-    span: Span
+    Immutable, compared by value. In the language server a site of an open
+    document also has the line anchor of the part of the document it is in
+    (``positions.LineAnchor``): an edit above that part moves its nodes in place, the
+    analysis that recorded the site is kept, and ``span`` and ``statement`` read the lines
+    where the site is now. The lines are stored as they were when the part was parsed, so a
+    site recorded before a move equals the same site recorded after it.
+    """
+
+    __slots__ = ("_span", "_statement", "anchor", "function", "path", "text")
+
+    _span: Span
     text: str
     function: str  # "<module>" at module level
-    statement: Span | None = None  # the whole simple statement holding the site, for fixes
-    path: str = ""  # the file it is in; a summary of another file's function brings its sites
+    _statement: Span | None  # the whole simple statement holding the site, for fixes
+    path: str  # the file it is in; a summary of another file's function brings its sites
+    anchor: LineAnchor | None
+
+    def __init__(
+        self,
+        span: Span,
+        text: str,
+        function: str,
+        statement: Span | None = None,
+        path: str = "",
+        anchor: LineAnchor | None = None,
+    ) -> None:
+        shift = anchor.shift if anchor is not None else 0
+        if shift:
+            span = span.moved(-shift)
+            statement = statement.moved(-shift) if statement is not None else None
+        setter = object.__setattr__
+        setter(self, "_span", span)
+        setter(self, "text", text)
+        setter(self, "function", function)
+        setter(self, "_statement", statement)
+        setter(self, "path", path)
+        setter(self, "anchor", anchor)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Site is immutable ({name})")
+
+    @property
+    def span(self) -> Span:
+        anchor = self.anchor
+        return self._span if anchor is None or not anchor.shift else self._span.moved(anchor.shift)
+
+    @property
+    def statement(self) -> Span | None:
+        anchor = self.anchor
+        statement = self._statement
+        if statement is None or anchor is None or not anchor.shift:
+            return statement
+        return statement.moved(anchor.shift)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self._span, self.text, self.function, self._statement, self.path, self.anchor)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Site):
+            return NotImplemented
+        return self is other or self._key() == other._key()
+
+    def __hash__(self) -> int:
+        # Not of the lines, nor of the anchor: the same whether the analysis that recorded it
+        # ran before or after its lines moved, or from scratch (sets of facts then iterate in
+        # the same order, and what is shown in that order reads the same).
+        return hash((self.text, self.function, self.path))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled (to another process: the CLI's jobs, the workspace check's worker) with the
+        # lines it reads now and no anchor, which is of this process's documents only.
+        return (Site, (self.span, self.text, self.function, self.statement, self.path))
+
+    def __copy__(self) -> Site:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Site:
+        return self
+
+    def __repr__(self) -> str:
+        return (
+            f"Site(span={self.span!r}, text={self.text!r}, function={self.function!r}, "
+            f"statement={self.statement!r}, path={self.path!r})"
+        )
 
     def short_text(self, limit: int = 48) -> str:
         """Source text for messages: one line, long argument lists elided like ``test(model, …)``."""

@@ -11,6 +11,20 @@ and the other project files (``generation``) are unchanged.
 
 The cache of a version is kept beside its ``Document`` (a weak map: it goes with the text),
 and ``Document.analysed`` tells ``reparse`` which earlier version the next one should reuse.
+
+Reusing only results that read nothing in progress leaves out most methods of a class whose
+``__init__`` calls its other methods: every method reads the modes ``__init__`` sets, and
+``__init__``'s summary read theirs while it was itself being computed. Such results depend on
+the order functions happened to be analysed in. The language server keeps that order
+instead (``Schedule``): every version records, per function, the stretches of its analysis
+that ask for summaries (its fixpoint; the pass over its final states) with what was in
+progress when each started and every summary it asked for, in order, with how it was
+answered. The next version (``ReplayPlan``) takes over the results of every function that
+read nothing that changed, whatever they read in progress, analyses the others (the changed
+functions and those that read one) in the order the run would, and checks that they asked
+for exactly what they asked for before: then every function was analysed where it was
+before, with what was in progress then, and the results taken over are those a check from
+scratch computes. Otherwise that attempt is dropped and the version is analysed as before.
 """
 
 from __future__ import annotations
@@ -18,7 +32,8 @@ from __future__ import annotations
 import ast
 import itertools
 import weakref
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -42,11 +57,54 @@ Fixpoint = tuple[ControlFlowGraph, list[int], dict[int, State], State]
 @dataclass
 class Reads:
     """The same-file functions one computation depended on (its own node included): their
-    nodes by id. ``clean`` is false when it met a recursive call or the depth budget, whose
-    answers depend on the order functions happened to be analysed in: never reused."""
+    nodes by id; and which classes it found each path it looked up an instance of, of the
+    file-wide ``CallResolver.instances`` (an assignment anywhere else changes that map, and
+    need not change what this computation found). ``clean`` is false when it met a recursive
+    call or the depth budget, whose answers depend on the order functions happened to be
+    analysed in: never reused by ``_reused_fixpoint`` (``ReplayPlan`` replays that order)."""
 
     nodes: dict[int, FunctionNode] = field(default_factory=dict)
     clean: bool = True
+    instances: dict[str, frozenset[str] | None] = field(default_factory=dict)
+
+    def still_hold(self, kept: KeptTest, instances: dict[str, set[str]]) -> bool:
+        """Does everything this computation read still say the same in this version?"""
+        for key, node in self.nodes.items():
+            if not kept(key, node):
+                return False
+        for path, classes in self.instances.items():
+            found = dict.get(instances, path)
+            if (frozenset(found) if found is not None else None) != classes:
+                return False
+        return True
+
+
+class InstanceMap(dict[str, set[str]]):
+    """``CallResolver.instances``: each lookup is recorded in the computations in progress
+    (``Reads.instances``), so that an assignment elsewhere in the file does not throw away
+    the results of the functions that never looked its path up."""
+
+    def __init__(self, found: dict[str, set[str]], recorder: ReadRecorder) -> None:
+        super().__init__(found)
+        self.recorder = recorder
+
+    def get(self, path: str, default: set[str] | None = None) -> set[str] | None:  # type: ignore[override]
+        found = dict.get(self, path)
+        self.recorder.instance(path, found)
+        return found if found is not None else default
+
+    def __getitem__(self, path: str) -> set[str]:
+        found = dict.get(self, path)
+        self.recorder.instance(path, found)
+        if found is None:
+            raise KeyError(path)
+        return found
+
+    def __contains__(self, path: object) -> bool:
+        found = dict.get(self, path) if isinstance(path, str) else None
+        if isinstance(path, str):
+            self.recorder.instance(path, found)
+        return found is not None
 
 
 @dataclass(frozen=True)
@@ -74,6 +132,12 @@ class ReuseCache:
         self.conditions: dict[tuple[int, bool], tuple[ast.expr, Condition]] = {}
         # Filled by the rules (``GradFacts.statement_index``), after the analysis.
         self.statement_indexes: dict[int, tuple[FunctionNode, dict[int, ast.stmt]]] = {}
+        # The order of the analysis (``Schedule``): each function's key in table order, and
+        # the phases of each function's latest analysis, by key.
+        self.function_keys: tuple[str, ...] = ()
+        self.function_nodes: tuple[FunctionNode | None, ...] = ()
+        self.phases: dict[str, tuple[Phase, ...]] = {}
+        self.done: dict[str, Stamp] = {}
 
     def names_of(self, node: FunctionNode) -> tuple[frozenset[str], frozenset[str]] | None:
         found = self.function_names.get(id(node))
@@ -99,6 +163,9 @@ class ReuseCache:
         found = self.graphs.get(id(node))
         return (found[1], found[2]) if found is not None and found[0] is node else None
 
+
+# Is this node, found under this id in the previous version, a function of this one?
+KeptTest = Callable[[int, FunctionNode], bool]
 
 # Each analysed version's cache, beside its document (gone with it).
 _CACHES: weakref.WeakKeyDictionary[Document, ReuseCache] = weakref.WeakKeyDictionary()
@@ -146,11 +213,20 @@ class ReadRecorder:
 
     def reads(self, found: Reads | None) -> None:
         """The computations in progress depend on everything ``found`` depended on."""
-        if found is None or (not found.nodes and found.clean):
+        if found is None or (not found.nodes and found.clean and not found.instances):
             return
         for reads in self._stack:
             reads.nodes.update(found.nodes)
+            reads.instances.update(found.instances)
             reads.clean = reads.clean and found.clean
+
+    def instance(self, path: str, classes: set[str] | None) -> None:
+        """The computations in progress found ``path`` an instance of ``classes`` (None: of no
+        known class)."""
+        if self._stack:
+            found = frozenset(classes) if classes is not None else None
+            for reads in self._stack:
+                reads.instances[path] = found
 
     def unclean(self) -> None:
         """An answer that depends on the order of analysis (recursion, a budget): never reused."""
@@ -212,3 +288,236 @@ class Observations:
         result.states_before.update(observed.states)
         self.observed[id(function)] = observed
         return True
+
+
+# -- the order of the analysis ---------------------------------------------------------------
+
+# How a request for a summary was answered: the summary (cached, or computed then), nothing
+# because it was being computed (recursion), nothing because of the depth budget.
+ANSWERED, IN_PROGRESS, OVER_BUDGET = "summary", "in progress", "over budget"
+# A function's fixpoint; a pass over its final states (its observations, or the forward
+# calls its summary needs: the same transfers, so the same requests).
+FIXPOINT, PASS = "fixpoint", "pass"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One stretch of a function's analysis that asks for summaries: what kind, the keys of
+    the functions whose summaries were being computed when it started, how deep summaries
+    were nested then (across files), and each summary it asked for, in order, with how it
+    was answered; and when it started in the order of its run (``Stamp``, not compared)."""
+
+    kind: str
+    in_progress: frozenset[str]
+    depth: int
+    requests: tuple[tuple[str, str], ...]
+    started: Stamp = field(default=(0, 0), compare=False)
+
+
+# A point in the order of one run: (the run's epoch, a tick of its clock). Points of two runs
+# are not comparable (a run that replays an earlier one's order keeps its epoch).
+Stamp = tuple[int, int]
+_EPOCHS = itertools.count(1)
+
+
+def function_keys(functions: Sequence[Function]) -> dict[int, str]:
+    """A key per function that does not depend on positions: its dotted name and how many
+    functions of that name come before it (``Trainer.x#1`` for a property's setter)."""
+    seen: Counter[str] = Counter()
+    keys: dict[int, str] = {}
+    for function in functions:
+        keys[id(function)] = f"{function.name}#{seen[function.name]}"
+        seen[function.name] += 1
+    return keys
+
+
+class Schedule:
+    """Records the phases of one file's analysis, in order (see the module docstring)."""
+
+    def __init__(self, keys: dict[int, str], enabled: bool) -> None:
+        self.keys = keys
+        self.enabled = enabled
+        self.epoch = next(_EPOCHS)
+        self._clock = 0
+        # The phases of each function analysed in this run, by key, in order, and when its
+        # last phase ended.
+        self.phases: dict[str, list[Phase]] = {}
+        self.done: dict[str, Stamp] = {}
+        # The phases running (innermost last): kind, key, in progress, depth, start, requests.
+        self._open: list[tuple[str, str, frozenset[str], int, int, list[tuple[str, str]]]] = []
+
+    @contextmanager
+    def phase(self, kind: str, function: Function, in_progress: set[int], depth: int) -> Iterator[None]:
+        """A phase of ``function`` runs inside: record it (``in_progress``: the ids of the
+        functions of this file whose summaries are being computed as it starts)."""
+        if not self.enabled:
+            yield
+            return
+        keys = self.keys
+        key = keys[id(function)]
+        requests: list[tuple[str, str]] = []
+        self._clock += 1
+        running = frozenset(keys[item] for item in in_progress)
+        self._open.append((kind, key, running, depth, self._clock, requests))
+        try:
+            yield
+        finally:
+            _, _, started_in, started_at_depth, started, _ = self._open.pop()
+        self._clock += 1
+        phase = Phase(kind, started_in, started_at_depth, tuple(requests), (self.epoch, started))
+        self.phases.setdefault(key, []).append(phase)
+        self.done[key] = (self.epoch, self._clock)
+
+    def asked(self, function: Function, answer: str) -> None:
+        """The innermost phase running asked for ``function``'s summary, answered so."""
+        if self._open:
+            self._open[-1][5].append((self.keys[id(function)], answer))
+
+    def reset(self) -> None:
+        self.phases.clear()
+        self.done.clear()
+        self._open.clear()
+        self._clock = 0
+
+    def leave(
+        self,
+        reuse: ReuseCache,
+        functions: Sequence[Function],
+        previous: ReuseCache | None,
+        replayed: ReplayPlan | None,
+    ) -> None:
+        """Keep the order for the next version: each function's phases of this run, or for a
+        function whose results were taken over, those it had. After a replay of the previous
+        order, the functions analysed again keep their place in it (their stamps)."""
+        if not self.enabled:
+            return
+        keys = self.keys
+        reuse.function_keys = tuple(keys[id(function)] for function in functions)
+        reuse.function_nodes = tuple(function.node for function in functions)
+        old_keys: dict[int, str] = {}
+        if previous is not None:
+            pairs = zip(previous.function_keys, previous.function_nodes, strict=True)
+            old_keys = {id(node): key for key, node in pairs if node is not None}
+        for function in functions:
+            key = keys[id(function)]
+            ran = self.phases.get(key)
+            if ran is not None and replayed is not None:
+                old = replayed.expected[key]
+                reuse.phases[key] = tuple(
+                    replace(phase, started=was.started) for phase, was in zip(ran, old, strict=True)
+                )
+                reuse.done[key] = replayed.done[key]
+            elif ran is not None:
+                reuse.phases[key] = tuple(ran)
+                reuse.done[key] = self.done[key]
+            elif previous is not None and function.node is not None:
+                old_key = old_keys.get(id(function.node))
+                if old_key is not None and old_key in previous.phases:
+                    reuse.phases[key] = previous.phases[old_key]
+                    reuse.done[key] = previous.done[old_key]
+
+
+@dataclass
+class ReplayPlan:
+    """The language server's way to a version's analysis in the previous version's order
+    (see the module docstring): the functions whose results are taken over (nothing they
+    read changed: the same node, and the same node for every function they read), and the
+    functions analysed again (the changed ones, those that read one, and the module's code),
+    each with the phases its previous analysis had."""
+
+    taken: list[tuple[Function, Fixpoint, Reads, Observed]]
+    again: list[Function]
+    expected: dict[str, tuple[Phase, ...]]
+    # When each function's analysis ended in the previous order, and whether it read anything
+    # in progress (then where it ran matters).
+    done: dict[str, Stamp]
+    clean: dict[str, bool]
+
+    @staticmethod
+    def make(
+        previous: ReuseCache | None,
+        functions: Sequence[Function],
+        keys: dict[int, str],
+        kept: KeptTest,
+        instances: dict[str, set[str]],
+    ) -> ReplayPlan | None:
+        """None when the previous version recorded no order, or the functions are not the same
+        ones (a def added, removed or renamed), or a function analysed again had hit the depth
+        budget (where it stopped depended on more than the order)."""
+        if previous is None or not previous.phases:
+            return None
+        if tuple(keys[id(function)] for function in functions) != previous.function_keys:
+            return None
+        taken: list[tuple[Function, Fixpoint, Reads, Observed]] = []
+        again: list[Function] = []
+        clean: dict[str, bool] = {}
+        for function in functions:
+            node = function.node
+            found = previous.results.get(id(node)) if node is not None else None
+            if found is not None and found[0] is node:
+                _, fixpoint, reads, observed = found
+                if observed is not None and reads.still_hold(kept, instances):
+                    taken.append((function, fixpoint, reads, observed))
+                    clean[keys[id(function)]] = reads.clean
+                    continue
+            again.append(function)
+        expected: dict[str, tuple[Phase, ...]] = {}
+        for function in again:
+            key = keys[id(function)]
+            phases = previous.phases.get(key)
+            if (
+                phases is None
+                or key not in previous.done
+                or any(answer == OVER_BUDGET for phase in phases for _, answer in phase.requests)
+            ):
+                return None
+            expected[key] = phases
+        return ReplayPlan(taken, again, expected, dict(previous.done), clean)
+
+    def same_order(self, schedule: Schedule) -> bool:
+        """Did the functions analysed again run where they ran before: the same phases, with
+        the same summaries in progress, first asking for the same summaries in the same order?
+        Only a first request can start an analysis (a later one is answered from what the
+        first left); and where a request stands does not matter for a summary of a function
+        taken over that read nothing in progress (its results are the same wherever it runs)
+        or that was analysed in full before the phase began (then it is answered from what is
+        kept, whether asked or not). And nothing else ran."""
+        ran = schedule.phases
+        if ran.keys() != self.expected.keys():
+            return False
+        for key, expected in self.expected.items():
+            phases = ran[key]
+            if len(phases) != len(expected):
+                return False
+            for phase, before in zip(phases, expected, strict=True):
+                if (phase.kind, phase.in_progress, phase.depth) != (
+                    before.kind,
+                    before.in_progress,
+                    before.depth,
+                ):
+                    return False
+                started = before.started
+                if self._placed(phase.requests, started) != self._placed(before.requests, started):
+                    return False
+        return True
+
+    def _placed(self, requests: tuple[tuple[str, str], ...], started: Stamp) -> list[tuple[str, str]]:
+        """The requests of a phase whose place in the order matters (see ``same_order``): the
+        first of each (a later one is answered from what the first left), for a function
+        analysed again, or taken over when it read something in progress and was not
+        analysed in full before the phase began."""
+        seen: set[tuple[str, str]] = set()
+        placed: list[tuple[str, str]] = []
+        for request in requests:
+            if request in seen:
+                continue
+            seen.add(request)
+            key, answer = request
+            if key not in self.expected and answer == ANSWERED:
+                if self.clean.get(key, False):
+                    continue
+                done = self.done.get(key)
+                if done is not None and done[0] == started[0] and done[1] < started[1]:
+                    continue
+            placed.append(request)
+        return placed

@@ -193,7 +193,8 @@ class OpenDocuments:
         if previous is not None and previous.path == snapshot.path:
             document = reparse(previous, snapshot.text)
         else:
-            document = Document(snapshot.text, snapshot.path)
+            # The head of a chain of versions: later ones share its nodes and move them.
+            document = Document(snapshot.text, snapshot.path, incremental=True)
         self._latest_documents[uri] = document
         return document
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import cached_property
 
 from torchmode.syntax.positions import Position, Span, line_start_offsets
@@ -29,18 +29,64 @@ def parse(text: str) -> ast.Module | None:
         return None
 
 
-@dataclass(frozen=True)
 class ParseFailure:
-    """Why a text could not be parsed, and where (1-based line, 0-based column)."""
+    """Why a text could not be parsed, and where (1-based line, 0-based column).
 
-    message: str
-    position: Position
+    The language server can know that a version does not parse before knowing why: the edited
+    statement cannot parse whatever surrounds it (``syntax.incremental``). The message and
+    position are then those of a parse of the whole text, run only if someone reads them
+    (the editor shows no diagnostics for such a version and never does).
+    """
+
+    __slots__ = ("_find", "_found")
+
+    def __init__(self, message: str, position: Position) -> None:
+        self._found: tuple[str, Position] | None = (message, position)
+        self._find: Callable[[], ParseFailure] | None = None
+
+    @classmethod
+    def found_later(cls, find: Callable[[], ParseFailure]) -> ParseFailure:
+        failure = cls.__new__(cls)
+        failure._found = None
+        failure._find = find
+        return failure
+
+    def _resolved(self) -> tuple[str, Position]:
+        if self._found is None:
+            assert self._find is not None
+            found = self._find()
+            self._found = (found.message, found.position)
+            self._find = None
+        return self._found
+
+    @property
+    def message(self) -> str:
+        return self._resolved()[0]
+
+    @property
+    def position(self) -> Position:
+        return self._resolved()[1]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ParseFailure):
+            return NotImplemented
+        return self._resolved() == other._resolved()
+
+    def __hash__(self) -> int:
+        return hash(self._resolved())
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (ParseFailure, self._resolved())
+
+    def __repr__(self) -> str:
+        message, position = self._resolved()
+        return f"ParseFailure(message={message!r}, position={position!r})"
 
 
 class Document:
     """A source text (never changed) with lazily built views of it."""
 
-    def __init__(self, text: str, path: str = "<string>") -> None:
+    def __init__(self, text: str, path: str = "<string>", *, incremental: bool = False) -> None:
         self.text = text
         self.path = path
         # The language server's incremental path (``syntax.incremental.reparse``): the
@@ -49,6 +95,15 @@ class Document:
         # its results for the next (``analysis.reuse`` keeps them beside the document).
         self.predecessor: Document | None = None
         self.analysed = False
+        # Also for the incremental path: whether this text is one version in the language
+        # server's chain, whose nodes later versions share and move in place (then analysis
+        # results anchor their line numbers, see ``positions.LineAnchor``); the latest
+        # earlier version with a tree, to parse from while this one has none; whether a later
+        # version was parsed from this one (its nodes are shared, and their lines may be moved:
+        # no other version may be parsed from it again).
+        self.incremental = incremental
+        self.base: Document | None = None
+        self.spliced = False
 
     @cached_property
     def lines(self) -> list[str]:
@@ -66,6 +121,12 @@ class Document:
 
     @cached_property
     def _parsed(self) -> ast.Module | ParseFailure:
+        parsed = self._parse_in_full()
+        if isinstance(parsed, ast.Module):
+            self.base = None  # this version is the base of the next one
+        return parsed
+
+    def _parse_in_full(self) -> ast.Module | ParseFailure:
         try:
             # type_comments stays off: they are irrelevant to modes and cost time. The compiler's
             # warnings (invalid escape sequences...) are about the user's code: printing them would
@@ -81,6 +142,28 @@ class Document:
         except (ValueError, MemoryError, RecursionError) as error:
             # ValueError: null bytes; RecursionError: absurdly deep nesting.
             return ParseFailure(str(error) or type(error).__name__, Position(1, 0))
+
+    def set_parsed(self, tree: ast.Module | None) -> None:
+        """The incremental path's verdict: this tree, or None for a text known not to parse
+        (why and where is found by a full parse if asked)."""
+        if tree is None:
+            self.__dict__["_parsed"] = ParseFailure.found_later(self._failure_in_full)
+        else:
+            self.__dict__["_parsed"] = tree
+            self.base = None
+
+    def _failure_in_full(self) -> ParseFailure:
+        parsed = self._parse_in_full()
+        if isinstance(parsed, ParseFailure):
+            return parsed
+        # Not reached while the incremental path is right; were it wrong, saying so beats a
+        # made-up message.
+        return ParseFailure("the incremental parse found an error a full parse does not", Position(1, 0))
+
+    @property
+    def parse_known(self) -> bool:
+        """Whether this version's parse (or its failure) is known already, without parsing."""
+        return "_parsed" in self.__dict__
 
     @property
     def tree(self) -> ast.Module | None:

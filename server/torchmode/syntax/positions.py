@@ -30,6 +30,11 @@ class Span:
     def contains(self, position: Position) -> bool:
         return self.start <= position <= self.end
 
+    def moved(self, lines: int) -> Span:
+        """The same span ``lines`` lines further down (up when negative)."""
+        start, end = self.start, self.end
+        return Span(Position(start.line + lines, start.column), Position(end.line + lines, end.column))
+
 
 @dataclass(frozen=True)
 class TextEdit:
@@ -90,3 +95,24 @@ def apply_edits(
         cursor = max(cursor, end)
     pieces.append(text[cursor:])
     return "".join(pieces)
+
+
+class LineAnchor:
+    """How many lines one part of a document (a top-level statement, or a statement of a class
+    body) moved since it was parsed.
+
+    The language server moves the nodes below an edit that adds or removes lines in place
+    (``syntax.incremental``) rather than parsing them again, so that their analysis can be
+    kept. What that analysis recorded with line numbers (``analysis.lattice.Site``) stores
+    them as they were when the part was parsed, with the part's anchor: its lines now are
+    the stored ones plus ``shift``, and two records compare equal whenever they say the same
+    thing, whichever version recorded them.
+    """
+
+    __slots__ = ("__weakref__", "shift")
+
+    def __init__(self) -> None:
+        self.shift = 0
+
+    def __repr__(self) -> str:
+        return f"LineAnchor(shift={self.shift})"
