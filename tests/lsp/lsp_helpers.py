@@ -216,3 +216,36 @@ async def hover_markdown(
         return None
     assert isinstance(hover.contents, types.MarkupContent)
     return hover.contents.value
+
+
+# A training loop whose validation, in another file, leaves the model in eval mode: the
+# project of the cross-file and workspace tests.
+TRAIN = """\
+import torch
+from torch import nn
+from engine import evaluate
+
+
+def train(model, loader, val_loader, opt):
+    model.train()
+    for epoch in range(3):
+        for x, y in loader:
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+        evaluate(model, val_loader)
+"""
+
+ENGINE = """\
+import torch
+
+
+def evaluate(model, loader):
+    model.eval()
+    with torch.no_grad():
+        for x in loader:
+            model(x)
+"""
+
+ENGINE_RESTORING = ENGINE + "    model.train()\n"

@@ -6,6 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from lsp_helpers import (
+    ENGINE,
+    ENGINE_RESTORING,
+    TRAIN,
     RecordingClient,
     change_whole,
     open_document,
@@ -13,36 +16,6 @@ from lsp_helpers import (
 )
 from lsprotocol import types
 from pytest_lsp import client_capabilities
-
-TRAIN = """\
-import torch
-from torch import nn
-from engine import evaluate
-
-
-def train(model, loader, val_loader, opt):
-    model.train()
-    for epoch in range(3):
-        for x, y in loader:
-            opt.zero_grad()
-            loss = nn.functional.mse_loss(model(x), y)
-            loss.backward()
-            opt.step()
-        evaluate(model, val_loader)
-"""
-
-ENGINE = """\
-import torch
-
-
-def evaluate(model, loader):
-    model.eval()
-    with torch.no_grad():
-        for x in loader:
-            model(x)
-"""
-
-ENGINE_RESTORING = ENGINE + "    model.train()\n"
 
 
 async def start(client: RecordingClient, root: Path) -> None:

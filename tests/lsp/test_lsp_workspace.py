@@ -10,39 +10,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from lsp_helpers import RecordingClient, change_whole, open_document, wait_until
+from lsp_helpers import (
+    ENGINE,
+    ENGINE_RESTORING,
+    TRAIN,
+    RecordingClient,
+    change_whole,
+    open_document,
+    wait_until,
+)
 from lsprotocol import types
 from pytest_lsp import client_capabilities
-
-TRAIN = """\
-import torch
-from torch import nn
-from engine import evaluate
-
-
-def train(model, loader, val_loader, opt):
-    model.train()
-    for epoch in range(3):
-        for x, y in loader:
-            opt.zero_grad()
-            loss = nn.functional.mse_loss(model(x), y)
-            loss.backward()
-            opt.step()
-        evaluate(model, val_loader)
-"""
-
-ENGINE = """\
-import torch
-
-
-def evaluate(model, loader):
-    model.eval()
-    with torch.no_grad():
-        for x in loader:
-            model(x)
-"""
-
-ENGINE_RESTORING = ENGINE + "    model.train()\n"
 
 CLEAN = "def helper(x):\n    return x + 1\n"
 
