@@ -249,7 +249,7 @@ def test_two_runs_sharing_the_cache(project: Path) -> None:
     outputs = [process.communicate(timeout=300) for process in processes]
     for (out, err), process in zip(outputs, processes, strict=True):
         assert (process.returncode, out, err) == (expected.returncode, expected.stdout, expected.stderr)
-    assert not list((project / ".torchmode_cache").glob("*/.tmp-*"))  # no temporary file left
+    assert not list((project / ".torchmode_cache").glob("*/.torchmode-tmp-*"))  # no temporary file left
     again = subprocess.run(
         [*command, "--jobs", "2"], cwd=project, capture_output=True, text=True, env=env, check=False
     )

@@ -44,7 +44,6 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ from typing import Any
 import torchmode
 from torchmode import __version__
 from torchmode.engine import Workspace
+from torchmode.files.writing import write_atomically
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.settings import Settings
 from torchmode.syntax import Position, Span, TextEdit
@@ -313,7 +313,7 @@ class ResultCache:
         }
         data = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         try:
-            _write_atomically(self._entry_path(path, settings), data)
+            write_atomically(self._entry_path(path, settings), data)
         except OSError as error:
             self._not_writable(error)
             return
@@ -364,20 +364,6 @@ class ResultCache:
 def _is_context_name(name: str) -> bool:
     """Only folders named as this module names them are ever removed."""
     return len(name) == 32 and all(char in "0123456789abcdef" for char in name)
-
-
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``target`` and move it into place: a reader (another
-    run sharing the folder) sees the old file, the new one, or none, never part of one."""
-    descriptor, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,12 @@ atomically in the encoding they were read with."""
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from torchmode.cli.common import display_path
 from torchmode.files.reading import read_source_text
+from torchmode.files.writing import write_atomically
 from torchmode.syntax import Position
 from torchmode.syntax.notebook import Notebook
 
@@ -62,15 +61,7 @@ def write_source(source: Source, text: str) -> str | None:
         return f"the fixed text cannot be encoded as {source.encoding}: {error.reason}"
     target = Path(os.path.realpath(source.path))  # write through symlinks, keep the link
     try:
-        descriptor, temporary = tempfile.mkstemp(prefix=".torchmode-", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-            shutil.copymode(target, temporary)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data, keep_mode_of=target)
     except OSError as error:
         return f"cannot write file: {error.strerror or error}"
     return None

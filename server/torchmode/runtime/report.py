@@ -32,13 +32,13 @@ import contextlib
 import json
 import os
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from torchmode.docs import SUPPORTED_LOCALES
+from torchmode.files.writing import write_atomically
 from torchmode.runtime.observations import (
     Observation,
     Part,
@@ -309,19 +309,7 @@ def _prepare_folder(folder: Path) -> None:
 
 
 def _atomic_write(path: Path, content: str) -> None:
-    """Write through a temporary file in the same folder and rename it over ``path``: a reader
-    (the editor) sees the old report or the new one, never half of one."""
-    # Created like any file (mode 0o666 less the umask), unlike mkstemp's owner-only 0o600.
-    temporary = str(path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_atomically(path, content.encode("utf-8"))
 
 
 def _dumps(report: RunReport, locale: str) -> str:
