@@ -42,24 +42,24 @@ class DiagnosticSupport:
     def of(capabilities: types.ClientCapabilities) -> DiagnosticSupport:
         """What the client takes in pushed diagnostics (``publishDiagnostics``)."""
         text_document = capabilities.text_document
-        publish = text_document.publish_diagnostics if text_document else None
-        if publish is None:
-            return DiagnosticSupport(related_information=False, code_description=False)
-        return DiagnosticSupport(
-            related_information=bool(publish.related_information),
-            code_description=bool(publish.code_description_support),
-        )
+        return DiagnosticSupport._declared(text_document.publish_diagnostics if text_document else None)
 
     @staticmethod
     def of_pull(capabilities: types.ClientCapabilities) -> DiagnosticSupport:
         """What the client takes in pulled diagnostics (``textDocument/diagnostic``)."""
         text_document = capabilities.text_document
-        pull = text_document.diagnostic if text_document else None
-        if pull is None:
+        return DiagnosticSupport._declared(text_document.diagnostic if text_document else None)
+
+    @staticmethod
+    def _declared(
+        declared: types.PublishDiagnosticsClientCapabilities | types.DiagnosticClientCapabilities | None,
+    ) -> DiagnosticSupport:
+        # Both capability objects name the two features alike; nothing declared is neither.
+        if declared is None:
             return DiagnosticSupport(related_information=False, code_description=False)
         return DiagnosticSupport(
-            related_information=bool(pull.related_information),
-            code_description=bool(pull.code_description_support),
+            related_information=bool(declared.related_information),
+            code_description=bool(declared.code_description_support),
         )
 
 
