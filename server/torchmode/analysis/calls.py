@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import threading
+import weakref
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -113,7 +114,10 @@ class CallResolver:
         self.imports = imports
         self.table = table
         self.module_classes = module_classes
-        self.owner = owner  # this file's analyzer: the owner of same-file callees
+        # This file's analyzer, the owner of same-file callees, which owns this resolver: held
+        # weakly, so that an analyzer nobody uses any more is freed by reference counting at
+        # once rather than by the next full garbage collection (see ``owner``).
+        self._owner = weakref.ref(owner)
         self.recorder = recorder
         self.project = project
         self.path = path
@@ -128,6 +132,13 @@ class CallResolver:
         # (a path assigned anything else too gets no class).
         # Lookups are recorded in the computations that make them (``reuse.InstanceMap``).
         self.instances: dict[str, set[str]] = InstanceMap(self._find_instances(document, tree), recorder)
+
+    @property
+    def owner(self) -> FileAnalyzer:
+        owner = self._owner()
+        # Only its analyzer uses a resolver (``analyzer.calls``), and holds it while it does.
+        assert owner is not None, "a CallResolver outlived its analyzer"
+        return owner
 
     # -- classes ---------------------------------------------------------------------------------
 

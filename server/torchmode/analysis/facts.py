@@ -9,6 +9,7 @@ computed lives in ``dataflow`` (the fixpoint) and the modules it drives.
 from __future__ import annotations
 
 import ast
+import weakref
 from dataclasses import dataclass, field
 
 from torchmode.analysis.cfg import Loop
@@ -24,9 +25,16 @@ RETURNED = "<return>"  # the model a function returns (while its fixpoint runs)
 ENTERED_IN_TRAIN = "<entered-in-train>"  # condition key suffix: the path was in train mode at entry
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, init=False)
 class Function:
-    """A function body (or the module body) and what the analysis needs to know of it."""
+    """A function body (or the module body) and what the analysis needs to know of it.
+
+    ``parent`` (the function or module a def is nested in) is held weakly: the parent holds
+    its children (``nested``), and a strong link back made every version's function table a
+    reference cycle, which only a full garbage collection frees (rare in the language
+    server: ``gc_tuning``), with the old version's syntax tree hanging off it. The file's
+    table and its ``FileAnalysis.functions`` hold every function of the file, parents too.
+    """
 
     name: str  # dotted: "train", "Trainer.fit", "<module>"
     node: FunctionNode | None
@@ -35,9 +43,40 @@ class Function:
     positional_count: int
     locals: frozenset[str]
     class_name: str | None
-    parent: Function | None
-    nested: dict[str, Function] = field(default_factory=dict)
-    rebound: frozenset[str] = frozenset()  # parameters/globals given a new object in the body
+    nested: dict[str, Function]
+    rebound: frozenset[str]  # parameters/globals given a new object in the body
+
+    def __init__(
+        self,
+        name: str,
+        node: FunctionNode | None,
+        body: list[ast.stmt],
+        parameters: list[str],
+        positional_count: int,
+        locals: frozenset[str],
+        class_name: str | None,
+        parent: Function | None,
+        nested: dict[str, Function] | None = None,
+        rebound: frozenset[str] = frozenset(),
+    ) -> None:
+        self.name = name
+        self.node = node
+        self.body = body
+        self.parameters = parameters
+        self.positional_count = positional_count
+        self.locals = locals
+        self.class_name = class_name
+        self._parent = weakref.ref(parent) if parent is not None else None
+        self.nested = nested if nested is not None else {}
+        self.rebound = rebound
+
+    @property
+    def parent(self) -> Function | None:
+        if self._parent is None:
+            return None
+        parent = self._parent()
+        assert parent is not None, "a nested Function outlived the table that holds its parent"
+        return parent
 
     @property
     def is_module(self) -> bool:
