@@ -71,6 +71,7 @@ from torchmode.lsp.hints import inlay_hints
 from torchmode.lsp.notebook_cells import cell_diagnostics
 from torchmode.lsp.notebook_sync import NotebookSync, RequestTarget
 from torchmode.lsp.observed import ObservedFindings, file_key, is_report_uri, report_path
+from torchmode.lsp.protocol import TorchmodeProtocol
 from torchmode.lsp.pull import Delivery, PullState
 from torchmode.lsp.scheduler import CheckScheduler
 from torchmode.lsp.workspace_scan import WorkspaceScan
@@ -98,6 +99,7 @@ class TorchmodeServer(LanguageServer):
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             notebook_document_sync=notebook_cells.SYNC_OPTIONS,
+            protocol_cls=TorchmodeProtocol,
         )
         self.client_locale = "en"
         self.user_settings = UserSettings()
