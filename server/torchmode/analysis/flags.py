@@ -13,6 +13,7 @@ import ast
 from torchmode.analysis.facts import ENTERED_IN_TRAIN, Function, ModeLookup
 from torchmode.analysis.lattice import Condition, Conditions, ModeValue
 from torchmode.analysis.names import root_of
+from torchmode.syntax.document import parse_expression
 
 
 def flag_name(condition: Condition) -> str:
@@ -45,7 +46,7 @@ def condition_test(condition: Condition) -> ast.expr | None:
     """The test of a condition, parsed again from its text (``not`` removed, as
     ``condition_of`` removes it and turns the truth around)."""
     try:
-        test = ast.parse(condition.text.strip(), mode="eval").body
+        test = parse_expression(condition.text.strip())
     except SyntaxError:
         return None
     while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
@@ -58,7 +59,7 @@ def condition_text(condition: Condition) -> str:
     ``not restore`` for the false branch of ``if restore:``."""
     text = " ".join(condition.text.split())
     try:
-        test = ast.parse(text, mode="eval").body
+        test = parse_expression(text)
     except SyntaxError:
         return text
     negations = 0

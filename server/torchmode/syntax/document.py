@@ -11,20 +11,44 @@ positions, so comments and formatting outside the edited lines cannot change.
 from __future__ import annotations
 
 import ast
+import threading
 import warnings
 from collections.abc import Callable
 from functools import cached_property
 
 from torchmode.syntax.positions import Position, Span, line_start_offsets
 
+# One syntax tree is built at a time in this process. CPython 3.11 counts the depth of the
+# ``ast`` objects it is building in state every thread shares, and a thread switch while one
+# parse builds them (a garbage collection running a finalizer) lets another parse move that
+# count: either fails with "SystemError: AST constructor recursion depth mismatch". The
+# language server parses in two check threads: 16 checks in 800 edits of
+# ``bench/long_session.py`` failed so, and a version whose incremental parse failed so was
+# never published. ``catch_warnings`` is not thread-safe either (it swaps the process'
+# filters), so it is inside the lock too. A parse is C code that lets another thread run only
+# by accident, as here: the lock costs no parallelism.
+_PARSE_LOCK = threading.Lock()
+
+
+def parse_source(text: str, filename: str = "<unknown>") -> ast.Module:
+    """``ast.parse`` as every part of torchmode must call it (see ``_PARSE_LOCK``), with the
+    compiler's warnings about the user's code silenced (see ``Document``); raises as it does."""
+    with _PARSE_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, filename=filename)
+
+
+def parse_expression(text: str) -> ast.expr:
+    """One expression (``ast.parse`` in ``eval`` mode, under ``_PARSE_LOCK``); raises as it does."""
+    with _PARSE_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(text, mode="eval").body
+
 
 def parse(text: str) -> ast.Module | None:
-    """``ast.parse`` as every part of torchmode does it: the compiler's warnings about the
-    user's code silenced (see ``Document``), None when the text does not parse."""
+    """``parse_source``, None when the text does not parse."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(text)
+        return parse_source(text)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
 
@@ -131,10 +155,8 @@ class Document:
             # type_comments stays off: they are irrelevant to modes and cost time. The compiler's
             # warnings (invalid escape sequences...) are about the user's code: printing them would
             # spam the server's stderr on every keystroke, and ``-W error`` would turn them into
-            # parse failures.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return ast.parse(self.text, filename=self.path)
+            # parse failures (``parse_source`` silences them).
+            return parse_source(self.text, filename=self.path)
         except SyntaxError as error:
             line = error.lineno or 1
             column = max((error.offset or 1) - 1, 0)
