@@ -505,15 +505,20 @@ class TorchmodeServer(LanguageServer):
 
     def _check_in_worker(self, uri: str, snapshot: OpenText, settings: Settings) -> Analysis:
         """Runs in the pool. Reading the open texts here is safe: entries are replaced, never mutated."""
-        document = self.documents.next_document(uri, snapshot)
-        if self.documents.texts.get(uri) is not snapshot:
-            # Queued behind other checks while the user kept typing: not worth running.
-            return Analysis(snapshot, settings, document, None, superseded=True)
+        document: Document | None = None
         try:
+            document = self.documents.next_document(uri, snapshot)
+            if document is None:
+                # Queued behind other checks while the user kept typing: not worth running.
+                unchecked = Document(snapshot.text, snapshot.path)
+                return Analysis(snapshot, settings, unchecked, None, superseded=True)
             # A notebook's messages name its cells' lines.
             cells = snapshot.cells.program if snapshot.cells is not None else None
             result = engine.check_document(document, settings, self.workspace_files, cells)
         except Exception:
+            # Whatever failed, this version gets an analysis, published (with no diagnostics):
+            # an exception out of here would leave the editor the previous version's.
+            document = document or Document(snapshot.text, snapshot.path)
             return Analysis(snapshot, settings, document, None, error=traceback.format_exc())
         return Analysis(snapshot, settings, document, result)
 
