@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import statistics
 import sys
 import time
@@ -47,7 +48,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import EDIT_KINDS_MODULE, corpus_files, percentile, read_source, tests_module, write_json
+from benchlib import EDIT_KINDS_MODULE, ROOT, corpus_files, percentile, read_source, tests_module, write_json
 from lsp_driver import LspSession, position_of
 
 # Issue 16's targets by file size (lines): a file gets the target of the nearer size.
@@ -55,6 +56,7 @@ TARGETS_P95_MS = {1000: 25.0, 4500: 50.0}
 # "Class-based": the largest class is at least this share of the file's lines.
 CLASS_SHARE = 0.75
 DEFAULT_NAME = "transformers/trainer.py"
+CORPUS_FOLDER = re.compile(r".+-.+-[0-9a-f]{10}")
 
 edit_kinds = tests_module(EDIT_KINDS_MODULE, "torchmode_bench_edit_kinds")
 KINDS: tuple[str, ...] = edit_kinds.KINDS
@@ -302,10 +304,12 @@ def main() -> int:
 
 def _display_name(path: Path) -> str:
     """``transformers/trainer.py``: the path inside its project, for the report."""
+    if path.is_relative_to(ROOT):
+        return path.relative_to(ROOT).as_posix()
     parts = path.parts
-    for index, part in enumerate(parts):
-        # The corpus extracts each wheel into ``<name>-<version>-<key>/``.
-        if part.count("-") >= 2 and index + 1 < len(parts) and ".cache" in parts[:index]:
+    # The corpus extracts each wheel into ``<name>-<version>-<10 hex digits>/`` (``Pin.key``).
+    for index in range(len(parts) - 2, -1, -1):
+        if CORPUS_FOLDER.fullmatch(parts[index]):
             return "/".join(parts[index + 1 :])
     return "/".join(parts[-2:])
 
