@@ -821,6 +821,8 @@ def render(
             out += render_profile(profile)
     elif not missed:
         out += ["Every target was met: nothing to profile.", ""]
+    elif missed - NOT_PROFILED.keys():
+        out += ["No profile was taken (`--no-profiles`, or the profiler failed: see the console output).", ""]
     unprofiled = [label for name, label in NOT_PROFILED.items() if name in missed]
     if unprofiled:
         out += [

@@ -186,6 +186,7 @@ def test_verdicts_of_the_issue_16_rows() -> None:
 
     report = run_all.render(results, [], bench_module("benchlib").machine_info(), [0.0], 1.0, "make bench")
     assert "Every target was met" not in report
+    assert "No profile was taken" in report  # class_1000 missed and none was given
     assert (
         "Missed but not profiled (`bench/profiles.py` has no workload for it): 11. long session; stale"
         in report
