@@ -584,10 +584,12 @@ def profile_class_edits(file: str, kind: str, rounds: int, top: int = 15) -> dic
         "figure": "class",
         "kind": "cprofile",
         "workload": (
-            f"{len(chain)} versions of the `{kind}` edit ({rounds} rounds) typed into `{method.name}` of "
+            f"{len(chain)} versions of the `{kind}` edit ({rounds} round{'s' if rounds != 1 else ''}) "
+            f"typed into `{method.name}` of "
             f"{path.name} ({text.count(chr(10)):,} lines), in process"
         ),
         "edit_kind": kind,
+        "file_name": path.name,
         "seconds": seconds,
         "samples": len(chain),
         "hot_path": path_rows,

@@ -205,8 +205,8 @@ def test_the_class_edits_profile_renders() -> None:
     assert all(0 < row["share"] <= 1 for key in ("hot_path", "inclusive", "own") for row in profile[key])
     assert len(profile["own"]) == 5
     rendered = "\n".join(bench_module("run_all").render_profile(profile))
-    assert rendered.startswith("### Profile: edits in a method of a class (figure 10)")
-    assert "cProfile of 24 versions of the `typing` edit (1 rounds) typed into `training_step`" in rendered
+    assert rendered.startswith("### Profile: edits in a method of a class (figure 10), `trainer_class.py`")
+    assert "cProfile of 24 versions of the `typing` edit (1 round) typed into `training_step`" in rendered
 
 
 def test_choose_file_prefers_a_class_based_file(tmp_path: Path) -> None:
