@@ -350,6 +350,18 @@ def _cut(text: str, budget: int) -> str:
 # --- output ---------------------------------------------------------------------------
 
 
+def verdict(ok: bool) -> str:
+    """The report's "met?" column."""
+    return "met" if ok else "**not met**"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table, as lines, with the blank line after it."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
 def write_json(path: str | None, data: dict[str, Any]) -> None:
     if path:
         Path(path).write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
