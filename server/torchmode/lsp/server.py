@@ -67,6 +67,7 @@ from torchmode.lsp.coordinates import (
 )
 from torchmode.lsp.diagnostics import DiagnosticSupport, to_diagnostic
 from torchmode.lsp.documents import Analysis, OpenDocuments, OpenText, path_of
+from torchmode.lsp.held_diagnostics import HeldDiagnostics
 from torchmode.lsp.hints import inlay_hints
 from torchmode.lsp.notebook_cells import cell_diagnostics
 from torchmode.lsp.notebook_sync import NotebookSync, RequestTarget
@@ -142,6 +143,11 @@ class TorchmodeServer(LanguageServer):
             send_refresh=lambda: self.workspace_diagnostic_refresh_async(None), log=self.log
         )
         self.observed = ObservedFindings()
+        # The last diagnostics of a version that parsed, shown while the text does not.
+        self.held = HeldDiagnostics()
+        # Each open file's resolved path, found when it opens: resolving it again on every
+        # keystroke asks the file system once per folder of the path.
+        self._real_paths: dict[str, Path] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.workspace_scan = WorkspaceScan(
             self.documents,
@@ -431,6 +437,7 @@ class TorchmodeServer(LanguageServer):
         self.documents.texts[item.uri] = OpenText(item.version, item.text, path_of(item.uri))
         if item.uri.startswith("file:"):
             path = Path(path_of(item.uri)).resolve()
+            self._real_paths[item.uri] = path
             self.documents.paths[path] = item.uri
             self._dependency_changed(path, item.text)
             had = self.workspace_scan.opened(path)
@@ -453,12 +460,17 @@ class TorchmodeServer(LanguageServer):
         self.documents.texts[uri] = OpenText(params.text_document.version, text, current.path)
         self.scheduler.schedule(uri)
         if uri.startswith("file:"):
-            self._dependency_changed(Path(current.path).resolve(), text)
+            path = self._real_paths.get(uri)
+            if path is None:
+                path = self._real_paths[uri] = Path(current.path).resolve()
+            self._dependency_changed(path, text)
 
     def on_did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         self.documents.close(uri)
         self.pull.forget(uri)
+        self.held.forget(uri)
+        self._real_paths.pop(uri, None)
         in_workspace = False
         if uri.startswith("file:"):
             path = Path(path_of(uri)).resolve()
@@ -554,7 +566,14 @@ class TorchmodeServer(LanguageServer):
     def _document_diagnostics(
         self, uri: str, analysis: Analysis, support: DiagnosticSupport
     ) -> list[types.Diagnostic]:
-        """An open text's diagnostics: its findings, then what a run observed there."""
+        """An open text's diagnostics: its findings, then what a run observed there; for a
+        version that does not parse, those of the last version that did (``held_diagnostics``)."""
+        result = analysis.result
+        text, settings = analysis.snapshot.text, analysis.settings
+        if result is not None and result.parse_failure is not None:
+            held = self.held.carried_to(uri, text, settings)
+            if held is not None:
+                return held
         encoding = self.encoding
         diagnostics = [
             to_diagnostic(
@@ -566,6 +585,8 @@ class TorchmodeServer(LanguageServer):
             diagnostics += self._observed_diagnostics(
                 Path(analysis.snapshot.path), analysis.document, analysis.settings, encoding, support
             )
+        if result is not None and result.parse_failure is None and analysis.error is None:
+            self.held.keep(uri, text, settings, diagnostics)
         return diagnostics
 
     def _observed_diagnostics(
