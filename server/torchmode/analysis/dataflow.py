@@ -148,7 +148,7 @@ class ModuleAnalyzer:
         self.models = ModelDiscovery(document, tree, imports, self.table, self.module_classes, self.calls)
         self.models.discover()
         self.model_paths = self.models.model_paths
-        self.calls.model_paths = lambda: self.model_paths
+        self.calls.model_paths = self.model_paths
         self.alias_table = AliasTable(imports, self.calls, self.recorder)
         self._fixpoints: dict[int, Fixpoint] = {}
         self._saved_modes: dict[int, dict[str, str]] = {}
