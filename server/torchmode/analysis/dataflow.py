@@ -145,7 +145,10 @@ class ModuleAnalyzer:
         self.calls = CallResolver(
             document, tree, imports, self.table, self.module_classes, self, self.recorder, project, self.path
         )
-        self.models = ModelDiscovery(document, tree, imports, self.table, self.module_classes, self.calls)
+        next_version = self.reuse if document.incremental else None  # only the server has one
+        self.models = ModelDiscovery(
+            document, tree, imports, self.table, self.module_classes, self.calls, self._previous, next_version
+        )
         self.models.discover()
         self.model_paths = self.models.model_paths
         self.calls.model_paths = self.model_paths

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from collections.abc import Iterator
 
 from torchmode.analysis import api_names
@@ -23,6 +24,7 @@ from torchmode.analysis.functions import FunctionTable
 from torchmode.analysis.identity import strip_mode_chain, strip_wrappers
 from torchmode.analysis.layers import LayerSensitivity
 from torchmode.analysis.names import ImportMap, access_path, root_of, stored_names
+from torchmode.analysis.reuse import Discovered, Reads, ReuseCache
 from torchmode.analysis.walk import statements_of
 from torchmode.syntax.document import Document
 
@@ -77,7 +79,11 @@ class ModelDiscovery:
         table: FunctionTable,
         module_classes: frozenset[str],
         calls: CallResolver,
+        previous: ReuseCache | None = None,
+        reuse: ReuseCache | None = None,
     ) -> None:
+        """``previous``: what the previous version's discovery left (language server only);
+        ``reuse``: where this one leaves its findings for the next version."""
         self.document = document
         self.tree = tree
         self.imports = imports
@@ -92,11 +98,24 @@ class ModelDiscovery:
         self.not_models: set[str] = set()
         self.pretrained_eval: set[int] = set()  # ids of ``from_pretrained`` calls
         self._bound_classes: dict[int, dict[str, ast.expr]] = {}
-        self._returns_module: dict[int, bool] = {}
+        # Each function's answer with what it read (None while it is being computed).
+        # Factories (``returns_module``), answered so that no answer depends on the order the
+        # questions came in: an answer that met neither the depth budget nor a recursion is
+        # the same wherever it is asked (kept by function); one the budget cut depends on the
+        # depth it was asked at (kept by function and depth); one that met a recursion depends
+        # on what was in progress (not kept). Each with what it read.
+        self._returns_module: dict[int, tuple[bool, Reads]] = {}
+        self._returns_module_at: dict[tuple[int, int], tuple[bool, Reads]] = {}
+        self._asking: dict[int, _Asked] = {}  # the factories being answered, by function
         # What each call builds, asked by discovery and then by every pass of the fixpoint
         # over the same nodes; the answer of a factory in another file costs its analyzer.
         self._construction_kinds: dict[int, tuple[ast.Call, api_names.ClassKind | None]] = {}
         self.model_paths: frozenset[str] = frozenset()
+        self._previous = previous
+        self._reuse = reuse
+        # The function whose statements are being walked, recording what it finds (``Discovered``).
+        self._recording: Discovered | None = None
+        self.replayed_functions = 0  # kept functions whose findings were taken over
 
     def discover(self) -> None:
         """Find the paths (once the analyzer holds this object: discovery may ask it whether a
@@ -189,32 +208,31 @@ class ModelDiscovery:
         paths: set[str] = set()
         parameter_sources: dict[str, set[str]] = {}  # name -> model paths whose parameters it holds
         copies: dict[str, str] = {}  # ``ema = copy.deepcopy(model)``: the copy -> the original
+        context = self._context() if self._reuse is not None else None
+        previous = self._previous
+        same_context = previous is not None and previous.discovery_context == context
+        taken_over = previous.discovered if previous is not None and same_context else {}
         for function in self.table.functions:
-            kept = _kept_attributes(function)
-            for statement in statements_of(function.body):
-                if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
-                    self._assignment(function, statement, paths, parameter_sources, kept)
-                    original = self.copied(statement.value)
-                    targets: list[ast.expr] = (
-                        list(statement.targets) if isinstance(statement, ast.Assign) else [statement.target]
-                    )
-                    if original is not None:
-                        for copy in map(access_path, targets):
-                            if copy is not None:
-                                copies[copy] = original
-                    handed_back = (
-                        self.identity_arguments(statement.value)
-                        if isinstance(statement.value, ast.Call)
-                        else None
-                    )
-                    for target in targets if handed_back is not None else ():
-                        if isinstance(target, (ast.Tuple, ast.List)):
-                            for element, argument in zip(target.elts, handed_back or [], strict=False):
-                                element_path, argument_path = access_path(element), access_path(argument)
-                                if element_path is not None and argument_path is not None:
-                                    copies[element_path] = argument_path
-            for call in self.table.own_calls(function):
-                self._call(function, call, paths)
+            if self._reuse is None:
+                self._discover_in(function, paths, parameter_sources, copies)
+                continue
+            node = function.node
+            found = taken_over.get(id(node)) if node is not None else None
+            record = found[1] if found is not None and found[0] is node else None
+            if record is None or not self._replay(record, paths, parameter_sources, copies):
+                record = Discovered()
+                if node is not None:
+                    record.reads.nodes[id(node)] = node
+                self._recording = record
+                try:
+                    with self.calls.recorder.recording(record.reads):
+                        self._discover_in(function, paths, parameter_sources, copies)
+                finally:
+                    self._recording = None
+            if node is not None:
+                self._reuse.discovered[id(node)] = (node, record)
+        if self._reuse is not None:
+            self._reuse.discovery_context = context
         paths.update(self._called_in_training_steps())
         paths.update(self._called_parameters_named_like_models())
         changed = True
@@ -225,6 +243,112 @@ class ModelDiscovery:
                     paths.add(copy)
                     changed = True
         return frozenset(paths - self.not_models)
+
+    def _context(self) -> object:
+        """The file-wide facts one function's discovery reads besides its own code, the
+        functions and instance lookups in its ``Reads`` and what the functions before it found
+        (compared by value between versions; expression nodes by identity, which is how
+        ``ast`` nodes compare)."""
+        table = self.table
+        project = self.calls.project
+        return (
+            self.document.path,
+            self.module_classes,
+            tuple(sorted(self.imports.aliases.items())),
+            tuple(sorted(self.imports.relative.items())),
+            tuple(self.imports.star_imports),
+            # Which def a called name resolves to changes only when a def of that name comes or
+            # goes (counted by name); the def it resolved to is in the function's reads.
+            tuple(sorted(Counter(function.name for function in table.functions).items())),
+            tuple(sorted(table.class_counts.items())),
+            tuple(sorted((name, tuple(bases)) for name, bases in table.class_bases.items())),
+            # Names bound to classes at module level (``MODELS = {"a": A}``), read by every
+            # function's construction kinds.
+            tuple(sorted(self.bound_classes(table.module).items(), key=lambda item: item[0])),
+            project.generation if project is not None else None,
+        )
+
+    def _replay(
+        self,
+        record: Discovered,
+        paths: set[str],
+        parameter_sources: dict[str, set[str]],
+        copies: dict[str, str],
+    ) -> bool:
+        """Take over what a kept function found in the previous version, if everything it read
+        says the same now (the functions before it in table order have been discovered)."""
+        if not record.reads.clean or not record.reads.still_hold(self.table.is_kept, self.calls.instances):
+            return False
+        if any((path in self.not_models) != was for path, was in record.not_models_read.items()):
+            return False
+        for name, held in record.sources_read.items():
+            now = parameter_sources.get(name)
+            if (frozenset(now) if now is not None else None) != held:
+                return False
+        paths.update(record.paths)
+        self.trained_paths.update(record.trained)
+        self.loaded_paths.update(record.loaded)
+        self.not_models.update(record.not_models)
+        for path, call in record.constructors:
+            self.constructors.setdefault(path, []).append(call)
+        for path, wrapped in record.wrappers:
+            self.wrappers[path] = wrapped
+        for path, sources in record.optimizers:
+            self.optimizers[path] = sources
+        for path, sources in record.sources:
+            parameter_sources[path] = set(sources)
+        for copy, original in record.copies:
+            copies[copy] = original
+        self.pretrained_eval.update(map(id, record.pretrained_eval))
+        for call, kind in record.kinds:
+            self._construction_kinds[id(call)] = (call, kind)
+        # The answers it found first, which the functions after it take from the cache (a
+        # function the budget cut would find otherwise: the order of questions is kept).
+        for node, answer, reads in record.factories:
+            factory = self.table.by_node.get(id(node))
+            if factory is not None and factory.node is node:
+                self._returns_module.setdefault(id(factory), (answer, reads))
+        self.replayed_functions += 1
+        return True
+
+    def _discover_in(
+        self,
+        function: Function,
+        paths: set[str],
+        parameter_sources: dict[str, set[str]],
+        copies: dict[str, str],
+    ) -> None:
+        """What one function's own statements say about the file's models."""
+        record = self._recording
+        kept = _kept_attributes(function)
+        for statement in statements_of(function.body):
+            if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+                self._assignment(function, statement, paths, parameter_sources, kept)
+                original = self.copied(statement.value)
+                targets: list[ast.expr] = (
+                    list(statement.targets) if isinstance(statement, ast.Assign) else [statement.target]
+                )
+                if original is not None:
+                    for copy in map(access_path, targets):
+                        if copy is not None:
+                            copies[copy] = original
+                            if record is not None:
+                                record.copies.append((copy, original))
+                handed_back = (
+                    self.identity_arguments(statement.value)
+                    if isinstance(statement.value, ast.Call)
+                    else None
+                )
+                for target in targets if handed_back is not None else ():
+                    if isinstance(target, (ast.Tuple, ast.List)):
+                        for element, argument in zip(target.elts, handed_back or [], strict=False):
+                            element_path, argument_path = access_path(element), access_path(argument)
+                            if element_path is not None and argument_path is not None:
+                                copies[element_path] = argument_path
+                                if record is not None:
+                                    record.copies.append((element_path, argument_path))
+        for call in self.table.own_calls(function):
+            self._call(function, call, paths)
 
     def identity_arguments(self, call: ast.Call) -> list[ast.expr] | None:
         """The arguments a call hands back as they were (``accelerator.prepare(model, opt)``),
@@ -261,6 +385,7 @@ class ModelDiscovery:
         assert value is not None
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
         target_paths = [path for path in map(access_path, targets) if path is not None]
+        record = self._recording
         inner = strip_mode_chain(value)
         if isinstance(inner, ast.Call):
             kind = self.construction_kind(inner, function)
@@ -269,17 +394,24 @@ class ModelDiscovery:
                 for path in target_paths:
                     paths.add(path)
                     self.constructors.setdefault(path, []).append(inner)
+                    if record is not None:
+                        record.paths.append(path)
+                        record.constructors.append((path, inner))
                     if loaded:
                         root = root_of(path)
                         local = not function.is_module and root in function.locals
-                        self.loaded_paths.add(f"{function.name}:{path}" if local else path)
+                        self._loaded(f"{function.name}:{path}" if local else path)
                 wrapped = self._wrapped(inner)
                 if wrapped is not None:
                     for path in target_paths:
                         self.wrappers[path] = wrapped
+                        if record is not None:
+                            record.wrappers.append((path, wrapped))
                 return
             if kind == "other":
                 self.not_models.update(target_paths)  # an optimizer, a predictor object...
+                if record is not None:
+                    record.not_models.extend(target_paths)
         sources = self._parameter_sources(value, parameter_sources)
         # ``self.model = model`` in the same function: the optimizer over ``model`` updates
         # ``self.model`` too, the name the other methods use.
@@ -288,9 +420,18 @@ class ModelDiscovery:
             if isinstance(value, ast.Call) and not self._collects_parameters(value):
                 for path in target_paths:
                     self.optimizers[path] = frozenset(sources)
+                    if record is not None:
+                        record.optimizers.append((path, frozenset(sources)))
             else:
                 for path in target_paths:
                     parameter_sources[path] = sources
+                    if record is not None:
+                        record.sources.append((path, frozenset(sources)))
+
+    def _loaded(self, path: str) -> None:
+        self.loaded_paths.add(path)
+        if self._recording is not None:
+            self._recording.loaded.append(path)
 
     def _call(self, function: Function, call: ast.Call, paths: set[str]) -> None:
         func = call.func
@@ -300,22 +441,30 @@ class ModelDiscovery:
         path = access_path(receiver) if receiver is not None else None
         if path is None or self.is_library_path(path):
             return
+        record = self._recording
         if func.attr in ("train", "eval"):
             if self.instance_kind(path, function) == "other":
                 return  # a class's own ``eval(metric)``: a method call, no mode switch
             paths.add(path)
+            if record is not None:
+                record.paths.append(path)
             if func.attr == "train":
                 self.trained_paths.add(path)
+                if record is not None:
+                    record.trained.append(path)
         elif func.attr in ("parameters", "named_parameters"):
             if self.instance_kind(path, function) != "other":
                 paths.add(path)
                 self.trained_paths.add(path)
+                if record is not None:
+                    record.paths.append(path)
+                    record.trained.append(path)
         elif func.attr in _LOADERS:
             root = root_of(path)
             local = not function.is_module and root in function.locals and root not in function.parameters
             # A local's weights are loaded in its function only (``model`` there is not the
             # ``model`` of another function).
-            self.loaded_paths.add(f"{function.name}:{path}" if local else path)
+            self._loaded(f"{function.name}:{path}" if local else path)
 
     def _parameter_sources(self, value: ast.expr, known: dict[str, set[str]]) -> set[str]:
         """The model paths whose parameters ``value`` holds: ``model.parameters()``, param
@@ -330,8 +479,17 @@ class ModelDiscovery:
                 path = access_path(node.func.value)
                 if path is not None:
                     found.add(path)
-            elif isinstance(node, ast.Name) and node.id in known:
-                found |= known[node.id]
+            elif isinstance(node, ast.Name):
+                held = known.get(node.id)
+                record = self._recording
+                if (
+                    record is not None
+                    and node.id not in record.sources_read
+                    and all(name != node.id for name, _ in record.sources)  # not its own finding
+                ):
+                    record.sources_read[node.id] = frozenset(held) if held is not None else None
+                if held is not None:
+                    found |= held
         return found
 
     def _collects_parameters(self, call: ast.Call) -> bool:
@@ -364,7 +522,7 @@ class ModelDiscovery:
         of the method's class; other paths of the classes every assignment built."""
         if function.class_name is not None and function.parameters and path == function.parameters[0]:
             return self.calls.class_kind(function.class_name)
-        if path in self.not_models:
+        if self._is_not_model(path):
             return "other"
         classes = self.calls.instances.get(path)
         if classes:
@@ -374,6 +532,15 @@ class ModelDiscovery:
             if kinds == {"module"}:
                 return "module"
         return None
+
+    def _is_not_model(self, path: str) -> bool:
+        """Is ``path`` known not to be a model (recorded: it depends on what the functions
+        before the one being discovered found)?"""
+        found = path in self.not_models
+        record = self._recording
+        if record is not None and path not in record.not_models and path not in record.not_models_read:
+            record.not_models_read[path] = found
+        return found
 
     def construction_kind(
         self, call: ast.Call, function: Function, depth: int = 0
@@ -386,6 +553,8 @@ class ModelDiscovery:
             return known[1]
         kind = self._construction_kind(call, function, 0)
         self._construction_kinds[id(call)] = (call, kind)
+        if self._recording is not None:
+            self._recording.kinds.append((call, kind))
         return kind
 
     def _construction_kind(
@@ -418,7 +587,7 @@ class ModelDiscovery:
         bound = self.bound_classes(function).get(path)
         if bound is not None:
             return self._bound_kind(bound, function)
-        if depth < _MAX_FACTORY_DEPTH and self._calls_a_factory(call, function, depth):
+        if self._calls_a_factory(call, function, depth):
             return "module"
         return None
 
@@ -498,6 +667,8 @@ class ModelDiscovery:
             kind = api_names.library_class_kind(qualified)
             if kind == "module":
                 self.pretrained_eval.add(id(call))
+                if self._recording is not None:
+                    self._recording.pretrained_eval.append(call)
             return kind
         kind = self.calls.class_kind(path)
         if kind == "other":
@@ -507,11 +678,17 @@ class ModelDiscovery:
             if found is None:
                 return "module"  # inherited from an installed base: a module, mode unknown
             method, owner_analyzer = found
+            if owner_analyzer is self.calls.owner:
+                self.calls.recorder.function(method)
             returned = owner_analyzer.returns_module(method)
             return "module" if returned else None
         return None
 
     def _calls_a_factory(self, call: ast.Call, function: Function, depth: int) -> bool:
+        if depth >= _MAX_FACTORY_DEPTH:
+            for asked in self._asking.values():
+                asked.cut = True  # each answer in progress now depends on its depth
+            return False
         resolved = self.calls.resolve_call(function, call)
         if resolved is None:
             return False
@@ -522,18 +699,38 @@ class ModelDiscovery:
         (``return Net(...)``, a name assigned one, ``cls(...)`` in a classmethod of a module
         class, another factory)?"""
         key = id(function)
-        known = self._returns_module.get(key)
+        recorder = self.calls.recorder
+        known = self._returns_module.get(key) or self._returns_module_at.get((key, depth))
         if known is not None:
-            return known
-        self._returns_module[key] = False  # recursion: not a factory
-        values = list(_returned_values(function))
-        built = self._built_names(function, depth)
-        found = bool(values) and all(
-            (isinstance(value, ast.Call) and self._builds(value, function, depth))
-            or (access_path(value) in built)
-            for value in values
-        )
-        self._returns_module[key] = found
+            recorder.reads(known[1])  # what the answer read, for whoever asks now
+            return known[0]
+        if key in self._asking:
+            for asked in self._asking.values():
+                asked.recursive = True
+            return False  # recursion: not a factory
+        reads = Reads()
+        if function.node is not None:
+            reads.nodes[id(function.node)] = function.node
+        asked = self._asking[key] = _Asked()
+        try:
+            with recorder.recording(reads):
+                values = list(_returned_values(function))
+                built = self._built_names(function, depth)
+                found = bool(values) and all(
+                    (isinstance(value, ast.Call) and self._builds(value, function, depth))
+                    or (access_path(value) in built)
+                    for value in values
+                )
+        finally:
+            del self._asking[key]
+        if asked.recursive:
+            return found
+        if asked.cut:
+            self._returns_module_at[key, depth] = (found, reads)
+            return found
+        self._returns_module[key] = (found, reads)
+        if self._recording is not None and function.node is not None:
+            self._recording.factories.append((function.node, found, reads))
         return found
 
     def _builds(self, call: ast.Call, function: Function, depth: int) -> bool:
@@ -651,6 +848,16 @@ class ModelDiscovery:
 
     def is_module_constructor(self, call: ast.Call, function: Function) -> bool:
         return self.construction_kind(call, function) == "module"
+
+
+class _Asked:
+    """What answering one factory question met on the way."""
+
+    __slots__ = ("cut", "recursive")
+
+    def __init__(self) -> None:
+        self.cut = False  # the depth budget
+        self.recursive = False  # a function already being answered
 
 
 def _returned_values(function: Function) -> Iterator[ast.expr]:

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
+from torchmode.analysis.api_names import ClassKind
 from torchmode.analysis.cfg import ControlFlowGraph
 from torchmode.analysis.facts import (
     CallSite,
@@ -118,6 +119,35 @@ class Observed:
     states: tuple[tuple[int, State], ...]
 
 
+@dataclass
+class Discovered:
+    """What model discovery found in one function's own statements (``ModelDiscovery``), in
+    the order it found it, and what that depended on besides the function's own code: the
+    same-file functions and instance lookups (``reads``), and what the functions before it in
+    table order had found (``not_models_read``, ``sources_read``: each looked-up key with what
+    it held then, None for absent). A kept function whose reads still hold and whose
+    predecessors left the same is replayed, not walked again."""
+
+    reads: Reads = field(default_factory=Reads)
+    not_models_read: dict[str, bool] = field(default_factory=dict)
+    sources_read: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    paths: list[str] = field(default_factory=list)
+    trained: list[str] = field(default_factory=list)
+    loaded: list[str] = field(default_factory=list)
+    not_models: list[str] = field(default_factory=list)
+    constructors: list[tuple[str, ast.Call]] = field(default_factory=list)
+    wrappers: list[tuple[str, str]] = field(default_factory=list)
+    optimizers: list[tuple[str, frozenset[str]]] = field(default_factory=list)
+    sources: list[tuple[str, frozenset[str]]] = field(default_factory=list)
+    copies: list[tuple[str, str]] = field(default_factory=list)
+    pretrained_eval: list[ast.Call] = field(default_factory=list)
+    # The construction kinds answered on the way (each call with its kind), so that the
+    # analysis of the new version does not ask again for calls of kept functions.
+    kinds: list[tuple[ast.Call, ClassKind | None]] = field(default_factory=list)
+    # The same-file factories it asked about first (``returns_module``): node, answer, reads.
+    factories: list[tuple[FunctionNode, bool, Reads]] = field(default_factory=list)
+
+
 class ReuseCache:
     """The results of one version, for the next (see the module docstring)."""
 
@@ -132,6 +162,10 @@ class ReuseCache:
         self.conditions: dict[tuple[int, bool], tuple[ast.expr, Condition]] = {}
         # Filled by the rules (``GradFacts.statement_index``), after the analysis.
         self.statement_indexes: dict[int, tuple[FunctionNode, dict[int, ast.stmt]]] = {}
+        # Model discovery's findings per function, and the file-wide facts they were found
+        # under (``ModelDiscovery``; compared by value, expression nodes by identity).
+        self.discovered: dict[int, tuple[FunctionNode, Discovered]] = {}
+        self.discovery_context: object = None
         # The order of the analysis (``Schedule``): each function's key in table order, and
         # the phases of each function's latest analysis, by key.
         self.function_keys: tuple[str, ...] = ()

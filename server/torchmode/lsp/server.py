@@ -67,6 +67,7 @@ from torchmode.lsp.coordinates import (
 )
 from torchmode.lsp.diagnostics import DiagnosticSupport, to_diagnostic
 from torchmode.lsp.documents import Analysis, OpenDocuments, OpenText, path_of
+from torchmode.lsp.held_diagnostics import HeldDiagnostics
 from torchmode.lsp.hints import inlay_hints
 from torchmode.lsp.notebook_cells import cell_diagnostics
 from torchmode.lsp.notebook_sync import NotebookSync, RequestTarget
@@ -140,6 +141,8 @@ class TorchmodeServer(LanguageServer):
             send_refresh=lambda: self.workspace_diagnostic_refresh_async(None), log=self.log
         )
         self.observed = ObservedFindings()
+        # The last diagnostics of a version that parsed, shown while the text does not.
+        self.held = HeldDiagnostics()
         self._tasks: set[asyncio.Task[None]] = set()
         self.workspace_scan = WorkspaceScan(
             self.documents,
@@ -457,6 +460,7 @@ class TorchmodeServer(LanguageServer):
         uri = params.text_document.uri
         self.documents.close(uri)
         self.pull.forget(uri)
+        self.held.forget(uri)
         in_workspace = False
         if uri.startswith("file:"):
             path = Path(path_of(uri)).resolve()
@@ -547,7 +551,14 @@ class TorchmodeServer(LanguageServer):
     def _document_diagnostics(
         self, uri: str, analysis: Analysis, support: DiagnosticSupport
     ) -> list[types.Diagnostic]:
-        """An open text's diagnostics: its findings, then what a run observed there."""
+        """An open text's diagnostics: its findings, then what a run observed there; for a
+        version that does not parse, those of the last version that did (``held_diagnostics``)."""
+        result = analysis.result
+        text, settings = analysis.snapshot.text, analysis.settings
+        if result is not None and result.parse_failure is not None:
+            held = self.held.carried_to(uri, text, settings)
+            if held is not None:
+                return held
         encoding = self.encoding
         diagnostics = [
             to_diagnostic(
@@ -559,6 +570,8 @@ class TorchmodeServer(LanguageServer):
             diagnostics += self._observed_diagnostics(
                 Path(analysis.snapshot.path), analysis.document, analysis.settings, encoding, support
             )
+        if result is not None and result.parse_failure is None and analysis.error is None:
+            self.held.keep(uri, text, settings, diagnostics)
         return diagnostics
 
     def _observed_diagnostics(
