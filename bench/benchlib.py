@@ -39,6 +39,8 @@ CACHE = Path(os.environ.get("TORCHMODE_BENCH_CACHE", Path.home() / ".cache" / "t
 GENERATED = BENCH / ".corpus"
 SERVER_SOURCES = ROOT / "server"
 CORPUS_MODULE = ROOT / "tests" / "realworld" / "corpus.py"
+# The edit kinds the incremental tests prove correct, timed by class_edits.py.
+EDIT_KINDS_MODULE = ROOT / "tests" / "support" / "edit_kinds.py"
 
 
 # --- statistics -----------------------------------------------------------------------
@@ -194,14 +196,25 @@ def ensure_venv(name: str, python: str, requirements: Sequence[str], *, quiet: b
 # --- the corpus -----------------------------------------------------------------------
 
 
-def _load_corpus_module() -> Any:
-    spec = importlib.util.spec_from_file_location("torchmode_realworld_corpus", CORPUS_MODULE)
+def tests_module(path: Path, name: str) -> Any:
+    """A module of tests/ loaded from its file, under a name of its own.
+
+    Not by putting tests/ on sys.path: its folders (``cli``, ``lsp``, ``runtime``...) would
+    then be importable by names the bench and the server use for other things.
+    """
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load {CORPUS_MODULE}")
+        raise RuntimeError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _load_corpus_module() -> Any:
+    return tests_module(CORPUS_MODULE, "torchmode_realworld_corpus")
 
 
 def corpus_files(explicit: Sequence[str] = ()) -> list[Path]:
@@ -335,6 +348,18 @@ def _cut(text: str, budget: int) -> str:
 
 
 # --- output ---------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    """The report's "met?" column."""
+    return "met" if ok else "**not met**"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table, as lines, with the blank line after it."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return [*lines, ""]
 
 
 def write_json(path: str | None, data: dict[str, Any]) -> None:

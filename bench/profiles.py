@@ -1,6 +1,7 @@
 """Figure 6: where the time goes, for the figures that miss their target.
 
     python bench/profiles.py --figure cli|latency|requests|cold|memory [--json OUT]
+    python bench/profiles.py --figure class --file PATH --kind KIND [--rounds 3] [--json OUT]
 
 Profiles are taken with py-spy (a sampling profiler, installed into a private
 venv under ``~/.cache/torchmode-bench/profiler`` with pyinstrument beside it)
@@ -14,7 +15,15 @@ profiled in its analysis threads, as it runs in the editor:
 * ``memory``: tracemalloc over the server run in a thread of the profiler's own
   process, opening the 100 documents of figure 5: what it still holds,
   by the line that allocated it and by the innermost torchmode line on the
-  allocation's stack.
+  allocation's stack;
+* ``class``: cProfile of the in-process incremental path of figure 10
+  (``bench/class_edits.py``), ``syntax.incremental.reparse`` then
+  ``engine.check_document`` for each version of one edit kind (the worst one) typed
+  into the method that figure types into: the same work the server does per edit,
+  without the server's threads, so a deterministic profiler sees every call (py-spy's
+  samples at 200 Hz would be a handful per 20 ms edit). Each function's cumulative
+  time and own time, as a share of the whole chain, and the heaviest call path
+  through cProfile's caller graph.
 
 The raw stacks are folded by function (line numbers dropped) into two tables,
 inclusive time (the function and what it calls) and own time, each as a share of
@@ -25,6 +34,8 @@ one-line remedy (``REMEDIES``), so the report says what would close the gap.
 from __future__ import annotations
 
 import argparse
+import ast
+import functools
 import re
 import signal
 import subprocess
@@ -45,6 +56,7 @@ from benchlib import (
     build_module,
     corpus_files,
     ensure_venv,
+    read_source,
     server_environment,
     write_json,
 )
@@ -464,6 +476,132 @@ def _memory_frame(frame: Any, linecache: Any) -> str:
     return f"{frame_name(f'x ({frame.filename}:{frame.lineno})')[3:-1]}:{frame.lineno} {source[:70]}"
 
 
+# --- figure 10: cProfile of the in-process incremental path -------------------------------
+
+
+def _cprofile_name(function: tuple[str, int, str]) -> str:
+    """pstats' ``(file, line, name)`` as py-spy names frames (``Class.method (file)``), so
+    REMEDIES apply: pstats keeps only the code's bare name, the class is found in the source."""
+    file, line, name = function
+    if file == "~":  # a built-in: ``<built-in method builtins.compile>``
+        return name
+    return frame_name(f"{_qualified_names(file).get(line, name)} ({file}:{line})")
+
+
+@functools.cache
+def _qualified_names(file: str) -> dict[int, str]:
+    """First line of each function of ``file`` (its first decorator's, as in a code object)
+    -> its name with the classes around it."""
+    try:
+        tree = ast.parse(Path(file).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    names: dict[int, str] = {}
+    pending: list[tuple[ast.AST, str]] = [(tree, "")]
+    while pending:
+        node, prefix = pending.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                pending.append((child, f"{prefix}{child.name}."))
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                first = min([child.lineno, *(decorator.lineno for decorator in child.decorator_list)])
+                names[first] = prefix + child.name
+                # Functions defined inside: py-spy names them by their own name only.
+                pending.append((child, ""))
+            else:
+                pending.append((child, prefix))
+    return names
+
+
+def profile_class_edits(file: str, kind: str, rounds: int, top: int = 15) -> dict[str, Any]:
+    """cProfile of ``rounds`` rounds of ``kind`` typed into figure 10's method of ``file``."""
+    import cProfile
+    import pstats
+
+    from class_edits import choose_method, versions
+    from torchmode.engine import check_document
+    from torchmode.syntax import Document
+    from torchmode.syntax.incremental import reparse
+
+    path = Path(file).resolve()
+    text = read_source(path)
+    _, method = choose_method(text)
+    # Each round ends back at the text: rounds chain into one another, as in class_edits.py.
+    chain = versions(text, method, kind) * rounds
+    first = Document(text, str(path), incremental=True)
+    check_document(first)
+
+    def type_the_chain() -> None:
+        previous = first
+        for version in chain:
+            previous = reparse(previous, version)
+            check_document(previous)
+
+    type_the_chain()  # warm: the first round fills the caches later edits find filled
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.runcall(type_the_chain)
+    seconds = time.perf_counter() - started
+    # pstats' raw table: function -> (primitive calls, calls, own time, cumulative, callers).
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, dict[Any, Any]]]
+    raw = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    root = next(function for function in raw if function[2] == "type_the_chain")
+    total = raw[root][3] or 1e-9
+    children: dict[Any, dict[Any, float]] = {}
+    for function, (*_, callers) in raw.items():
+        for caller, edge in callers.items():
+            children.setdefault(caller, {})[function] = edge[3]
+    path_rows: list[dict[str, Any]] = []
+    node, seen = root, {root}
+    while len(path_rows) < 14:
+        # The heaviest callee; recursion (a function seen already) ends the path.
+        heavier = sorted(children.get(node, {}).items(), key=lambda item: -item[1])
+        step = next(((callee, time_) for callee, time_ in heavier if callee not in seen), None)
+        if step is None or step[1] / total < 0.05:
+            break
+        node = step[0]
+        seen.add(node)
+        name = _cprofile_name(node)
+        path_rows.append({"function": name, "share": step[1] / total, "remedy": _remedy(name)})
+    on_path = {row["function"] for row in path_rows}
+
+    def rows(column: int, skip: set[str]) -> list[dict[str, Any]]:
+        ranked = sorted(
+            (function for function in raw if function != root), key=lambda function: -raw[function][column]
+        )
+        found = []
+        for function in ranked:
+            name = _cprofile_name(function)
+            if name in skip or PLUMBING.search(name):
+                continue
+            share = raw[function][column] / total
+            found.append({"function": name, "share": share, "remedy": _remedy(name)})
+            if len(found) == top:
+                break
+        return found
+
+    return {
+        "figure": "class",
+        "kind": "cprofile",
+        "workload": (
+            f"{len(chain)} versions of the `{kind}` edit ({rounds} round{'s' if rounds != 1 else ''}) "
+            f"typed into `{method.name}` of "
+            f"{path.name} ({text.count(chr(10)):,} lines), in process"
+        ),
+        "edit_kind": kind,
+        "file_name": path.name,
+        "seconds": seconds,
+        "samples": len(chain),
+        "hot_path": path_rows,
+        "inclusive": rows(3, on_path),
+        "own": rows(2, set()),
+    }
+
+
+def _remedy(name: str) -> str:
+    return next((text for key, text in REMEDIES.items() if name.startswith(key)), "")
+
+
 WORKLOADS: dict[str, Callable[[list[Path], Path], str]] = {
     "cli": profile_cli,
     "latency": profile_latency,
@@ -475,8 +613,14 @@ WORKLOADS: dict[str, Callable[[list[Path], Path], str]] = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
-        "--figure", required=True, choices=[*sorted(WORKLOADS), "memory"], help="which workload to profile"
+        "--figure",
+        required=True,
+        choices=[*sorted(WORKLOADS), "memory", "class"],
+        help="which workload to profile",
     )
+    parser.add_argument("--file", help="for --figure class: the file class_edits.py typed into")
+    parser.add_argument("--kind", default="typing", help="for --figure class: the edit kind (default typing)")
+    parser.add_argument("--rounds", type=int, default=3, help="for --figure class: rounds (default 3)")
     parser.add_argument("--documents", type=int, default=100, help="open documents for --figure memory")
     parser.add_argument(
         "--files", nargs="*", default=(), help="source files or folders (default: the corpus)"
@@ -488,6 +632,17 @@ def main() -> int:
     parser.add_argument("--json", help="write the profile summary to this JSON file")
     options = parser.parse_args()
 
+    if options.figure == "class":
+        if not options.file:
+            parser.error("--figure class needs --file")
+        profile = profile_class_edits(options.file, options.kind, options.rounds, options.top)
+        print(f"{profile['workload']}: {profile['seconds']:.2f} s")
+        for title, key in (("hot path", "hot_path"), ("cumulative", "inclusive"), ("own time", "own")):
+            print(title + ":")
+            for row in profile[key]:
+                print(f"  {row['share']:6.1%}  {row['function']}")
+        write_json(options.json, profile)
+        return 0
     files = corpus_files(options.files)
     if options.figure == "memory":
         memory = {"figure": "memory", **profile_memory(files, options.documents, options.top)}

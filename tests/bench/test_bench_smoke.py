@@ -148,31 +148,3 @@ def test_in_process_session_publishes() -> None:
         session.did_open(seed.as_uri(), seed.read_text(encoding="utf-8"))
         message, _ = session.wait_for_diagnostics(seed.as_uri(), 1, timeout=60)
     assert [item["code"] for item in message.body["params"]["diagnostics"]] == ["TM101"]
-
-
-def test_class_edits_and_long_session_run(tmp_path: Path) -> None:
-    """Issue 16's figures: the four edit kinds in a method of a class (in process and over
-    LSP), and a long session over documents that import each other; tiny, no timing checked."""
-    runs = {
-        "class": ["class_edits.py", "--rounds", "1"],
-        "long": ["long_session.py", "--documents", "2", "--edits", "8", "--size", "150"],
-    }
-    results: dict[str, Any] = {}
-    for name, (script, *arguments) in runs.items():
-        out = tmp_path / f"{name}.json"
-        command = [sys.executable, str(BENCH / script), *arguments, "--files", EXAMPLES, "--json", str(out)]
-        completed = subprocess.run(command, cwd=ROOT, capture_output=True, env=checkout_env(), timeout=300)
-        assert completed.returncode == 0, f"{script} failed:\n{completed.stdout.decode(errors='replace')}"
-        results[name] = json.loads(out.read_text(encoding="utf-8"))
-
-    edits = results["class"]
-    for kind in ("character", "enter", "paste", "typing"):
-        row = edits["in_process"][kind]
-        assert row["versions"] > 0 and row["incremental_p50"] > 0 and row["ratio_p50"] > 0
-        assert 0 < edits["lsp"][kind]["p50"] <= edits["lsp"][kind]["p95"]
-    assert edits["in_process"]["typing"]["parsed"] < edits["in_process"]["typing"]["versions"]
-    assert edits["lsp"]["stale_publishes"] == 0
-
-    long = results["long"]
-    assert long["edits"] == 8 and long["stale_publishes"] == 0 and long["missing_publishes"] == 0
-    assert long["rss_end_mb"] > 10 and 0 < long["first_p50"] <= long["first_p95"]

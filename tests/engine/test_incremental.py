@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from support import edit_kinds
 from torchmode.analysis.dataflow import ModuleAnalyzer
 from torchmode.analysis.facts import FileAnalysis
 from torchmode.analysis.project import Project
@@ -295,10 +296,11 @@ def test_an_edit_inside_one_function_reuses_the_others() -> None:
 #
 # What the language server sees most: one character within a line, Enter (a line break and
 # the indentation of the next line), a pasted block of lines, and a statement typed one
-# character at a time (most of its versions do not parse). Each is made in every method of a
-# trainer class (``incremental_sources/trainer_class.py``: ``__init__`` calls the other
-# methods, methods call each other and back, properties, a nested class...) and of the case
-# files with classes; every version is compared with a check from scratch, the tree with
+# character at a time (most of its versions do not parse): ``support/edit_kinds.py``, the
+# same versions ``bench/class_edits.py`` times. Each is made in every method of a trainer
+# class (``incremental_sources/trainer_class.py``: ``__init__`` calls the other methods,
+# methods call each other and back, properties, a nested class...) and of the case files
+# with classes; every version is compared with a check from scratch, the tree with
 # positions included (the nodes below an edit that adds lines are moved, not parsed again).
 
 TRAINER = Path(__file__).resolve().parent / "incremental_sources" / "trainer_class.py"
@@ -307,69 +309,27 @@ CLASS_SOURCES = [TRAINER] + [
     for path in SOURCES
     if any(isinstance(node, ast.ClassDef) for node in ast.parse(path.read_text(encoding="utf-8")).body)
 ]
-EDIT_KINDS = ("character", "enter", "paste", "typing")
-TYPED = "with torch.no_grad():"
-PASTED = (
-    "scale = 0.5 * len(self.__dict__)",
-    "if scale > 1:",
-    "    scale = 1.0",
-    "self.model.eval()",
-    "with torch.no_grad():",
-    "    probe = self.model(torch.zeros(1, 16))",
-)
 
 
-def _methods(text: str) -> list[ast.FunctionDef]:
-    """The methods of the classes of a text (nested classes' too), each with a statement."""
-    found: list[ast.FunctionDef] = []
-    pending: list[ast.stmt] = list(ast.parse(text).body)
-    while pending:
-        node = pending.pop(0)
-        if isinstance(node, ast.ClassDef):
-            pending.extend(node.body)
-            found.extend(member for member in node.body if isinstance(member, ast.FunctionDef))
-    return found
-
-
-def _line_start(text: str, line: int) -> int:
-    offset = 0
-    for _ in range(line - 1):
-        offset = text.index("\n", offset) + 1
-    return offset
-
-
-def _line_end(text: str, line: int) -> int:
-    """The offset of the end of line ``line`` (before its line break)."""
-    end = text.find("\n", _line_start(text, line))
-    return len(text) if end < 0 else end
-
-
-def _offset(text: str, line: int, byte_column: int) -> int:
-    """The str offset of an ``ast`` position (columns count UTF-8 bytes)."""
-    start = _line_start(text, line)
-    return start + len(text[start:].encode("utf-8")[:byte_column].decode("utf-8", errors="ignore"))
-
-
-def _edit_versions(text: str, method: ast.FunctionDef, kind: str) -> list[str]:
-    """Versions of ``text`` typed into ``method`` (each from the one before), ending back at
-    ``text``: one kind of edit, at a statement in the middle of the method."""
-    statement = method.body[len(method.body) // 2]
-    indentation = " " * statement.col_offset
-    at = _line_end(text, statement.end_lineno or statement.lineno)
+@pytest.mark.parametrize("kind", edit_kinds.KINDS)
+def test_each_edit_kind_is_a_chain_back_to_the_text(kind: str) -> None:
+    """Not vacuous: every kind changes the method's text and ends back at it; typing goes
+    through versions that do not parse and then one that parses again (the versions the
+    comparison below must also cover); the character lands after a name."""
+    text = TRAINER.read_text(encoding="utf-8")
+    method = {method.name: method for method in edit_kinds.methods(text)}["compute_loss"]
+    chain = edit_kinds.versions(text, method, kind)
+    assert chain[-1] == text and all(version != text for version in chain[:-1])
+    parses = [Document(version).tree is not None for version in chain]
+    if kind == "typing":
+        broken = [index for index, parsed in enumerate(parses) if not parsed]
+        assert len(broken) >= len(chain) // 2 and parses[broken[-1] + 1]
+        assert "        with torch.no_grad():\n            pass\n" in chain[-2]
+    else:
+        assert all(parses)
     if kind == "character":
-        # After the first name of the statement: ``lossx = ...``, then back.
-        first = next(node for node in ast.walk(statement) if isinstance(node, ast.Name))
-        at = _offset(text, first.end_lineno or first.lineno, first.end_col_offset or 0)
-        return [text[:at] + "x" * count + text[at:] for count in (1, 2, 1, 0)]
-    if kind == "enter":
-        return [text[:at] + ("\n" + indentation) * count + text[at:] for count in (1, 2, 1, 0)]
-    if kind == "paste":
-        block = "".join(f"\n{indentation}{line}" for line in PASTED)
-        return [text[:at] + block + text[at:], text]
-    typed = [text[:at] + "\n" + indentation + TYPED[:count] + text[at:] for count in range(len(TYPED) + 1)]
-    body = "\n" + indentation + "    " + "pass"
-    finished = typed[-1][: at + 1 + len(indentation) + len(TYPED)] + body + text[at:]
-    return [*typed, finished, text]
+        assert "        lossx = F.cross_entropy(" in chain[0]
+        assert "        lossxx = F.cross_entropy(" in chain[1]
 
 
 def _hovers(document: Document) -> list[str | None]:
@@ -391,7 +351,7 @@ def _assert_same_as_from_scratch(document: Document, text: str, path: str) -> No
     assert _hovers(document) == _hovers(fresh), text
 
 
-@pytest.mark.parametrize("kind", EDIT_KINDS)
+@pytest.mark.parametrize("kind", edit_kinds.KINDS)
 @pytest.mark.parametrize("source", CLASS_SOURCES, ids=lambda path: f"{path.parent.name}/{path.name}")
 def test_edits_inside_methods_equal_a_check_from_scratch(source: Path, kind: str) -> None:
     """Every version of every edit, in every method, checked as the language server checks
@@ -403,11 +363,11 @@ def test_edits_inside_methods_equal_a_check_from_scratch(source: Path, kind: str
     path = str(source)
     previous = Document(original, path, incremental=True)
     check_document(previous)
-    methods = _methods(original)
+    methods = edit_kinds.methods(original)
     # Every method of the trainer; a few of each case file (typing makes long chains).
     wanted = 3 if kind == "typing" else (len(methods) if source == TRAINER else 2)
     for method in methods[:: max(len(methods) // wanted, 1)]:
-        for text in _edit_versions(original, method, kind):
+        for text in edit_kinds.versions(original, method, kind):
             document = reparse(previous, text)
             _assert_same_as_from_scratch(document, text, path)
             previous = document
@@ -441,7 +401,7 @@ def test_sites_and_parse_failures_pickle_and_copy() -> None:
     assert pickle.loads(pickle.dumps(later)) == ParseFailure("invalid syntax", Position(2, 1))
 
 
-@pytest.mark.parametrize("kind", EDIT_KINDS)
+@pytest.mark.parametrize("kind", edit_kinds.KINDS)
 def test_an_edit_in_a_method_keeps_the_rest(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Not vacuous: an edit in one method parses that method only (no full parse, also when
     a version does not parse), keeps every other method's nodes (moved when lines were added
@@ -458,9 +418,9 @@ def test_an_edit_in_a_method_keeps_the_rest(kind: str, monkeypatch: pytest.Monke
     previous = Document(text, str(TRAINER), incremental=True)
     check_document(previous)
     monkeypatch.setattr(Document, "_parse_in_full", counting)
-    methods = {method.name: method for method in _methods(text)}
+    methods = {method.name: method for method in edit_kinds.methods(text)}
     edited = methods["compute_loss"]
-    for version in _edit_versions(text, edited, kind)[:-1]:
+    for version in edit_kinds.versions(text, edited, kind)[:-1]:
         old_tree = previous.tree
         assert old_tree is not None
         old_methods = {id(node): node for node in _methods_of(old_tree)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import random
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,27 @@ def test_incremental_changes_follow_lsp_line_breaks(
 ) -> None:
     change = types.TextDocumentContentChangePartial(range=lsp_range(*change_range), text=new_text)
     assert apply_content_change(text, change, "utf-16") == expected
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
+def test_a_change_to_a_text_of_newlines_lands_where_the_line_offsets_put_it(encoding: Encoding) -> None:
+    """Texts whose lines all end with ``\\n`` find the changed line without every line's
+    offset; every position (inside lines, past their ends, past the last line, non-ASCII
+    columns) lands where the general path puts it."""
+    rng = random.Random(16)
+    text = "".join(
+        rng.choice(["x = 1\n", "\n", f"{LINE}\n", "    y = model(x)\n", "é😀\n"]) for _ in range(60)
+    )
+    text += "tail without newline"
+    offsets = line_start_offsets(text)
+    for _ in range(400):
+        start = types.Position(line=rng.randrange(0, 65), character=rng.randrange(0, 30))
+        end = types.Position(line=rng.randrange(0, 65), character=rng.randrange(0, 30))
+        change = types.TextDocumentContentChangePartial(range=types.Range(start=start, end=end), text="Z")
+        first, last = sorted(
+            (offset_at(text, offsets, start, encoding), offset_at(text, offsets, end, encoding))
+        )
+        assert apply_content_change(text, change, encoding) == text[:first] + "Z" + text[last:]
 
 
 def test_whole_document_change_replaces_the_text() -> None:

@@ -156,7 +156,6 @@ class ModuleAnalyzer:
         self._fixpoints: dict[int, Fixpoint] = {}
         self._saved_modes: dict[int, dict[str, str]] = {}
         self._mode_test_ids: dict[int, set[int]] = {}
-        self._switched_in_class: dict[str, set[str]] = {}
         self._own_methods: dict[tuple[str, str], bool] = {}
         self._may_reuse: bool | None = None
         self._summaries: dict[int, Summary] = {}
@@ -426,7 +425,12 @@ class ModuleAnalyzer:
         if not self.schedule.enabled or not self._context_unchanged():
             return
         plan = ReplayPlan.make(
-            self._previous, self.functions, self._keys, self.table.is_kept, self.calls.instances
+            self._previous,
+            self.functions,
+            self._keys,
+            self.table.is_kept,
+            self.calls.instances,
+            self.table.switched_attributes,
         )
         if plan is None:
             return
@@ -458,7 +462,7 @@ class ModuleAnalyzer:
         _, fixpoint, reads, observed = found
         if observed is None or not reads.clean or not self._context_unchanged():
             return None
-        if not reads.still_hold(self.table.is_kept, self.calls.instances):
+        if not reads.still_hold(self.table.is_kept, self.calls.instances, self.table.switched_attributes):
             return None
         self._reads[id(function)] = reads
         self.observations.carried[id(function)] = observed
@@ -496,12 +500,8 @@ class ModuleAnalyzer:
             tuple(sorted(Counter(function.name for function in self.functions).items())),
             tuple(sorted(self.table.class_counts.items())),
             tuple(sorted((name, tuple(bases)) for name, bases in self.table.class_bases.items())),
-            # The parts of ``self`` each class's methods switch: a mode ``__init__`` sets holds
-            # in the other methods unless one of them switches it (``_modes_from_init``), so a
-            # method's entry state depends on its siblings' switches.
-            tuple(
-                sorted((name, tuple(sorted(self._switched_attributes(name)))) for name in self.table.classes)
-            ),
+            # Not here either: the parts of ``self`` each class's methods switch, read by a
+            # method that takes a mode ``__init__`` sets (``_modes_from_init``, ``Reads.switched``).
             # Which paths are instances of which classes: not here, in each computation's reads
             # (``Reads.instances``): only the lookups it made.
         )
@@ -629,37 +629,21 @@ class ModuleAnalyzer:
         init = found[0]
         summary = self.summary_of(init)
         init_self, own_self = init.parameters[0], function.parameters[0]
-        switched = self._switched_attributes(function.class_name)
         modes: dict[str, ModeValue] = {}
+        switched: set[str] | None = None
         for path, value in summary.effects:
             root, _, rest = path.partition(".")
             if root != init_self or not rest or any(fact.mode in ("entry", "unknown") for fact in value):
                 continue
+            if switched is None:
+                # Read (and recorded) only where ``__init__`` set a mode: a switch added to
+                # one method changes the entry of the others only then.
+                switched = self.table.switched_attributes(function.class_name)
+                self.recorder.switched(function.class_name, switched)
             if "" in switched or any(is_under(rest, other) or is_under(other, rest) for other in switched):
                 continue  # another method switches it (or the whole object) again
             modes[f"{own_self}.{rest}"] = value
         return modes
-
-    def _switched_attributes(self, class_name: str) -> set[str]:
-        """The parts of ``self`` (``teacher``, ``model.backbone``, or "" for all of it) that
-        a method of the class other than ``__init__`` switches."""
-        found = self._switched_in_class.get(class_name)
-        if found is None:
-            found = set()
-            for name, method in self.table.classes.get(class_name, {}).items():
-                if name == "__init__" or not method.parameters:
-                    continue
-                own = method.parameters[0]
-                for call in self.table.own_calls(method):
-                    func = call.func
-                    if isinstance(func, ast.Attribute) and func.attr in ("train", "eval"):
-                        receiver = access_path(func.value)
-                        if receiver == own:
-                            found.add("")
-                        elif receiver is not None and receiver.startswith(f"{own}."):
-                            found.add(receiver[len(own) + 1 :])
-            self._switched_in_class[class_name] = found
-        return found
 
     def _decorator_grad(self, decorator: ast.expr, function: Function) -> GradValue | None:
         """A decorator of the project that runs the function under ``no_grad`` or

@@ -12,6 +12,8 @@ from torchmode.analysis.names import access_path, local_names, root_of, stored_n
 from torchmode.analysis.reuse import ReuseCache
 from torchmode.analysis.walk import own_expressions, statements_of
 
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
 
 class FunctionTable:
     """Builds the ``Function`` records of a module (reusing the previous version's names of
@@ -26,16 +28,19 @@ class FunctionTable:
         self._previous = previous
         self._reuse = reuse
         self._module_calls: list[ast.Call] | None = None
+        self._switched_in_class: dict[str, set[str]] = {}
         self.module = Function(MODULE_FUNCTION, None, tree.body, [], 0, frozenset(), None, None)
         self.functions.append(self.module)
-        self._scan(tree.body, self.module, None)
+        self._scan(tree.body, self.module, None, None)
         self.module.nested = self.module_level
         self.by_node = {
             id(function.node): function for function in self.functions if function.node is not None
         }
 
-    def _scan(self, body: list[ast.stmt], parent: Function, class_name: str | None) -> None:
-        for statement in statements_of(body):
+    def _scan(
+        self, body: list[ast.stmt], parent: Function, class_name: str | None, owner: ast.stmt | None
+    ) -> None:
+        for statement in self._definitions(owner, body):
             if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 function = self._function(statement, parent, class_name)
                 if class_name is not None:
@@ -49,7 +54,7 @@ class FunctionTable:
                 self.class_bases[statement.name] = [
                     base_path for base_path in map(access_path, statement.bases) if base_path is not None
                 ]
-                self._scan(statement.body, parent, statement.name)
+                self._scan(statement.body, parent, statement.name, statement)
 
     def _function(self, node: FunctionNode, parent: Function, class_name: str | None) -> Function:
         arguments = node.args
@@ -72,8 +77,22 @@ class FunctionTable:
         function.locals, function.rebound = known
         self._reuse.function_names[id(node)] = (node, known)
         self.functions.append(function)
-        self._scan(node.body, function, None)
+        self._scan(node.body, function, None, node)
         return function
+
+    def _definitions(self, owner: ast.stmt | None, body: list[ast.stmt]) -> list[ast.stmt]:
+        """The defs and classes among the statements of a body, taken over from the previous
+        version for a kept def or class (a class holding an edit is a new node: see
+        ``syntax.incremental``)."""
+        if owner is None:
+            return [statement for statement in statements_of(body) if isinstance(statement, _DEFINITIONS)]
+        found = self._reuse.definitions_of(owner)
+        if found is None and self._previous is not None:
+            found = self._previous.definitions_of(owner)
+        if found is None:
+            found = [statement for statement in statements_of(body) if isinstance(statement, _DEFINITIONS)]
+        self._reuse.definitions[id(owner)] = (owner, found)
+        return found
 
     def own_calls(self, function: Function) -> list[ast.Call]:
         """The calls in a function's own code (not nested defs), found once and kept."""
@@ -89,6 +108,27 @@ class FunctionTable:
                 calls = own_calls(function.body)
             self._reuse.own_calls[id(node)] = (node, calls)
         return calls
+
+    def switched_attributes(self, class_name: str) -> set[str]:
+        """The parts of ``self`` (``teacher``, ``model.backbone``, or "" for all of it) that
+        a method of the class other than ``__init__`` switches."""
+        found = self._switched_in_class.get(class_name)
+        if found is None:
+            found = set()
+            for name, method in self.classes.get(class_name, {}).items():
+                if name == "__init__" or not method.parameters:
+                    continue
+                own = method.parameters[0]
+                for call in self.own_calls(method):
+                    func = call.func
+                    if isinstance(func, ast.Attribute) and func.attr in ("train", "eval"):
+                        receiver = access_path(func.value)
+                        if receiver == own:
+                            found.add("")
+                        elif receiver is not None and receiver.startswith(f"{own}."):
+                            found.add(receiver[len(own) + 1 :])
+            self._switched_in_class[class_name] = found
+        return found
 
     def is_kept(self, key: int, node: FunctionNode) -> bool:
         """Is ``node`` (found under ``key`` in the previous version) a function of this one?"""

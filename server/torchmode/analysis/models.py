@@ -129,7 +129,7 @@ class ModelDiscovery:
         loads. They are called on a model's outputs; their mode changes nothing."""
         found: set[str] = set()
         layers: LayerSensitivity | None = None
-        uses = self._calls_by_path()
+        uses: dict[str, list[tuple[Function, ast.Call]]] | None = None  # every call, found when needed
         for path in paths:
             calls = self.constructors.get(path)
             if not calls or path in self.trained_paths or path in self.loaded_paths:
@@ -139,10 +139,11 @@ class ModelDiscovery:
                 continue
             if layers is None:
                 layers = self._layer_sensitivity()
-            if all(layers.of_expression(call) is False for call in calls) and self._applied_to_outputs(
-                path, paths, uses.get(path, [])
-            ):
-                found.add(path)
+            if all(layers.of_expression(call) is False for call in calls):
+                if uses is None:
+                    uses = self._calls_by_path()
+                if self._applied_to_outputs(path, paths, uses.get(path, [])):
+                    found.add(path)
         return found
 
     def _calls_by_path(self) -> dict[str, list[tuple[Function, ast.Call]]]:
@@ -277,7 +278,10 @@ class ModelDiscovery:
     ) -> bool:
         """Take over what a kept function found in the previous version, if everything it read
         says the same now (the functions before it in table order have been discovered)."""
-        if not record.reads.clean or not record.reads.still_hold(self.table.is_kept, self.calls.instances):
+        reads = record.reads
+        if not reads.clean or not reads.still_hold(
+            self.table.is_kept, self.calls.instances, self.table.switched_attributes
+        ):
             return False
         if any((path in self.not_models) != was for path, was in record.not_models_read.items()):
             return False

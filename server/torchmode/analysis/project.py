@@ -22,7 +22,6 @@ tells the server which open files to check again.
 from __future__ import annotations
 
 import ast
-import hashlib
 import logging
 import os
 import threading
@@ -153,7 +152,6 @@ class _Entry:
     the whole import graph recursively.
     """
 
-    digest: str
     document: Document
     imports: ImportMap
     functions: frozenset[str]  # top-level defs
@@ -548,7 +546,7 @@ class Project:
             self._parsed_this_check += 1
             document = Document(text, str(path))
             tree = document.tree
-            entry = None if tree is None else _summarize_file(document, tree, _digest(text))
+            entry = None if tree is None else _summarize_file(document, tree)
             self._entries[path] = entry
             while len(self._entries) > MAX_CACHED_FILES:
                 self._entries.popitem(last=False)
@@ -633,7 +631,8 @@ class Project:
                 # the language server says so on every keystroke: the lookups are kept.
                 self._forget_files()
             entry = self._entries.get(path)
-            if entry is not None and text is not None and entry.digest == _digest(text):
+            # Compared as strings, not hashed: lengths differ after almost every keystroke.
+            if entry is not None and text is not None and entry.document.text == text:
                 return set()
             if path not in self._entries and path not in self._dependents:
                 return set()  # never read: nothing can be stale
@@ -688,7 +687,7 @@ class Project:
                 tree = document.tree
                 if tree is None:
                     return None
-                entry = _summarize_file(document, tree, _digest(document.text))
+                entry = _summarize_file(document, tree)
                 self._entries[path] = entry
                 while len(self._entries) > MAX_CACHED_FILES:
                     self._entries.popitem(last=False)
@@ -821,7 +820,7 @@ class Project:
         return None
 
 
-def _summarize_file(document: Document, tree: ast.Module, digest: str) -> _Entry:
+def _summarize_file(document: Document, tree: ast.Module) -> _Entry:
     # The imports and classes from the node index, in source order: no walk of the tree.
     index = node_index(document)
     if index is not None and index.tree is tree:
@@ -839,7 +838,7 @@ def _summarize_file(document: Document, tree: ast.Module, digest: str) -> _Entry
                 base for base in map(access_path, statement.bases) if base is not None
             ]
     return _Entry(
-        digest, document, imports, frozenset(functions), class_bases, module_classes(tree, imports, classes)
+        document, imports, frozenset(functions), class_bases, module_classes(tree, imports, classes)
     )
 
 
@@ -858,10 +857,6 @@ def _file_in(base: Path, module: str) -> Path | None:
     if package.is_file():
         return package
     return None
-
-
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def project_for_paths(

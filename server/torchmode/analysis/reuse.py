@@ -60,15 +60,23 @@ class Reads:
     """The same-file functions one computation depended on (its own node included): their
     nodes by id; and which classes it found each path it looked up an instance of, of the
     file-wide ``CallResolver.instances`` (an assignment anywhere else changes that map, and
-    need not change what this computation found). ``clean`` is false when it met a recursive
-    call or the depth budget, whose answers depend on the order functions happened to be
-    analysed in: never reused by ``_reused_fixpoint`` (``ReplayPlan`` replays that order)."""
+    need not change what this computation found); and, per class, which parts of ``self``
+    its methods switch, for a method that took a mode ``__init__`` sets (``switched``: a
+    switch added to one method need not change the others). ``clean`` is false when it met a
+    recursive call or the depth budget, whose answers depend on the order functions happened
+    to be analysed in: never reused by ``_reused_fixpoint`` (``ReplayPlan`` replays that order)."""
 
     nodes: dict[int, FunctionNode] = field(default_factory=dict)
     clean: bool = True
     instances: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    switched: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def still_hold(self, kept: KeptTest, instances: dict[str, set[str]]) -> bool:
+    def still_hold(
+        self,
+        kept: KeptTest,
+        instances: dict[str, set[str]],
+        switched: Callable[[str], set[str]] | None = None,
+    ) -> bool:
         """Does everything this computation read still say the same in this version?"""
         for key, node in self.nodes.items():
             if not kept(key, node):
@@ -76,6 +84,9 @@ class Reads:
         for path, classes in self.instances.items():
             found = dict.get(instances, path)
             if (frozenset(found) if found is not None else None) != classes:
+                return False
+        for class_name, parts in self.switched.items():
+            if switched is None or frozenset(switched(class_name)) != parts:
                 return False
         return True
 
@@ -158,6 +169,7 @@ class ReuseCache:
         self.function_names: dict[int, tuple[FunctionNode, tuple[frozenset[str], frozenset[str]]]] = {}
         self.events: dict[int, tuple[ast.expr, tuple[ast.Call | ast.NamedExpr | ast.IfExp, ...]]] = {}
         self.own_calls: dict[int, tuple[FunctionNode, list[ast.Call]]] = {}
+        self.definitions: dict[int, tuple[ast.stmt, list[ast.stmt]]] = {}  # defs and classes in a body
         self.graphs: dict[int, tuple[FunctionNode, ControlFlowGraph, list[int]]] = {}
         self.conditions: dict[tuple[int, bool], tuple[ast.expr, Condition]] = {}
         # Filled by the rules (``GradFacts.statement_index``), after the analysis.
@@ -180,6 +192,10 @@ class ReuseCache:
     def events_of(self, expr: ast.expr) -> tuple[ast.Call | ast.NamedExpr | ast.IfExp, ...] | None:
         found = self.events.get(id(expr))
         return found[1] if found is not None and found[0] is expr else None
+
+    def definitions_of(self, owner: ast.stmt) -> list[ast.stmt] | None:
+        found = self.definitions.get(id(owner))
+        return found[1] if found is not None and found[0] is owner else None
 
     def own_calls_of(self, node: FunctionNode) -> list[ast.Call] | None:
         found = self.own_calls.get(id(node))
@@ -247,12 +263,21 @@ class ReadRecorder:
 
     def reads(self, found: Reads | None) -> None:
         """The computations in progress depend on everything ``found`` depended on."""
-        if found is None or (not found.nodes and found.clean and not found.instances):
+        if found is None or (not found.nodes and found.clean and not found.instances and not found.switched):
             return
         for reads in self._stack:
             reads.nodes.update(found.nodes)
             reads.instances.update(found.instances)
+            reads.switched.update(found.switched)
             reads.clean = reads.clean and found.clean
+
+    def switched(self, class_name: str, parts: set[str]) -> None:
+        """The computations in progress read which parts of ``self`` the methods of
+        ``class_name`` switch."""
+        if self._stack:
+            found = frozenset(parts)
+            for reads in self._stack:
+                reads.switched[class_name] = found
 
     def instance(self, path: str, classes: set[str] | None) -> None:
         """The computations in progress found ``path`` an instance of ``classes`` (None: of no
@@ -474,6 +499,7 @@ class ReplayPlan:
         keys: dict[int, str],
         kept: KeptTest,
         instances: dict[str, set[str]],
+        switched: Callable[[str], set[str]],
     ) -> ReplayPlan | None:
         """None when the previous version recorded no order, or the functions are not the same
         ones (a def added, removed or renamed), or a function analysed again had hit the depth
@@ -490,7 +516,7 @@ class ReplayPlan:
             found = previous.results.get(id(node)) if node is not None else None
             if found is not None and found[0] is node:
                 _, fixpoint, reads, observed = found
-                if observed is not None and reads.still_hold(kept, instances):
+                if observed is not None and reads.still_hold(kept, instances, switched):
                     taken.append((function, fixpoint, reads, observed))
                     clean[keys[id(function)]] = reads.clean
                     continue

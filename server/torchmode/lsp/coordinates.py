@@ -118,6 +118,23 @@ def offset_at(text: str, offsets: list[int], position: types.Position, encoding:
     return start + column_from_client(line_text, position.character, encoding)
 
 
+def _offset_in_lf_text(text: str, position: types.Position, encoding: Encoding) -> int:
+    """``offset_at`` for a text whose lines all end with ``\n``, without the offsets of every
+    line: a keystroke in a file of thousands of lines finds its line by splitting (in C) only
+    up to it."""
+    if position.line < 0:
+        return 0
+    start = 0
+    if position.line:
+        parts = text.split("\n", position.line)
+        if len(parts) <= position.line:
+            return len(text)
+        start = len(text) - len(parts[-1])
+    end = text.find("\n", start)
+    line_text = text[start : end if end >= 0 else len(text)]
+    return start + column_from_client(line_text, position.character, encoding)
+
+
 def position_at(text: str, offsets: list[int], offset: int, encoding: Encoding) -> types.Position:
     line = bisect_right(offsets, offset) - 1
     prefix = text[offsets[line] : offset]
@@ -128,9 +145,13 @@ def apply_content_change(text: str, change: types.TextDocumentContentChangeEvent
     """Apply one ``didChange`` content change (a range edit, or the whole text)."""
     if not isinstance(change, types.TextDocumentContentChangePartial):
         return change.text
-    offsets = line_start_offsets(text)
-    start = offset_at(text, offsets, change.range.start, encoding)
-    end = offset_at(text, offsets, change.range.end, encoding)
+    if "\r" in text:
+        offsets = line_start_offsets(text)
+        start = offset_at(text, offsets, change.range.start, encoding)
+        end = offset_at(text, offsets, change.range.end, encoding)
+    else:
+        start = _offset_in_lf_text(text, change.range.start, encoding)
+        end = _offset_in_lf_text(text, change.range.end, encoding)
     if end < start:
         start, end = end, start
     return text[:start] + change.text + text[end:]

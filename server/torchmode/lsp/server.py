@@ -72,6 +72,7 @@ from torchmode.lsp.hints import inlay_hints
 from torchmode.lsp.notebook_cells import cell_diagnostics
 from torchmode.lsp.notebook_sync import NotebookSync, RequestTarget
 from torchmode.lsp.observed import ObservedFindings, file_key, is_report_uri, report_path
+from torchmode.lsp.protocol import TorchmodeProtocol
 from torchmode.lsp.pull import Delivery, PullState
 from torchmode.lsp.scheduler import CheckScheduler
 from torchmode.lsp.workspace_scan import WorkspaceScan
@@ -99,6 +100,7 @@ class TorchmodeServer(LanguageServer):
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             notebook_document_sync=notebook_cells.SYNC_OPTIONS,
+            protocol_cls=TorchmodeProtocol,
         )
         self.client_locale = "en"
         self.user_settings = UserSettings()
@@ -143,6 +145,9 @@ class TorchmodeServer(LanguageServer):
         self.observed = ObservedFindings()
         # The last diagnostics of a version that parsed, shown while the text does not.
         self.held = HeldDiagnostics()
+        # Each open file's resolved path, found when it opens: resolving it again on every
+        # keystroke asks the file system once per folder of the path.
+        self._real_paths: dict[str, Path] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.workspace_scan = WorkspaceScan(
             self.documents,
@@ -432,6 +437,7 @@ class TorchmodeServer(LanguageServer):
         self.documents.texts[item.uri] = OpenText(item.version, item.text, path_of(item.uri))
         if item.uri.startswith("file:"):
             path = Path(path_of(item.uri)).resolve()
+            self._real_paths[item.uri] = path
             self.documents.paths[path] = item.uri
             self._dependency_changed(path, item.text)
             had = self.workspace_scan.opened(path)
@@ -454,13 +460,17 @@ class TorchmodeServer(LanguageServer):
         self.documents.texts[uri] = OpenText(params.text_document.version, text, current.path)
         self.scheduler.schedule(uri)
         if uri.startswith("file:"):
-            self._dependency_changed(Path(current.path).resolve(), text)
+            path = self._real_paths.get(uri)
+            if path is None:
+                path = self._real_paths[uri] = Path(current.path).resolve()
+            self._dependency_changed(path, text)
 
     def on_did_close(self, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         self.documents.close(uri)
         self.pull.forget(uri)
         self.held.forget(uri)
+        self._real_paths.pop(uri, None)
         in_workspace = False
         if uri.startswith("file:"):
             path = Path(path_of(uri)).resolve()
