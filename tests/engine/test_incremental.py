@@ -11,7 +11,9 @@ parses, and every finding with its message, related locations and fixes.
 from __future__ import annotations
 
 import ast
+import gc
 import random
+import weakref
 import zlib
 from pathlib import Path
 
@@ -206,6 +208,50 @@ def test_incremental_check_with_a_project_equals_a_fresh_project(tmp_path: Path)
         fresh = check_document(Document(text, str(train)), workspace=Project(roots=[tmp_path]))
         assert incremental.findings == fresh.findings, text
         previous = document
+
+
+def test_a_superseded_version_s_analysis_is_freed_without_the_collector(tmp_path: Path) -> None:
+    """The server's project keeps one analyzer per file; when the next version's replaces it,
+    the old one (its graphs, states and facts) must go by reference counting. Left in a
+    reference cycle, each version's analysis waited for the collector's older generations and
+    filled the young one, and those collections were the server's slowest edits."""
+    (tmp_path / "engine.py").write_text(
+        "def evaluate(model, loader):\n    model.eval()\n    return [model(x) for x in loader]\n",
+        encoding="utf-8",
+    )
+    train = tmp_path / "train.py"
+    text = (
+        "import torch\nfrom engine import evaluate\n\n\n"
+        "def step(model, optimizer, x, y):\n"
+        "    loss = torch.nn.functional.mse_loss(model(x), y)\n"
+        "    optimizer.zero_grad()\n"
+        "    loss.backward()\n"
+        "    optimizer.step()\n\n\n"
+        "def train(model, optimizer, loader):\n"
+        "    model.train()\n"
+        "    for epoch in range(3):\n"
+        "        for x, y in loader:\n"
+        "            step(model, optimizer, x, y)\n"
+        "        evaluate(model, loader)\n"
+    )
+    train.write_text(text, encoding="utf-8")
+    project = Project(roots=[tmp_path])
+    first = Document(text, str(train), incremental=True)
+    assert [finding.code for finding in check_document(first, workspace=project).findings] == ["TM101"]
+    analyzer = project.analyzer_for_document(train, first)
+    assert analyzer is not None and analyzer.work.fixpoint_steps > 0
+    first_analyzer = weakref.ref(analyzer)
+    del analyzer
+    edited = text.replace("step(model, optimizer, x, y)\n", "step(model, optimizer, x, y)  # edited\n")
+    gc.disable()
+    try:
+        project.changed(train, edited)
+        second = reparse(first, edited)
+        del first
+        assert [finding.code for finding in check_document(second, workspace=project).findings] == ["TM101"]
+        assert first_analyzer() is None, "the superseded analysis is garbage in a reference cycle"
+    finally:
+        gc.enable()
 
 
 def test_an_edit_inside_one_function_reuses_the_others() -> None:

@@ -113,3 +113,51 @@ def test_methods_that_took_no_mode_from_init_are_taken_over() -> None:
     assert check_document(reparse(first, edited_text)).findings == (
         check_document(Document(edited_text, "runner.py")).findings
     )
+
+
+# A model path found in one method (``self.head.eval()`` pasted into ``second``): only the
+# functions that asked whether ``self.head`` is a model are analysed again.
+HEADLESS = """\
+import torch
+
+
+class Runner:
+    def __init__(self, model, head):
+        self.model = model
+        self.parts = [head]
+
+    def first(self, batch):
+        self.model.train()
+        return self.model(batch)
+
+    def second(self, batch):
+        return len(batch)
+
+    def third(self, batch):
+        self.head = self.parts[0]
+        return self.head(batch)
+
+    def fourth(self, batch):
+        self.model.eval()
+        return self.model(batch) + 1
+"""
+
+
+def test_a_new_model_path_re_analyses_only_the_functions_that_asked_about_it() -> None:
+    first = Document(HEADLESS, "runner.py", incremental=True)
+    _reused(first)
+    edited_text = HEADLESS.replace(
+        "    def second(self, batch):\n        return len(batch)\n",
+        "    def second(self, batch):\n        self.head.eval()\n        return len(batch)\n",
+    )
+    assert edited_text != HEADLESS
+    edited = reparse(first, edited_text)
+    assert edited.tree is not None
+    analyzer = ModuleAnalyzer(edited, edited.tree)
+    analysis = analyzer.run()
+    modes = [(forward.call.lineno, forward.path, repr(forward.value)) for forward in analysis.forward_calls]
+    assert modes == _modes_at_forwards(Document(edited_text, "runner.py"))
+    assert "self.head" in analysis.model_paths
+    # ``third`` asked whether ``self.head`` is a model (no before, yes now): analysed again;
+    # ``__init__``, ``first`` and ``fourth`` asked only about other paths: taken over.
+    assert analyzer.work.reused_fixpoints >= 3

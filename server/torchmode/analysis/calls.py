@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import threading
 import weakref
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,9 +113,12 @@ class CallResolver:
         self.imports = imports
         self.table = table
         self.module_classes = module_classes
-        # This file's analyzer, the owner of same-file callees, which owns this resolver: held
-        # weakly, so that an analyzer nobody uses any more is freed by reference counting at
-        # once rather than by the next full garbage collection (see ``owner``).
+        # This file's analyzer (the owner of same-file callees), which owns this resolver: held
+        # weakly, so the two are no reference cycle. In a cycle, each superseded version's
+        # analyzer (its graphs, states and facts, about a thousand objects an edit) waited
+        # for the collector's older generations instead of going when the project let it
+        # go, and the young collections it made more frequent were the language server's
+        # slowest edits.
         self._owner = weakref.ref(owner)
         self.recorder = recorder
         self.project = project
@@ -124,7 +126,7 @@ class CallResolver:
         # The model paths of this file, known once model discovery ran (it asks this
         # resolver which classes are modules first): installed packages are read only for
         # calls that get a model.
-        self.model_paths: Callable[[], frozenset[str]] = frozenset
+        self.model_paths: frozenset[str] = frozenset()
         self._imported: dict[tuple[str, bool], Definition | None] = {}
         self._imported_module_classes: dict[str, bool] = {}
         self._elements: dict[str, set[str]] | None = None
@@ -136,8 +138,7 @@ class CallResolver:
     @property
     def owner(self) -> FileAnalyzer:
         owner = self._owner()
-        # Only its analyzer uses a resolver (``analyzer.calls``), and holds it while it does.
-        assert owner is not None, "a CallResolver outlived its analyzer"
+        assert owner is not None, "a call resolver outlived the analyzer that owns it"
         return owner
 
     # -- classes ---------------------------------------------------------------------------------
@@ -283,7 +284,7 @@ class CallResolver:
 
     def _gets_a_model(self, call: ast.Call) -> bool:
         """Is a model passed to this call? Only then is an installed package worth reading."""
-        model_paths = self.model_paths()
+        model_paths = self.model_paths
         for argument in [*call.args, *(keyword.value for keyword in call.keywords)]:
             stripped = strip_wrappers(argument.value if isinstance(argument, ast.Starred) else argument)
             path = access_path(stripped) if stripped is not None else None

@@ -71,6 +71,7 @@ from torchmode.analysis.reuse import (
     OVER_BUDGET,
     PASS,
     Fixpoint,
+    ModelPaths,
     Observations,
     Observed,
     ReadRecorder,
@@ -150,8 +151,8 @@ class ModuleAnalyzer:
             document, tree, imports, self.table, self.module_classes, self.calls, self._previous, next_version
         )
         self.models.discover()
-        self.model_paths = model_paths = self.models.model_paths
-        self.calls.model_paths = lambda: model_paths  # not ``self``: see ``CallResolver.owner``
+        self.model_paths = ModelPaths(self.models.model_paths, self.recorder)
+        self.calls.model_paths = self.model_paths
         self.alias_table = AliasTable(imports, self.calls, self.recorder)
         self._fixpoints: dict[int, Fixpoint] = {}
         self._saved_modes: dict[int, dict[str, str]] = {}
@@ -431,6 +432,7 @@ class ModuleAnalyzer:
             self.table.is_kept,
             self.calls.instances,
             self.table.switched_attributes,
+            self.model_paths,
         )
         if plan is None:
             return
@@ -462,7 +464,8 @@ class ModuleAnalyzer:
         _, fixpoint, reads, observed = found
         if observed is None or not reads.clean or not self._context_unchanged():
             return None
-        if not reads.still_hold(self.table.is_kept, self.calls.instances, self.table.switched_attributes):
+        now = (self.calls.instances, self.table.switched_attributes, self.model_paths)
+        if not reads.still_hold(self.table.is_kept, *now):
             return None
         self._reads[id(function)] = reads
         self.observations.carried[id(function)] = observed
@@ -488,8 +491,11 @@ class ModuleAnalyzer:
         functions it depends on (compared by value between versions)."""
         return (
             self.document.path,
-            self.model_paths,
+            # Not the model paths: each computation's questions are in its reads (``ModelPaths``).
             frozenset(self.models.trained_paths),
+            # The optimizers (and the parameters they update) and wrappers the transfer reads.
+            tuple(sorted((path, tuple(sorted(models))) for path, models in self.models.optimizers.items())),
+            tuple(sorted(self.models.wrappers.items())),
             self.module_classes,
             tuple(sorted(self.imports.aliases.items())),
             tuple(sorted(self.imports.relative.items())),

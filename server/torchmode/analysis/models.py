@@ -234,8 +234,6 @@ class ModelDiscovery:
                 self._reuse.discovered[id(node)] = (node, record)
         if self._reuse is not None:
             self._reuse.discovery_context = context
-        paths.update(self._called_in_training_steps())
-        paths.update(self._called_parameters_named_like_models())
         changed = True
         while changed:  # a copy of a copy of a model
             changed = False
@@ -353,6 +351,11 @@ class ModelDiscovery:
                                     record.copies.append((element_path, argument_path))
         for call in self.table.own_calls(function):
             self._call(function, call, paths)
+        # Parameters this function calls as models (found per function, replayed with the rest).
+        called = self._called_in_training_step(function) | self._called_parameters_named_like_models(function)
+        paths.update(called)
+        if record is not None:
+            record.paths.extend(sorted(called))
 
     def identity_arguments(self, call: ast.Call) -> list[ast.expr] | None:
         """The arguments a call hands back as they were (``accelerator.prepare(model, opt)``),
@@ -764,7 +767,7 @@ class ModelDiscovery:
 
     # -- parameters called like models ----------------------------------------------------------
 
-    def _called_in_training_steps(self) -> set[str]:
+    def _called_in_training_step(self, function: Function) -> set[str]:
         """Parameters called before a ``backward()``/``step()`` in the same function are models.
 
         ``def step(net, opt, x): net(x).sum().backward()`` trains ``net`` whatever its
@@ -772,29 +775,27 @@ class ModelDiscovery:
         local function or of ``print`` is never taken for a forward pass.
         """
         found: set[str] = set()
-        for function in self.table.functions:
-            if function.node is None:
-                continue
-            calls = self.table.own_calls(function)
-            step_lines = [
-                call.lineno for call in calls if api_names.training_step_kind(call, self.imports) is not None
-            ]
-            if not step_lines:
-                continue
-            last_step = max(step_lines)
-            for call in calls:
-                path = access_path(call.func)
-                if (
-                    path is not None
-                    and "." not in path
-                    and path in function.parameters
-                    and path != (function.parameters[0] if function.class_name else None)
-                    and call.lineno <= last_step
-                ):
-                    found.add(path)
+        if function.node is None:
+            return found
+        calls = self.table.own_calls(function)
+        kind_of = api_names.training_step_kind
+        step_lines = [call.lineno for call in calls if kind_of(call, self.imports) is not None]
+        if not step_lines:
+            return found
+        last_step = max(step_lines)
+        for call in calls:
+            path = access_path(call.func)
+            if (
+                path is not None
+                and "." not in path
+                and path in function.parameters
+                and path != (function.parameters[0] if function.class_name else None)
+                and call.lineno <= last_step
+            ):
+                found.add(path)
         return found
 
-    def _called_parameters_named_like_models(self) -> set[str]:
+    def _called_parameters_named_like_models(self, function: Function) -> set[str]:
         """``def evaluate(model, loader): model(x)``: a called parameter named like a model is one.
 
         The name matters: ``criterion(out, y)`` or ``fn(x)`` are called too and are no model.
@@ -802,19 +803,18 @@ class ModelDiscovery:
         is no module), the name does not count.
         """
         found: set[str] = set()
-        for function in self.table.functions:
-            candidates = {
-                name
-                for name in function.parameters
-                if api_names.MODEL_NAME_WORDS & (words := {word.lower() for word in _NAME_WORD.findall(name)})
-                and not words & _NOT_AN_INSTANCE
-            } - self._function_defaults(function)
-            if not candidates:
-                continue
-            for call in self.table.own_calls(function):
-                # A forward takes its input positionally; ``model_cls(**kwargs)`` builds one.
-                if isinstance(call.func, ast.Name) and call.func.id in candidates and call.args:
-                    found.add(call.func.id)
+        candidates = {
+            name
+            for name in function.parameters
+            if api_names.MODEL_NAME_WORDS & (words := {word.lower() for word in _NAME_WORD.findall(name)})
+            and not words & _NOT_AN_INSTANCE
+        } - self._function_defaults(function)
+        if not candidates:
+            return found
+        for call in self.table.own_calls(function):
+            # A forward takes its input positionally; ``model_cls(**kwargs)`` builds one.
+            if isinstance(call.func, ast.Name) and call.func.id in candidates and call.args:
+                found.add(call.func.id)
         return found
 
     def _function_defaults(self, function: Function) -> set[str]:

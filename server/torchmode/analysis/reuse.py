@@ -70,12 +70,18 @@ class Reads:
     clean: bool = True
     instances: dict[str, frozenset[str] | None] = field(default_factory=dict)
     switched: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Each path it asked whether it is a model of the file, with the answer (``ModelPaths``).
+    models: dict[str, bool] = field(default_factory=dict)
+
+    def read_anything(self) -> bool:
+        return bool(self.nodes or self.instances or self.switched or self.models)
 
     def still_hold(
         self,
         kept: KeptTest,
         instances: dict[str, set[str]],
         switched: Callable[[str], set[str]] | None = None,
+        models: frozenset[str] | None = None,
     ) -> bool:
         """Does everything this computation read still say the same in this version?"""
         for key, node in self.nodes.items():
@@ -88,7 +94,31 @@ class Reads:
         for class_name, parts in self.switched.items():
             if switched is None or frozenset(switched(class_name)) != parts:
                 return False
+        for path, was in self.models.items():
+            # Not ``path in models``: asking a ``ModelPaths`` records the question.
+            if models is None or frozenset.__contains__(models, path) != was:
+                return False
         return True
+
+
+class ModelPaths(frozenset[str]):
+    """The file's model paths (``ModelDiscovery.model_paths``) as the analysis asks them: each
+    question is recorded in the computations in progress (``Reads.models``), so that a model
+    found in one method (a pasted ``self.model.eval()``) does not throw away the results of
+    the functions that never asked about that path."""
+
+    recorder: ReadRecorder
+
+    def __new__(cls, paths: frozenset[str], recorder: ReadRecorder) -> ModelPaths:
+        made = super().__new__(cls, paths)
+        made.recorder = recorder
+        return made
+
+    def __contains__(self, path: object) -> bool:
+        found = frozenset.__contains__(self, path)
+        if isinstance(path, str):
+            self.recorder.model(path, found)
+        return found
 
 
 class InstanceMap(dict[str, set[str]]):
@@ -263,13 +293,19 @@ class ReadRecorder:
 
     def reads(self, found: Reads | None) -> None:
         """The computations in progress depend on everything ``found`` depended on."""
-        if found is None or (not found.nodes and found.clean and not found.instances and not found.switched):
+        if found is None or (found.clean and not found.read_anything()):
             return
         for reads in self._stack:
             reads.nodes.update(found.nodes)
             reads.instances.update(found.instances)
             reads.switched.update(found.switched)
+            reads.models.update(found.models)
             reads.clean = reads.clean and found.clean
+
+    def model(self, path: str, found: bool) -> None:
+        """The computations in progress asked whether ``path`` is a model of the file."""
+        for reads in self._stack:
+            reads.models[path] = found
 
     def switched(self, class_name: str, parts: set[str]) -> None:
         """The computations in progress read which parts of ``self`` the methods of
@@ -500,6 +536,7 @@ class ReplayPlan:
         kept: KeptTest,
         instances: dict[str, set[str]],
         switched: Callable[[str], set[str]],
+        models: frozenset[str],
     ) -> ReplayPlan | None:
         """None when the previous version recorded no order, or the functions are not the same
         ones (a def added, removed or renamed), or a function analysed again had hit the depth
@@ -516,7 +553,7 @@ class ReplayPlan:
             found = previous.results.get(id(node)) if node is not None else None
             if found is not None and found[0] is node:
                 _, fixpoint, reads, observed = found
-                if observed is not None and reads.still_hold(kept, instances, switched):
+                if observed is not None and reads.still_hold(kept, instances, switched, models):
                     taken.append((function, fixpoint, reads, observed))
                     clean[keys[id(function)]] = reads.clean
                     continue

@@ -14,6 +14,7 @@ from torchmode.analysis.walk import statements_of
 from torchmode.findings import Finding, Fix, Related, Severity
 from torchmode.fixes.calls import call_it
 from torchmode.rules.base import Invalid, Rule, RuleContext, Valid
+from torchmode.syntax.node_index import node_index
 
 _MODE_METHODS = ("eval", "train")
 
@@ -250,6 +251,9 @@ class ModeMethodNotCalled(Rule):
 
     def check(self, context: RuleContext) -> Iterator[Finding]:
         analysis = context.analysis
+        index = node_index(analysis.document)
+        if index is not None and not any(_names_a_mode_method(node) for node in index.of_type(ast.Expr)):
+            return  # no ``x.eval`` statement anywhere: no walk of every function's statements
         for function in analysis.functions:
             for statement in statements_of(function.body):
                 if not isinstance(statement, ast.Expr):
@@ -364,3 +368,9 @@ class ModeMethodNotCalled(Rule):
 
 def _site_key(site: Site) -> tuple[int, int]:
     return (site.span.start.line, site.span.start.column)
+
+
+def _names_a_mode_method(statement: ast.AST) -> bool:
+    """An expression statement that is ``<something>.train`` or ``<something>.eval``."""
+    value = statement.value if isinstance(statement, ast.Expr) else None
+    return isinstance(value, ast.Attribute) and value.attr in _MODE_METHODS
