@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from support.edit_kinds import methods
 from torchmode.analysis.dataflow import ModuleAnalyzer
 from torchmode.analysis.models import ModelDiscovery
 from torchmode.syntax import Document
@@ -66,17 +67,6 @@ def _fresh_facts(text: str, path: str) -> Facts:
     document = Document(text, path, incremental=True)
     assert document.tree is not None
     return _facts(_discover(document), document.tree)
-
-
-def _methods(tree: ast.Module) -> list[ast.FunctionDef]:
-    found: list[ast.FunctionDef] = []
-    pending: list[ast.stmt] = list(tree.body)
-    while pending:
-        node = pending.pop(0)
-        if isinstance(node, ast.ClassDef):
-            pending.extend(node.body)
-            found.extend(member for member in node.body if isinstance(member, ast.FunctionDef))
-    return found
 
 
 def _offset(text: str, line: int, column: int) -> int:
@@ -133,7 +123,7 @@ def test_every_version_discovers_what_a_discovery_from_scratch_does(source: Path
     replayed = 0
     tree = ast.parse(text)
     functions = sum(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) for node in ast.walk(tree))
-    for method in _methods(tree):
+    for method in methods(text):
         for version in _versions(text, method):
             document = reparse(previous, version)
             if document.tree is None:
@@ -152,7 +142,8 @@ def test_an_edit_in_one_method_replays_the_others() -> None:
     path = str(TRAINER)
     first = Document(text, path, incremental=True)
     _discover(first)
-    method = _methods(ast.parse(text))[len(_methods(ast.parse(text))) // 2]
+    every = methods(text)
+    method = every[len(every) // 2]
     edited = reparse(first, _versions(text, method)[0])
     models = _discover(edited)
     analysed = len(models.table.functions) - models.replayed_functions

@@ -16,6 +16,7 @@ import ast
 import re
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from torchmode.analysis import api_names
 from torchmode.analysis.calls import CallResolver
@@ -206,28 +207,27 @@ class ModelDiscovery:
     # -- the whole file ------------------------------------------------------------------------
 
     def _find_model_paths(self) -> frozenset[str]:
-        paths: set[str] = set()
-        parameter_sources: dict[str, set[str]] = {}  # name -> model paths whose parameters it holds
-        copies: dict[str, str] = {}  # ``ema = copy.deepcopy(model)``: the copy -> the original
+        found = _FoundSoFar()
+        paths, copies = found.paths, found.copies
         context = self._context() if self._reuse is not None else None
         previous = self._previous
         same_context = previous is not None and previous.discovery_context == context
         taken_over = previous.discovered if previous is not None and same_context else {}
         for function in self.table.functions:
             if self._reuse is None:
-                self._discover_in(function, paths, parameter_sources, copies)
+                self._discover_in(function, found)
                 continue
             node = function.node
-            found = taken_over.get(id(node)) if node is not None else None
-            record = found[1] if found is not None and found[0] is node else None
-            if record is None or not self._replay(record, paths, parameter_sources, copies):
+            previously = taken_over.get(id(node)) if node is not None else None
+            record = previously[1] if previously is not None and previously[0] is node else None
+            if record is None or not self._replay(record, found):
                 record = Discovered()
                 if node is not None:
                     record.reads.nodes[id(node)] = node
                 self._recording = record
                 try:
                     with self.calls.recorder.recording(record.reads):
-                        self._discover_in(function, paths, parameter_sources, copies)
+                        self._discover_in(function, found)
                 finally:
                     self._recording = None
             if node is not None:
@@ -267,13 +267,7 @@ class ModelDiscovery:
             project.generation if project is not None else None,
         )
 
-    def _replay(
-        self,
-        record: Discovered,
-        paths: set[str],
-        parameter_sources: dict[str, set[str]],
-        copies: dict[str, str],
-    ) -> bool:
+    def _replay(self, record: Discovered, found: _FoundSoFar) -> bool:
         """Take over what a kept function found in the previous version, if everything it read
         says the same now (the functions before it in table order have been discovered)."""
         reads = record.reads
@@ -283,6 +277,7 @@ class ModelDiscovery:
             return False
         if any((path in self.not_models) != was for path, was in record.not_models_read.items()):
             return False
+        paths, parameter_sources, copies = found.paths, found.parameter_sources, found.copies
         for name, held in record.sources_read.items():
             now = parameter_sources.get(name)
             if (frozenset(now) if now is not None else None) != held:
@@ -313,14 +308,9 @@ class ModelDiscovery:
         self.replayed_functions += 1
         return True
 
-    def _discover_in(
-        self,
-        function: Function,
-        paths: set[str],
-        parameter_sources: dict[str, set[str]],
-        copies: dict[str, str],
-    ) -> None:
+    def _discover_in(self, function: Function, found: _FoundSoFar) -> None:
         """What one function's own statements say about the file's models."""
+        paths, parameter_sources, copies = found.paths, found.parameter_sources, found.copies
         record = self._recording
         kept = _kept_attributes(function)
         for statement in statements_of(function.body):
@@ -852,6 +842,17 @@ class ModelDiscovery:
 
     def is_module_constructor(self, call: ast.Call, function: Function) -> bool:
         return self.construction_kind(call, function) == "module"
+
+
+@dataclass
+class _FoundSoFar:
+    """What discovery found in the functions walked (or replayed) so far, in table order."""
+
+    paths: set[str] = field(default_factory=set)
+    # name -> the model paths whose parameters it holds
+    parameter_sources: dict[str, set[str]] = field(default_factory=dict)
+    # ``ema = copy.deepcopy(model)``: the copy -> the original
+    copies: dict[str, str] = field(default_factory=dict)
 
 
 class _Asked:

@@ -17,6 +17,7 @@ import attrs
 from lsprotocol import types
 
 from torchmode.engine import Settings
+from torchmode.syntax.positions import common_prefix_length, common_suffix_length
 
 
 @dataclass(frozen=True)
@@ -45,36 +46,12 @@ def changed_lines(old: str, new: str) -> ChangedLines | None:
     """The one stretch of lines that differs between ``old`` and ``new``; None if they are equal."""
     if old == new:
         return None
-    prefix = _common_prefix(old, new)
-    suffix = _common_suffix(old, new, min(len(old), len(new)) - prefix)
+    prefix = common_prefix_length(old, new)
+    suffix = common_suffix_length(old, new, min(len(old), len(new)) - prefix)
     first = old.count("\n", 0, prefix)
     old_last = old.count("\n", 0, len(old) - suffix)
     new_last = new.count("\n", 0, len(new) - suffix)
     return ChangedLines(first, old_last, new_last - old_last)
-
-
-def _common_prefix(old: str, new: str) -> int:
-    # Slices compared in C, halving: a few passes over the text instead of a loop in Python
-    # over every character of a file of thousands of lines.
-    low, high = 0, min(len(old), len(new))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if old[:middle] == new[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _common_suffix(old: str, new: str, limit: int) -> int:
-    low, high = 0, limit
-    while low < high:
-        middle = (low + high + 1) // 2
-        if old[len(old) - middle :] == new[len(new) - middle :]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
 
 
 @dataclass(frozen=True)

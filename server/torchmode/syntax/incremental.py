@@ -51,6 +51,7 @@ from dataclasses import dataclass
 
 from torchmode.syntax.document import Document, parse
 from torchmode.syntax.node_index import NodeIndex, carry_over, latest_index, move_statement
+from torchmode.syntax.positions import common_prefix_length, common_suffix_length
 
 
 def reparse(previous: Document, text: str) -> Document:
@@ -124,30 +125,6 @@ class _Level:
     nested: bool  # in a class body, not at module level
 
 
-def _common_prefix(old: str, new: str) -> int:
-    """Length of the longest common prefix, by bisection on C-speed slice comparisons."""
-    low, high = 0, min(len(old), len(new))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if old[low:middle] == new[low:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
-def _common_suffix(old: str, new: str, limit: int) -> int:
-    """Length of the longest common suffix, at most ``limit`` (so it never overlaps the prefix)."""
-    low, high = 0, limit
-    while low < high:
-        middle = (low + high + 1) // 2
-        if old[len(old) - middle : len(old) - low] == new[len(new) - middle : len(new) - low]:
-            low = middle
-        else:
-            high = middle - 1
-    return low
-
-
 def _first_line(statement: ast.stmt) -> int:
     decorators: list[ast.expr] = getattr(statement, "decorator_list", None) or []
     return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
@@ -198,8 +175,8 @@ def _levels(base: Document, tree: ast.Module, first_changed: int, last_changed: 
 
 def _spliced(base: Document, old_tree: ast.Module, text: str) -> ast.Module | _Outcome:
     old = base.text
-    prefix = _common_prefix(old, text)
-    suffix = _common_suffix(old, text, min(len(old), len(text)) - prefix)
+    prefix = common_prefix_length(old, text)
+    suffix = common_suffix_length(old, text, min(len(old), len(text)) - prefix)
     old_end = len(old) - suffix  # the old text changed in [prefix, old_end)
     offsets = base.line_offsets
     first_changed = bisect.bisect_right(offsets, prefix)

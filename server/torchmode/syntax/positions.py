@@ -116,3 +116,27 @@ class LineAnchor:
 
     def __repr__(self) -> str:
         return f"LineAnchor(shift={self.shift})"
+
+
+def common_prefix_length(old: str, new: str) -> int:
+    """Length of the longest common prefix, by bisection on C-speed slice comparisons."""
+    low, high = 0, min(len(old), len(new))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[low:middle] == new[low:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def common_suffix_length(old: str, new: str, limit: int) -> int:
+    """Length of the longest common suffix, at most ``limit`` (so it never overlaps the prefix)."""
+    low, high = 0, limit
+    while low < high:
+        middle = (low + high + 1) // 2
+        if old[len(old) - middle : len(old) - low] == new[len(new) - middle : len(new) - low]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
