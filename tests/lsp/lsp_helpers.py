@@ -16,6 +16,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 from support.checkout import checkout_env
+from torchmode.lsp.server import TorchmodeServer, create_server
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_PATH = REPO / "examples" / "seed_loop.py"
@@ -249,3 +250,21 @@ def evaluate(model, loader):
 """
 
 ENGINE_RESTORING = ENGINE + "    model.train()\n"
+
+
+def started_server(tmp_path: Path) -> tuple[TorchmodeServer, list[types.PublishDiagnosticsParams]]:
+    """A server in this process, initialized with debounce 0; what it publishes is recorded."""
+    server = create_server()
+    initialize = server.protocol.lsp_initialize(
+        types.InitializeParams(
+            capabilities=types.ClientCapabilities(),
+            root_uri=tmp_path.as_uri(),
+            initialization_options={"debounceMs": 0},
+        )
+    )
+    # pygls' initialize is a generator that yields the user handler to run.
+    for handler, arguments, _ in initialize:
+        handler(*arguments)
+    published: list[types.PublishDiagnosticsParams] = []
+    server.text_document_publish_diagnostics = published.append  # type: ignore[method-assign]
+    return server, published

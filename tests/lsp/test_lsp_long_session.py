@@ -22,11 +22,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from lsp_helpers import started_server
 from lsprotocol import types
 
 import torchmode.lsp.documents as documents_module
 from torchmode.lsp.documents import OpenDocuments, OpenText
-from torchmode.lsp.server import TorchmodeServer, create_server
+from torchmode.lsp.server import TorchmodeServer
 from torchmode.syntax import Document
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed_loop.py"
@@ -68,22 +69,6 @@ def test_a_check_overtaken_by_the_next_version_leaves_its_tree_alone(tmp_path: P
     following = documents.next_document(uri, newer)
     assert following is not None and following.tree is not None
     assert ast.dump(following.tree, include_attributes=True) == _tree(old_text)
-
-
-def started_server(tmp_path: Path) -> tuple[TorchmodeServer, list[types.PublishDiagnosticsParams]]:
-    server = create_server()
-    initialize = server.protocol.lsp_initialize(
-        types.InitializeParams(
-            capabilities=types.ClientCapabilities(),
-            root_uri=tmp_path.as_uri(),
-            initialization_options={"debounceMs": 0},
-        )
-    )
-    for handler, arguments, _ in initialize:  # pygls' initialize yields the user handler
-        handler(*arguments)
-    published: list[types.PublishDiagnosticsParams] = []
-    server.text_document_publish_diagnostics = published.append  # type: ignore[method-assign]
-    return server, published
 
 
 def receive(server: TorchmodeServer, method: str, params: object) -> None:

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lsp_helpers import started_server
 from lsprotocol import types
 
 from torchmode import engine as engine_module
 from torchmode.engine import CheckResult, Settings
 from torchmode.lsp.documents import Analysis, OpenText
-from torchmode.lsp.server import TorchmodeServer, create_server
+from torchmode.lsp.server import TorchmodeServer
 from torchmode.syntax import Document
 
 SEED = Path(__file__).resolve().parents[2] / "examples" / "seed_loop.py"
@@ -49,23 +50,6 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldEngine]:
     monkeypatch.setattr(engine_module, "check_document", engine)
     yield engine
     engine.release.set()
-
-
-def started_server(tmp_path: Path) -> tuple[TorchmodeServer, list[types.PublishDiagnosticsParams]]:
-    server = create_server()
-    initialize = server.protocol.lsp_initialize(
-        types.InitializeParams(
-            capabilities=types.ClientCapabilities(),
-            root_uri=tmp_path.as_uri(),
-            initialization_options={"debounceMs": 0},
-        )
-    )
-    # pygls' initialize is a generator that yields the user handler to run.
-    for handler, arguments, _ in initialize:
-        handler(*arguments)
-    published: list[types.PublishDiagnosticsParams] = []
-    server.text_document_publish_diagnostics = published.append  # type: ignore[method-assign]
-    return server, published
 
 
 def open_seed(server: TorchmodeServer, uri: str) -> None:
