@@ -11,6 +11,7 @@ printed is compared line by line (the ranks' lines interleave in any order).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,33 @@ def _torchrun(*arguments: str) -> list[str]:
     ]
 
 
+# PyTorch's own crash in gloo's teardown: a rank, after its program's last line, dies of
+# std::terminate ("terminate called without an active exception", SIGABRT). Seen without
+# torchmode: 4 of 124 plain runs of ddp_eval_left_on.py, two torchruns at once on two loaded
+# cores (and once in CI); a barrier before destroy_process_group (1 of 76) or the program inside
+# a function (1 of 15) did not prevent it. Only that crash is run again, at most twice, from a
+# clean folder (no report of the aborted attempt is left to merge).
+_GLOO_TEARDOWN_ABORT = "terminate called without an active exception"
+_RETRIES_AFTER_TEARDOWN_ABORT = 2
+
+
+def _teardown_abort(result: subprocess.CompletedProcess[str]) -> bool:
+    aborted = "exitcode: -6" in result.stderr  # how torchrun reports a rank killed by SIGABRT
+    return result.returncode != 0 and aborted and _GLOO_TEARDOWN_ABORT in result.stderr
+
+
 def _run_all(commands: list[list[str]], cwd: Path) -> list[subprocess.CompletedProcess[str]]:
+    """The commands at once, again (all of them, under the same load) when one of them met
+    PyTorch's teardown abort; what the last attempt did."""
+    for _ in range(_RETRIES_AFTER_TEARDOWN_ABORT):
+        done = _run_at_once(commands, cwd)
+        if not any(_teardown_abort(result) for result in done):
+            return done
+        shutil.rmtree(cwd / ".torchmode", ignore_errors=True)
+    return _run_at_once(commands, cwd)
+
+
+def _run_at_once(commands: list[list[str]], cwd: Path) -> list[subprocess.CompletedProcess[str]]:
     """The commands at once; killed if still running after TIMEOUT."""
     started = [
         subprocess.Popen(
@@ -127,3 +154,18 @@ def test_correct_ddp_training_is_silent_on_both_ranks(tmp_path: Path) -> None:
     assert merged["steps"] == STEPS_PER_RANK and merged["forwards"] == RANKS * 6
     summary = f"torchmode: nothing observed in {STEPS_PER_RANK} optimizer steps and 6 forward passes"
     assert guarded.stderr.count(summary) == RANKS, guarded.stderr
+
+
+def test_only_gloo_teardown_abort_is_run_again() -> None:
+    """The retry is for PyTorch's crash alone: a failing guard or program is never run again."""
+
+    def result(code: int, stderr: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(["torchrun"], code, "", stderr)
+
+    torchrun_saw_abort = f"{_GLOO_TEARDOWN_ABORT}\n... failed (exitcode: -6) local_rank: 0 (pid: 1)"
+    assert _teardown_abort(result(1, torchrun_saw_abort))
+    assert not _teardown_abort(result(0, torchrun_saw_abort))
+    python_error = "Traceback (most recent call last):\nRuntimeError: boom\n... failed (exitcode: 1)"
+    assert not _teardown_abort(result(1, python_error))
+    other_abort = "terminate called after throwing an instance of 'c10::Error'\n(exitcode: -6)"
+    assert not _teardown_abort(result(1, other_abort))
