@@ -1,6 +1,6 @@
 """``make bench``: run every figure's benchmark, profile each missed target, write bench/results.md.
 
-    python bench/run_all.py [--quick] [--no-peers] [--out bench/results.md]
+    python bench/run_all.py [--quick] [--no-peers] [--only FIGURE,...] [--out bench/results.md]
 
 Each figure is its own command (``bench/<figure>.py``, runnable alone, see its
 ``--help``); this runs them one after another as subprocesses, collects their
@@ -15,6 +15,13 @@ figure 10, ``class_edits.py`` on transformers' ``trainer.py`` and on the corpus'
 class-based file whose class is closest to 1,000 lines, and figure 11,
 ``long_session.py`` with the issue's 20,000 edits, the longest part of the run
 (a ``--quick`` run of 1,000 edits took 3 minutes on 2 shared cores).
+
+A whole run takes well over an hour on two cores. Every figure's JSON (and the profile of a
+missed one) is kept in ``--figures`` (default ``~/.cache/torchmode-bench/figures``) with when
+and at which commit it was measured, so one figure that failed or was disturbed is measured
+again alone, ``--only cli``, and the report is written with the others as they were kept:
+its "Commands" table says which figures this run measured and which it took from an earlier
+run (date and commit).
 """
 
 from __future__ import annotations
@@ -49,6 +56,31 @@ RESULTS = BENCH / "results.md"
 JOBS_2_SPEED_UP = 1.4
 
 DURATIONS: dict[str, float] = {}
+# Figures taken from an earlier run (``--only``): command -> (took, when and at which commit).
+REUSED: dict[str, tuple[float, str]] = {}
+DEFAULT_FIGURES = Path.home() / ".cache" / "torchmode-bench" / "figures"
+
+
+def keep_figure(kept: Path, name: str, data: dict[str, Any], command: str, took: float, stamp: str) -> None:
+    """``<name>.json`` and how it was measured (``<name>.run.json``) into the kept folder."""
+    kept.mkdir(parents=True, exist_ok=True)
+    (kept / f"{name}.json").write_text(json.dumps(data), encoding="utf-8")
+    run = {"command": command, "took": took, "measured": stamp}
+    (kept / f"{name}.run.json").write_text(json.dumps(run), encoding="utf-8")
+
+
+def kept_figure(kept: Path, name: str) -> dict[str, Any] | None:
+    """A figure an earlier run kept (noted in ``REUSED``), or None if there is none readable."""
+    try:
+        data: dict[str, Any] = json.loads((kept / f"{name}.json").read_text(encoding="utf-8"))
+        run = json.loads((kept / f"{name}.run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    REUSED[str(run["command"])] = (float(run["took"]), str(run["measured"]))
+    print(
+        f"\n{name}: kept from an earlier run ({run['measured']}): python bench/{run['command']}", flush=True
+    )
+    return data
 
 
 def run_figure(script: str, arguments: Sequence[str], out: Path) -> dict[str, Any] | None:
@@ -672,12 +704,18 @@ def render(
         out += render_class_edits(class_figures)
     if results.get("session") is not None:
         out += render_long_session(results["session"])
-    if DURATIONS:
+    if DURATIONS or REUSED:
         out += ["## Commands", "", "Run by `bench/run_all.py`, in this order, each with `--json FILE`:", ""]
-        out += table(
-            ["command", "took"],
-            [[f"`python bench/{command}`", f"{seconds:.0f} s"] for command, seconds in DURATIONS.items()],
-        )
+        rows = [
+            [f"`python bench/{command}`", f"{seconds:.0f} s", "this run"]
+            for command, seconds in DURATIONS.items()
+        ]
+        rows += [
+            [f"`python bench/{command}`", f"{seconds:.0f} s", f"an earlier run: {measured}"]
+            for command, (seconds, measured) in REUSED.items()
+            if command not in DURATIONS
+        ]
+        out += table(["command", "took", "measured by"], rows)
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -695,6 +733,15 @@ def main() -> int:
         "--files", nargs="*", default=(), help="source files or folders (default: the corpus)"
     )
     parser.add_argument("--out", default=str(RESULTS), help="the report (default bench/results.md)")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated figures to measure (cli, latency, ..., session); the others are taken "
+        "from --figures, as an earlier run kept them",
+    )
+    parser.add_argument(
+        "--figures", default=str(DEFAULT_FIGURES), help=f"where figures are kept (default {DEFAULT_FIGURES})"
+    )
     options = parser.parse_args()
 
     started = time.perf_counter()
@@ -728,12 +775,30 @@ def main() -> int:
         # Issue 16 asks 20,000 edits; --quick: 1,000 (its windows are then the first and last 100).
         "session": ("long_session.py", ["--edits", "1000" if quick else "20000"]),
     }
+    only = {name.strip() for name in options.only.split(",") if name.strip()}
+    unknown = only - plan.keys()
+    if unknown:
+        parser.error(f"--only: no figure {', '.join(sorted(unknown))} (figures: {', '.join(plan)})")
+    kept = Path(options.figures).expanduser()
+    stamp = f"{machine['date']} at {machine['torchmode']}"
+
+    def measure(name: str, script: str, arguments: list[str], folder: Path) -> dict[str, Any] | None:
+        """Run the figure (kept for later runs), or with ``--only`` naming others, take it as kept."""
+        if only and name.removeprefix("p-") not in only:
+            return kept_figure(kept, name)
+        data = run_figure(script, arguments, folder / f"{name}.json")
+        command = f"{script} {' '.join(arguments)}".strip()
+        if data is not None:
+            keep_figure(kept, name, data, command, DURATIONS[command], stamp)
+        return data
+
     results: dict[str, dict[str, Any] | None] = {}
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
         for name, (script, arguments) in plan.items():
             if name != "cli":
                 arguments = [*arguments, *files]
-            results[name] = run_figure(script, arguments, Path(folder) / f"{name}.json")
+            results[name] = measure(name, script, arguments, folder)
         _, missed = summary_rows(results)
         profiles: list[dict[str, Any]] = []
         if not options.no_profiles:
@@ -742,20 +807,16 @@ def main() -> int:
                     extra = ["--documents", "10" if quick else "30"] if figure == "memory" else []
                     if figure == "latency":
                         extra = ["--lines", str(_smallest_missed_size(results))]
-                    profile = run_figure(
-                        "profiles.py", ["--figure", figure, *extra, *files], Path(folder) / f"p-{figure}.json"
-                    )
+                    arguments = ["--figure", figure, *extra, *files]
+                    profile = measure(f"p-{figure}", "profiles.py", arguments, folder)
                     if profile is not None:
                         profiles.append(profile)
             for figure in CLASS_FIGURES:
                 edits = results.get(figure)
                 if figure in missed and edits is not None:
                     arguments = ["--figure", "class", "--file", edits["file"], "--kind", worst_kind(edits)]
-                    profile = run_figure(
-                        "profiles.py",
-                        [*arguments, "--rounds", "1" if quick else "3"],
-                        Path(folder) / f"p-{figure}.json",
-                    )
+                    arguments += ["--rounds", "1" if quick else "3"]
+                    profile = measure(f"p-{figure}", "profiles.py", arguments, folder)
                     if profile is not None:
                         profiles.append(profile)
     try:
@@ -764,6 +825,8 @@ def main() -> int:
         load_after = []
     duration = time.perf_counter() - started
     command = "make bench" if not quick else "python bench/run_all.py --quick"
+    if only:
+        command = f"python bench/run_all.py {'--quick ' if quick else ''}--only {','.join(sorted(only))}"
     report = render(results, profiles, machine, load_after, duration, command)
     Path(options.out).write_text(report, encoding="utf-8")
     print(f"\nwrote {options.out} ({duration / 60:.1f} minutes)")

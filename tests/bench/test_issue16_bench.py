@@ -229,3 +229,30 @@ def test_choose_file_prefers_a_class_based_file(tmp_path: Path) -> None:
     assert class_edits.choose_file(None, files, None)[0] == mostly_code  # the largest, without --class-lines
     assert class_edits.choose_file(str(mostly_code), files, 30) == (mostly_code, "given with --file")
     assert (class_edits.target_p95_ms(1030), class_edits.target_p95_ms(4768)) == (25.0, 50.0)
+
+
+def test_a_kept_figure_is_reported_as_measured_by_an_earlier_run(tmp_path: Path) -> None:
+    """``--only``: a figure not measured again is read back as an earlier run kept it, and the
+    report's commands say which run measured each one; a figure never kept is not invented."""
+    run_all = bench_module("run_all")
+    run_all.DURATIONS.clear()
+    run_all.REUSED.clear()
+    kept = tmp_path / "figures"
+    run_all.keep_figure(
+        kept, "session", SESSION, "long_session.py --edits 20000", 1234.0, "2026-12-06 12:00 UTC at abc"
+    )
+    assert run_all.kept_figure(kept, "session") == SESSION
+    assert run_all.kept_figure(kept, "class") is None
+    (kept / "class.json").write_text("{not json", encoding="utf-8")
+    (kept / "class.run.json").write_text("{}", encoding="utf-8")
+    assert run_all.kept_figure(kept, "class") is None
+
+    run_all.DURATIONS["cli_throughput.py --rounds 3"] = 60.0
+    report = run_all.render(
+        {"session": SESSION}, [], bench_module("benchlib").machine_info(), [0.0], 1.0, "make bench"
+    )
+    assert "| `python bench/cli_throughput.py --rounds 3` | 60 s | this run |" in report
+    earlier = "| 1234 s | an earlier run: 2026-12-06 12:00 UTC at abc |"
+    assert f"| `python bench/long_session.py --edits 20000` {earlier}" in report
+    run_all.DURATIONS.clear()
+    run_all.REUSED.clear()
